@@ -1,0 +1,86 @@
+# The single entry point for developer tasks. Every target sets up what it needs itself
+# (idempotently), so `make demo` and `make test` work on a fresh machine with only
+# Python 3.10+, make and the package registries.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+
+ROOT := $(CURDIR)
+TOOLS := $(ROOT)/.tools
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+UV := $(TOOLS)/bin/uv
+
+# Keep every cache, log and temporary file inside the checkout.
+export UV_CACHE_DIR := $(ROOT)/.cache/uv
+export UV_COMPILE_BYTECODE := 1
+export UV_SYSTEM_CERTS := 1
+export XDG_CACHE_HOME := $(ROOT)/.cache
+export XDG_STATE_HOME := $(ROOT)/.local/state
+export XDG_DATA_HOME := $(ROOT)/.local/share
+export MELTANO_CLI_DISABLE_VERSION_CHECK := true
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+export HYPOTHESIS_STORAGE_DIRECTORY := $(ROOT)/.cache/hypothesis
+# uv ignores pip.conf; behind a TLS-intercepting proxy it needs the system CA bundle.
+SYSTEM_CA := $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt))
+ifneq ($(SYSTEM_CA),)
+export SSL_CERT_FILE ?= $(SYSTEM_CA)
+endif
+
+PACKAGES := tap-hubspot-gather target-gather emulators
+PACKAGE_SOURCES := tap-hubspot-gather/tap_hubspot_gather target-gather/target_gather emulators/emulators
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test lint format readme bench bench-smoke lock clean
+
+help:  ## List the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(UV) requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements/dev.txt \
+		$(addprefix -e ./,$(PACKAGES))
+	touch $@
+
+.meltano/.installed: $(VENV)/.installed meltano.yml
+	$(BIN)/meltano install
+	touch $@
+
+install: .meltano/.installed  ## Build the dev environment (.venv) and the Meltano plugins
+
+demo: install  ## Run the main job against the local emulators with sample data
+	$(BIN)/python scripts/demo.py
+
+test: install  ## Run the whole test suite
+	@# pytest exits 5 when it collected nothing: an empty suite is a broken suite, say so.
+	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; the suite must never be empty" >&2; fi; \
+	exit $$rc
+
+lint: $(VENV)/.installed  ## ruff (lint + format check) and mypy on all three packages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(PACKAGE_SOURCES)
+
+format: $(VENV)/.installed  ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+readme: $(VENV)/.installed  ## Regenerate the plugin READMEs' settings tables from --about
+	$(BIN)/python scripts/sync_readme_settings.py
+
+bench: install  ## Run the benchmarks and write bench/RESULTS.md
+	$(BIN)/python -m bench
+
+bench-smoke: install  ## A seconds-long run of the benchmarks, to keep them working
+	$(BIN)/python -m bench --smoke
+
+lock: $(UV)  ## Re-pin requirements/dev.txt from requirements/dev.in
+	$(UV) pip compile --quiet requirements/dev.in --python-version 3.10 -o requirements/dev.txt
+
+clean:  ## Remove environments, caches and run artefacts
+	rm -rf $(VENV) $(TOOLS) .cache .local .meltano output .emulators

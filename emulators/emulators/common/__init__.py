@@ -1,0 +1,1 @@
+"""Pieces both emulators share: serving, fault injection, request statistics."""

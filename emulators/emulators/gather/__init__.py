@@ -1,0 +1,1 @@
+"""Gather Records API emulator (built in its own issue)."""

@@ -1,0 +1,1 @@
+"""HubSpot CRM API emulator (built in its own issue)."""

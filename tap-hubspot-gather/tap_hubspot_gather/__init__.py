@@ -1,0 +1,1 @@
+"""Singer tap for HubSpot companies and contacts, keyed by the IDs Gather syncs on."""

@@ -1,0 +1,1 @@
+"""Singer target that creates or updates Gather records through the Records API."""
