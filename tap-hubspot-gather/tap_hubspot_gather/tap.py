@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 
-DEFAULT_API_URL = "https://api.hubapi.com"
+from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
+from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
+from tap_hubspot_gather.client import (
+    DEFAULT_API_URL,
+    DEFAULT_BACKOFF_MAX_S,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    HubSpotClient,
+)
+from tap_hubspot_gather.errors import HubSpotError
+from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
+from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
+from tap_hubspot_gather.streams import (
+    DEFAULT_SEARCH_LAG_S,
+    CompaniesStream,
+    ContactsStream,
+    CRMStream,
+)
+
+USER_ID_BUILTINS = ("vid",)
 
 
 class TapHubspotGather(Tap):
     """HubSpot companies and contacts for Gather accounts and users."""
 
     name = "tap-hubspot-gather"
+    message_writer_class = MsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -48,7 +71,7 @@ class TapHubspotGather(Tap):
         th.Property(
             "account_id_property",
             th.StringType,
-            default="companyId",
+            default=COMPANY_ID,
             description="Company property holding the Gather account ID, or `companyId` "
             "for HubSpot's company id.",
         ),
@@ -62,13 +85,137 @@ class TapHubspotGather(Tap):
         th.Property(
             "start_date",
             th.DateTimeType,
-            description="Only records modified at or after this time are extracted.",
+            description="Only records modified at or after this time are extracted "
+            "(first run; later runs continue from their STATE).",
+        ),
+        th.Property(
+            "search_lag_seconds",
+            th.IntegerType,
+            default=DEFAULT_SEARCH_LAG_S,
+            description="Each incremental window ends this many seconds before the sync "
+            "started, because HubSpot's search lags writes; later changes wait for the next run.",
+        ),
+        th.Property(
+            "lookback_seconds",
+            th.IntegerType,
+            default=0,
+            description="Start each incremental window this many seconds before the previous "
+            "window's end, to re-read records HubSpot indexed late (costs re-sent records).",
+        ),
+        th.Property(
+            "include_archived",
+            th.BooleanType,
+            default=False,
+            description="Also emit records archived (deleted) in HubSpot since the last run, "
+            "with `archived: true` and `_sdc_deleted_at`, so the target can delete them. "
+            "Costs one list request per 100 archived records (HubSpot keeps them 90 days).",
+        ),
+        th.Property(
+            "fail_on_missing_id",
+            th.BooleanType,
+            default=False,
+            description="Fail on the first record whose ID property is empty, instead of "
+            "skipping it and reporting the count and a sample of HubSpot ids at the end.",
+        ),
+        th.Property(
+            "requests_per_10_seconds",
+            th.IntegerType,
+            description="Ceiling for the client-side 10-second request budget. Unset: start "
+            "at 100 (HubSpot's lowest tier) and follow X-HubSpot-RateLimit-Max. Set it lower "
+            "to leave room for other apps sharing the portal's limit.",
+        ),
+        th.Property(
+            "searches_per_second",
+            th.IntegerType,
+            default=DEFAULT_SEARCHES_PER_SECOND,
+            description="Client-side limit for search requests (HubSpot allows 5 per second "
+            "per account).",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=DEFAULT_MAX_RETRIES,
+            description="Retries of one request on 429, 5xx, timeouts and dropped connections "
+            "(Retry-After honoured, else exponential backoff with jitter).",
+        ),
+        th.Property(
+            "backoff_max_seconds",
+            th.NumberType,
+            default=DEFAULT_BACKOFF_MAX_S,
+            description="Longest wait between retries when HubSpot gives no Retry-After.",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType,
+            default=DEFAULT_TIMEOUT_S,
+            description="Seconds to wait for one HubSpot response before retrying.",
+        ),
+        th.Property(
+            "max_url_length",
+            th.IntegerType,
+            default=DEFAULT_MAX_URL_LENGTH,
+            description="Longest GET URL sent; selected properties beyond it are read with "
+            "POST batch/read instead, so many properties never cause a 414.",
         ),
     ).to_dict()
 
+    @cached_property
+    def client(self) -> HubSpotClient:
+        """The one HubSpot client of this run, shared by discovery and every stream."""
+        return HubSpotClient.from_config(self.config, logger=self.logger)
+
+    @cached_property
+    def definitions(self) -> dict[str, list[PropertyDef]]:
+        """Property definitions per object type, read once from the properties API."""
+        return {
+            object_type: fetch_definitions(self.client, object_type)
+            for object_type in ("companies", "contacts")
+        }
+
+    def _key_property(self, setting: str, object_type: str, builtins: tuple[str, ...]) -> str:
+        """The configured ID property, checked against the portal's properties."""
+        value = str(self.config.get(setting) or builtins[0])
+        if value in builtins:
+            return value
+        by_name = {d.name: d for d in self.definitions[object_type]}
+        if value not in by_name:
+            msg = (
+                f"{setting} is {value!r}, but HubSpot has no {object_type} property of that "
+                f"name. Set {setting} to the internal name of the property holding the Gather "
+                f"ID (Settings > Properties in HubSpot), or to {' or '.join(builtins)}."
+            )
+            raise HubSpotError(msg)
+        if not by_name[value].has_unique_value:
+            self.logger.warning(
+                "%s %r is not marked unique in HubSpot: records sharing a value will overwrite "
+                "each other in Gather. Consider enforcing unique values on the property.",
+                setting,
+                value,
+            )
+        return value
+
     def discover_streams(self) -> list[Stream]:
-        """Return the streams this tap offers."""
-        return []
+        """`companies` then `contacts` (companies first: they feed the account index)."""
+        account_key = self._key_property("account_id_property", "companies", (COMPANY_ID,))
+        user_key = self._key_property("user_id_property", "contacts", (*USER_ID_BUILTINS, "email"))
+        accounts = AccountIndex(self.client, account_key)
+        streams: list[CRMStream] = [
+            CompaniesStream(
+                self,
+                definitions=self.definitions["companies"],
+                client=self.client,
+                key_property=account_key,
+                accounts=accounts,
+            ),
+            ContactsStream(
+                self,
+                definitions=self.definitions["contacts"],
+                client=self.client,
+                key_property=user_key,
+                accounts=accounts,
+            ),
+        ]
+        return list(streams)
 
 
 if __name__ == "__main__":

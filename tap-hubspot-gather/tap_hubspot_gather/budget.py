@@ -1,0 +1,144 @@
+"""Client-side request budget: stay under HubSpot's limits instead of bouncing off them.
+
+Two independent limits (hubspot-api.md section 7):
+- the rolling 10-second burst limit on ordinary CRM calls (100 to 250 per 10 s depending on
+  tier; learned from `X-HubSpot-RateLimit-Max` / `-Interval-Milliseconds` / `-Remaining`);
+- the per-second limit on search calls (5 per second per account), which are exempt from
+  the 10-second limit and carry no rate-limit headers.
+Both are sliding windows over the start times of our own requests. A 429 pauses the affected
+limit until its `Retry-After` (or a backoff) has passed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# Lowest 10-second limit of any HubSpot plan (Free/Starter private apps: 100 per 10 s); used
+# until a response tells us the real one (hubspot-api.md section 7).
+DEFAULT_BURST_MAX = 100
+DEFAULT_BURST_WINDOW_S = 10.0
+# Search: "rate limited to five requests per second per account" (hubspot-api.md section 3).
+DEFAULT_SEARCHES_PER_SECOND = 5
+SEARCH_WINDOW_S = 1.0
+# Keep a little headroom: our send times and HubSpot's arrival times differ by network jitter.
+BURST_HEADROOM_SHARE = 0.03
+SEARCH_WINDOW_PADDING_S = 0.05
+# When HubSpot says this few requests remain in its window, wait for the window to roll.
+REMAINING_FLOOR = 1
+
+
+@dataclass
+class BudgetStats:
+    """What the budget did, for the end-of-run log line and for tests."""
+
+    waits: int = 0
+    waited_s: float = 0.0
+    learned_max: int | None = None
+
+
+class _SlidingWindow:
+    """At most `limit` starts in any `window_s` seconds."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = max(1, limit)
+        self.window_s = window_s
+        self.starts: deque[float] = deque()
+        self.paused_until = 0.0
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before one more start is allowed at `now`."""
+        starts = self.starts
+        while starts and now - starts[0] >= self.window_s:
+            starts.popleft()
+        wait = max(0.0, self.paused_until - now)
+        if len(starts) >= self.limit:
+            wait = max(wait, starts[len(starts) - self.limit] + self.window_s - now)
+        return wait
+
+
+class RequestBudget:
+    """Blocks before each request until HubSpot's limits allow it; learns them from headers."""
+
+    def __init__(
+        self,
+        *,
+        burst_max: int | None = None,
+        searches_per_second: int = DEFAULT_SEARCHES_PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._cap = burst_max  # a configured ceiling, never exceeded even if HubSpot allows more
+        first = burst_max if burst_max is not None else DEFAULT_BURST_MAX
+        self._burst = _SlidingWindow(self._with_headroom(first), DEFAULT_BURST_WINDOW_S)
+        self._search = _SlidingWindow(
+            searches_per_second, SEARCH_WINDOW_S + SEARCH_WINDOW_PADDING_S
+        )
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.stats = BudgetStats()
+
+    @staticmethod
+    def _with_headroom(limit: int) -> int:
+        return max(1, int(limit * (1 - BURST_HEADROOM_SHARE)))
+
+    def acquire(self, *, search: bool = False) -> float:
+        """Wait until one more request may start now; returns the seconds waited."""
+        window = self._search if search else self._burst
+        waited = 0.0
+        with self._lock:
+            while True:
+                now = self._clock()
+                delay = window.delay(now)
+                if delay <= 0:
+                    window.starts.append(now)
+                    break
+                self._sleep(delay)
+                waited += delay
+        if waited:
+            self.stats.waits += 1
+            self.stats.waited_s += waited
+        return waited
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Learn the 10-second limit and its remaining room from a response's headers."""
+        limit = _int(headers.get("X-HubSpot-RateLimit-Max"))
+        interval_ms = _int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        remaining = _int(headers.get("X-HubSpot-RateLimit-Remaining"))
+        with self._lock:
+            burst = self._burst
+            if interval_ms:
+                burst.window_s = interval_ms / 1000
+            if limit:
+                self.stats.learned_max = limit
+                if self._cap is not None:
+                    limit = min(limit, self._cap)
+                burst.limit = self._with_headroom(limit)
+            if remaining is not None and remaining <= REMAINING_FLOOR and burst.starts:
+                # HubSpot's window is nearly spent (other apps share it, or our clock
+                # drifted): wait until our oldest request in the window leaves it.
+                burst.paused_until = max(burst.paused_until, burst.starts[0] + burst.window_s)
+
+    def pause(self, seconds: float, *, search: bool = False) -> None:
+        """HubSpot answered 429: no request of this kind before `seconds` from now."""
+        window = self._search if search else self._burst
+        with self._lock:
+            window.paused_until = max(window.paused_until, self._clock() + seconds)
+
+    @property
+    def burst_limit(self) -> int:
+        """The 10-second limit currently applied (after headroom)."""
+        return self._burst.limit
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None

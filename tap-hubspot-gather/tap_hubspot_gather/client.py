@@ -1,0 +1,333 @@
+"""The one HTTP client for HubSpot's CRM API: auth, request budget, retries, error messages.
+
+Usable outside a stream (the preflight `check` command builds one with `from_config`).
+Every call goes through `request()`: wait for the budget, send with the current token,
+learn from the rate-limit headers, and then either return the JSON body, retry (429, 5xx,
+423/477, timeouts, dropped connections; `Retry-After` honoured, otherwise bounded exponential
+backoff with jitter; one token refresh on 401), or raise a `HubSpotError` whose message says
+what went wrong and what to do, with no token and no record data in it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from tap_hubspot_gather.auth import OAuthRefresher, StaticToken, TokenSource
+from tap_hubspot_gather.budget import RequestBudget
+from tap_hubspot_gather.errors import (
+    HubSpotAuthError,
+    HubSpotError,
+    HubSpotRateLimitError,
+    redact,
+)
+
+DEFAULT_API_URL = "https://api.hubapi.com"
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_RETRIES = 8
+DEFAULT_BACKOFF_MAX_S = 60.0
+BACKOFF_BASE_S = 0.5
+# Honour a Retry-After up to this long; beyond it, fail and let the next scheduled run resume.
+MAX_RETRY_AFTER_S = 900.0
+# "Locks will last for 2 seconds" (HubSpot error-handling docs, hubspot-api.md section 7).
+LOCKED_WAIT_S = 2.0
+# 423 Locked, 429 Too Many Requests, 477 Migration in Progress, and every 5xx are transient.
+RETRY_STATUSES = frozenset({423, 429, 477})
+USER_AGENT = "tap-hubspot-gather"
+# What to tell the user for statuses that retrying will not fix.
+_HINTS = {
+    400: "The request was invalid; this is a bug in the tap or an unsupported portal "
+    "setting: report it with the correlation id.",
+    401: "The access token is invalid or expired: set a valid access_token (private app) or "
+    "client_id, client_secret and refresh_token (OAuth).",
+    403: "The token lacks a scope: give the private app (or OAuth app) the scopes "
+    "crm.objects.companies.read, crm.objects.contacts.read and crm.schemas.*.read.",
+    404: "The endpoint or object does not exist: check api_url (default https://api.hubapi.com).",
+    414: "The request URL was too long: lower max_url_length.",
+}
+
+
+@dataclass
+class ClientStats:
+    """Counts for the end-of-run log line and for tests."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    token_refreshes_on_401: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+
+
+class HubSpotClient:
+    """Sends CRM API requests within HubSpot's limits and classifies the answers."""
+
+    def __init__(
+        self,
+        api_url: str,
+        auth: TokenSource,
+        *,
+        budget: RequestBudget | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
+        session: requests.Session | None = None,
+        logger: logging.Logger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.auth = auth
+        self.budget = budget or RequestBudget()
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_max_s = backoff_max_s
+        self.session = session or requests.Session()  # keep-alive across every call
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.logger = logger or logging.getLogger("tap_hubspot_gather.client")
+        self._sleep = sleep
+        self.stats = ClientStats()
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], logger: logging.Logger | None = None
+    ) -> HubSpotClient:
+        """Build from the tap's settings (token or OAuth, limits, timeouts)."""
+        api_url = str(config.get("api_url") or DEFAULT_API_URL)
+        session = requests.Session()
+        auth: TokenSource
+        if config.get("access_token"):
+            auth = StaticToken(str(config["access_token"]))
+        elif all(config.get(k) for k in ("client_id", "client_secret", "refresh_token")):
+            auth = OAuthRefresher(
+                api_url,
+                str(config["client_id"]),
+                str(config["client_secret"]),
+                str(config["refresh_token"]),
+                session=session,
+            )
+        else:
+            msg = (
+                "No HubSpot credentials: set access_token (a private app token) or all of "
+                "client_id, client_secret and refresh_token (OAuth)."
+            )
+            raise HubSpotAuthError(msg)
+        budget = RequestBudget(
+            burst_max=config.get("requests_per_10_seconds"),
+            searches_per_second=int(config.get("searches_per_second") or 5),
+        )
+        return cls(
+            api_url,
+            auth,
+            budget=budget,
+            timeout_s=float(config.get("request_timeout") or DEFAULT_TIMEOUT_S),
+            max_retries=int(config.get("max_retries", DEFAULT_MAX_RETRIES)),
+            backoff_max_s=float(config.get("backoff_max_seconds") or DEFAULT_BACKOFF_MAX_S),
+            session=session,
+            logger=logger,
+        )
+
+    # Convenience verbs -------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, str] | None = None, *, kind: str = "") -> Any:
+        """GET `path`, returning the decoded JSON body."""
+        return self.request("GET", path, params=params, kind=kind or "get")
+
+    def get_url(self, path_and_query: str, *, kind: str = "") -> Any:
+        """GET a path whose query string the caller encoded (and measured) itself."""
+        return self.request("GET", path_and_query, kind=kind or "get")
+
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        params: Mapping[str, str] | None = None,
+        search: bool = False,
+        kind: str = "",
+    ) -> Any:
+        """POST a JSON body; `search=True` uses the per-second search budget."""
+        return self.request(
+            "POST", path, params=params, json=body, search=search, kind=kind or "post"
+        )
+
+    # The one request loop ----------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Mapping[str, Any] | None = None,
+        search: bool = False,
+        kind: str = "request",
+    ) -> Any:
+        """Send one logical request, retrying what is transient; return the JSON body."""
+        url = self.api_url + path
+        refreshed = False
+        attempt = 0
+        while True:
+            self.budget.acquire(search=search)
+            self.stats.requests += 1
+            self.stats.by_kind[kind] += 1
+            try:
+                token = self.auth.token()
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=self.timeout_s,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                attempt = self._retry_or_raise(
+                    attempt, method, path, f"{type(exc).__name__} (no answer)", None
+                )
+                continue
+            self.budget.observe(response.headers)
+            status = response.status_code
+            if status < 300:
+                try:
+                    return response.json()
+                except ValueError:
+                    attempt = self._retry_or_raise(
+                        attempt, method, path, "a truncated or non-JSON body", None
+                    )
+                    continue
+            if status == 401 and self.auth.can_refresh and not refreshed:
+                # OAuth token expired early or was revoked: refresh once, then retry at once.
+                refreshed = True
+                self.stats.token_refreshes_on_401 += 1
+                self.auth.invalidate()
+                continue
+            if status == 429:
+                self._on_rate_limited(response, search=search)
+            if status in RETRY_STATUSES or status >= 500:
+                attempt = self._retry_or_raise(attempt, method, path, f"HTTP {status}", response)
+                continue
+            raise self._error(method, path, response)
+
+    def _on_rate_limited(self, response: requests.Response, *, search: bool) -> None:
+        self.stats.rate_limited += 1
+        body = _json_or_empty(response)
+        policy = str(body.get("policyName") or "")
+        if policy == "DAILY":
+            msg = (
+                "HubSpot's daily API limit for this account is spent (429, policy DAILY). "
+                "It resets at midnight in the portal's time zone; the next run resumes from "
+                "the last STATE. Other apps share this limit: check the portal's API usage."
+            )
+            raise HubSpotRateLimitError(msg, status=429, category="RATE_LIMIT")
+
+    def _retry_or_raise(
+        self,
+        attempt: int,
+        method: str,
+        path: str,
+        problem: str,
+        response: requests.Response | None,
+    ) -> int:
+        """Sleep before the next attempt, or raise when the retries are spent."""
+        if attempt >= self.max_retries:
+            msg = (
+                f"HubSpot {method} {_path_only(path)} failed after {attempt + 1} attempts "
+                f"(last: {problem}). HubSpot is unavailable or rate limiting this account: "
+                "re-run later (the sync resumes from its last STATE), or raise max_retries."
+            )
+            cls = HubSpotRateLimitError if "429" in problem else HubSpotError
+            raise cls(redact(msg, self.auth.secrets))
+        wait = self._retry_after(response)
+        if wait is None:
+            ceiling = min(self.backoff_max_s, BACKOFF_BASE_S * 2**attempt)
+            wait = random.uniform(ceiling / 2, ceiling)  # jitter: peers must not align
+        elif response is not None and response.status_code == 429:
+            self.budget.pause(wait, search="/search" in path)
+        self.stats.retries += 1
+        self.logger.warning(
+            "HubSpot %s %s: %s; retry %d/%d in %.1f s",
+            method,
+            _path_only(path),
+            problem,
+            attempt + 1,
+            self.max_retries,
+            wait,
+        )
+        self._sleep(wait)
+        return attempt + 1
+
+    def _retry_after(self, response: requests.Response | None) -> float | None:
+        if response is None:
+            return None
+        if response.status_code == 423:
+            return LOCKED_WAIT_S
+        value = response.headers.get("Retry-After")
+        if not value:
+            return None
+        seconds = parse_retry_after(value)
+        if seconds is None:
+            return None
+        if seconds > MAX_RETRY_AFTER_S:
+            msg = (
+                f"HubSpot asked to wait {seconds:.0f} s before retrying "
+                f"(HTTP {response.status_code}); that is longer than this run will wait. "
+                "Re-run later: the sync resumes from its last STATE."
+            )
+            raise HubSpotRateLimitError(msg, status=response.status_code)
+        return seconds
+
+    def _error(self, method: str, path: str, response: requests.Response) -> HubSpotError:
+        body = _json_or_empty(response)
+        status = response.status_code
+        category = str(body.get("category") or "")
+        # HubSpot's `message` names the problem (scope, property, limit); it carries no record
+        # data for the read endpoints we call, but is shortened and scrubbed all the same.
+        detail = str(body.get("message") or "")[:300]
+        correlation = str(body.get("correlationId") or "")
+        hint = _HINTS.get(status, "Check the settings named above; this is not retried.")
+        parts = [f"HubSpot answered HTTP {status}"]
+        if category:
+            parts.append(f" ({category})")
+        parts.append(f" to {method} {_path_only(path)}")
+        if detail:
+            parts.append(f": {detail}")
+        parts.append(f". {hint}")
+        if correlation:
+            parts.append(f" (correlation id {correlation})")
+        message = redact("".join(parts), self.auth.secrets)
+        cls = HubSpotAuthError if status in (401, 403) else HubSpotError
+        return cls(message, status=status, category=category)
+
+
+def parse_retry_after(value: str) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _path_only(path: str) -> str:
+    """The path without its query string (which may list hundreds of property names)."""
+    return path.split("?", 1)[0]

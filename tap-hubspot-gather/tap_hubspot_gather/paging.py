@@ -1,0 +1,212 @@
+"""How records are read from HubSpot: the list strategy and the keyset search strategy.
+
+Each pager yields `Page`s: the raw HubSpot objects plus the cursor to resume *after* that
+page (None when there is nothing more). The stream checkpoints that cursor after emitting the
+page, so a killed run resumes exactly where its last STATE says.
+
+- `ListPager`: `GET /crm/v3/objects/{type}` (100 per page, ascending ids, `after` = next id).
+  Properties travel in the query string, so they are packed up to `max_url_length`; the rest
+  are fetched for the same ids with `POST .../batch/read` (properties in the body). No 414.
+- `SearchPager`: `POST /crm/v3/objects/{type}/search`, 200 per page, filters
+  `modified >= window_start AND modified <= window_end AND hs_object_id > last_id`, sorted by
+  `hs_object_id` ascending, never an `after` offset: no 10,000-result cap, and timestamp ties
+  or records changing mid-sync cannot shift a page boundary.
+Both stop only on an empty page or a page without `paging.next`, never on a short page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from tap_hubspot_gather.client import HubSpotClient
+
+# HubSpot page sizes (hubspot-api.md): list max 100 (section 1), search max 200 (section 3),
+# batch read max 100 inputs (section 2).
+LIST_PAGE_SIZE = 100
+SEARCH_PAGE_SIZE = 200
+BATCH_READ_SIZE = 100
+# Observed 414 thresholds are ~8 k to ~16 k characters (hubspot-api.md section 8).
+DEFAULT_MAX_URL_LENGTH = 8000
+# Room kept in the URL for the `after` cursor of later pages.
+CURSOR_ALLOWANCE = 64
+
+HubSpotObject = dict[str, Any]
+
+
+@dataclass
+class Page:
+    """One page of raw HubSpot objects and where to resume after it (None: finished)."""
+
+    results: list[HubSpotObject]
+    cursor: str | None
+
+
+def _has_next(body: dict[str, Any]) -> bool:
+    paging = body.get("paging")
+    return isinstance(paging, dict) and isinstance(paging.get("next"), dict)
+
+
+class ListPager:
+    """Pages through every (or every archived) record with the list endpoint."""
+
+    def __init__(
+        self,
+        client: HubSpotClient,
+        object_type: str,
+        properties: Sequence[str],
+        *,
+        archived: bool = False,
+        max_url_length: int = DEFAULT_MAX_URL_LENGTH,
+    ) -> None:
+        self.client = client
+        self.object_type = object_type
+        self.archived = archived
+        base = (
+            f"/crm/v3/objects/{object_type}?limit={LIST_PAGE_SIZE}"
+            f"&archived={'true' if archived else 'false'}"
+        )
+        self._base_path = base
+        self.in_url, self.in_body = self.split_properties(
+            len(client.api_url) + len(base) + len("&after=") + CURSOR_ALLOWANCE,
+            properties,
+            max_url_length,
+        )
+
+    @staticmethod
+    def split_properties(
+        used: int, properties: Sequence[str], max_url_length: int
+    ) -> tuple[list[str], list[str]]:
+        """Properties that fit in the URL (in the given priority order), and the rest."""
+        in_url: list[str] = []
+        rest: list[str] = []
+        length = used + len("&properties=")
+        for name in properties:
+            cost = len(quote(name, safe="")) + (1 if in_url else 0)
+            if not rest and length + cost <= max_url_length:
+                in_url.append(name)
+                length += cost
+            else:
+                rest.append(name)
+        return in_url, rest
+
+    def _path(self, after: str | None) -> str:
+        path = self._base_path
+        if after:
+            path += f"&after={quote(after, safe='')}"
+        if self.in_url:
+            path += "&properties=" + ",".join(quote(p, safe="") for p in self.in_url)
+        return path
+
+    def pages(self, after: str | None = None) -> Iterator[Page]:
+        """Pages from cursor `after` (None: the beginning) to the end."""
+        while True:
+            body = self.client.get_url(self._path(after), kind="list")
+            results: list[HubSpotObject] = body.get("results") or []
+            if self.in_body and results:
+                results = self._complete(results)
+            nxt = body["paging"]["next"].get("after") if _has_next(body) else None
+            after = str(nxt) if nxt not in (None, "") else None
+            if not body.get("results"):
+                after = None  # an empty page ends the list even if a cursor came back
+            yield Page(results, after)
+            if after is None:
+                return
+
+    def _complete(self, results: list[HubSpotObject]) -> list[HubSpotObject]:
+        """Fetch the properties that did not fit in the URL, by id, and merge them in.
+
+        A record archived between the two calls is dropped here: the archived pass (or the
+        next run) reports it, and emitting it half-read would blank its other properties.
+        """
+        extra: dict[str, dict[str, Any]] = {}
+        ids = [str(r["id"]) for r in results]
+        for start in range(0, len(ids), BATCH_READ_SIZE):
+            chunk = ids[start : start + BATCH_READ_SIZE]
+            body = self.client.post(
+                f"/crm/v3/objects/{self.object_type}/batch/read",
+                {
+                    "inputs": [{"id": i} for i in chunk],
+                    "properties": self.in_body,
+                    "propertiesWithHistory": [],
+                },
+                params={"archived": "true" if self.archived else "false"},
+                kind="batch_read",
+            )
+            for item in body.get("results") or []:
+                extra[str(item["id"])] = item.get("properties") or {}
+        merged = []
+        for record in results:
+            more = extra.get(str(record["id"]))
+            if more is None:
+                continue
+            record["properties"] = {**(record.get("properties") or {}), **more}
+            merged.append(record)
+        return merged
+
+
+class SearchPager:
+    """Keyset pages over one modified-date window with the search endpoint."""
+
+    def __init__(
+        self,
+        client: HubSpotClient,
+        object_type: str,
+        properties: Sequence[str],
+        modified_property: str,
+    ) -> None:
+        self.client = client
+        self.object_type = object_type
+        self.properties = list(properties)
+        self.modified_property = modified_property
+
+    def body(
+        self, window_start_ms: int | None, window_end_ms: int, last_id: str | None
+    ) -> dict[str, Any]:
+        """The search request for the page after `last_id` inside the window."""
+        filters: list[dict[str, Any]] = []
+        if window_start_ms is not None:
+            filters.append(
+                {
+                    "propertyName": self.modified_property,
+                    "operator": "GTE",
+                    "value": str(window_start_ms),
+                }
+            )
+        filters.append(
+            {"propertyName": self.modified_property, "operator": "LTE", "value": str(window_end_ms)}
+        )
+        if last_id is not None:
+            filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
+        return {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": self.properties,
+            "limit": SEARCH_PAGE_SIZE,
+        }
+
+    def pages(
+        self, window_start_ms: int | None, window_end_ms: int, last_id: str | None = None
+    ) -> Iterator[Page]:
+        """Pages of the window, from after `last_id` (None: the beginning) to the end."""
+        path = f"/crm/v3/objects/{self.object_type}/search"
+        while True:
+            body = self.client.post(
+                path, self.body(window_start_ms, window_end_ms, last_id), search=True, kind="search"
+            )
+            results: list[HubSpotObject] = body.get("results") or []
+            if not results:
+                yield Page([], None)
+                return
+            last_id = max((str(r["id"]) for r in results), key=_id_order)
+            done = not _has_next(body)
+            yield Page(results, None if done else last_id)
+            if done:
+                return
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    """Numeric order for numeric ids (HubSpot ids are integers), text order otherwise."""
+    return (int(value), "") if value.isdigit() else (-1, value)

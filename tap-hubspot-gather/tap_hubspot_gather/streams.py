@@ -1,0 +1,380 @@
+"""`companies` and `contacts`: thin declarations on one CRM stream that owns the strategies.
+
+State per stream (written after every page, so a killed run resumes where it stopped):
+
+    {"bookmark": "<end of the last completed window>",
+     "run": {"strategy": "list"|"search", "phase": "live"|"archived",
+             "window_start": "<ISO or null>", "window_end": "<ISO>", "cursor": "<id or after>"}}
+
+A run without a bookmark or start_date reads everything with the list endpoint (100 records
+per request under the 10-second budget, the faster path); later runs search the window
+`[bookmark - lookback, sync start - search lag]` by keyset. `bookmark` only moves to the
+window's end once the whole window (and the archived pass, when asked for) is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from singer_sdk import Stream, Tap
+from singer_sdk import singerlib as singer
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context, Record
+
+from tap_hubspot_gather.accounts import AccountIndex
+from tap_hubspot_gather.client import HubSpotClient
+from tap_hubspot_gather.errors import MissingIdError
+from tap_hubspot_gather.ids import normalize_id
+from tap_hubspot_gather.paging import (
+    DEFAULT_MAX_URL_LENGTH,
+    HubSpotObject,
+    ListPager,
+    Page,
+    SearchPager,
+)
+from tap_hubspot_gather.properties import (
+    JsonSchema,
+    PropertyDef,
+    ValueConverter,
+    format_datetime,
+    normalize_datetime,
+    parse_datetime,
+)
+
+# How long search lags writes ("a few moments", hubspot-api.md section 3): the window ends
+# this long before the sync started, so records still being indexed wait for the next run.
+DEFAULT_SEARCH_LAG_S = 120
+MERGED_PROPERTY = "hs_merged_object_ids"  # `;`-separated ids a survivor absorbed
+SAMPLE_SIZE = 10
+
+_NULLABLE_STRING: JsonSchema = {"type": ["string", "null"]}
+_DATETIME: JsonSchema = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ms(value: dt.datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+class CRMStream(Stream):
+    """A HubSpot CRM object keyed by a configurable ID, read by list or keyset search."""
+
+    object_type: ClassVar[str]
+    modified_property: ClassVar[str]
+    hubspot_id_field: ClassVar[str]  # `companyId` / `vid`: the HubSpot id under its legacy name
+    extra_properties: ClassVar[tuple[str, ...]] = ()  # always requested when they exist
+
+    replication_key = "updatedAt"
+    is_sorted = False
+    # Values are typed by our own precompiled converters; skip the SDK's per-record pass.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    def __init__(
+        self,
+        tap: Tap,
+        *,
+        definitions: Iterable[PropertyDef],
+        client: HubSpotClient,
+        key_property: str,
+        accounts: AccountIndex,
+    ) -> None:
+        self.definitions = {d.name: d for d in definitions}
+        self.client = client
+        self.key_property = key_property
+        self.accounts = accounts
+        self._lower_key = key_property == "email"
+        self._values = ValueConverter(self.definitions.values())
+        self.skipped = 0
+        self.skipped_sample: list[str] = []
+        self.emitted = 0
+        super().__init__(tap, schema=self.build_schema(), name=self.name)
+        self.primary_keys = [key_property]
+
+    # Schema and metadata --------------------------------------------------------------
+
+    def base_fields(self) -> dict[str, JsonSchema]:
+        """Fields every record has besides its HubSpot properties."""
+        return {
+            "id": {"type": ["string"]},
+            "createdAt": _DATETIME,
+            "updatedAt": _DATETIME,
+            "archived": {"type": ["boolean", "null"]},
+            self.hubspot_id_field: {"type": ["string"]},
+            "merged_ids": {"type": ["array", "null"], "items": {"type": "string"}},
+            "_sdc_deleted_at": _DATETIME,
+        }
+
+    def build_schema(self) -> JsonSchema:
+        """HubSpot's properties (typed), the base fields, and the key as a non-null string."""
+        properties = {name: d.json_schema() for name, d in self.definitions.items()}
+        properties.update(self.base_fields())
+        properties[self.key_property] = {"type": ["string"]}
+        return {"type": "object", "properties": properties}
+
+    def automatic_fields(self) -> set[str]:
+        """Fields emitted whatever the catalog selects (keys, ids, links, deletes, merges)."""
+        return {self.key_property, *self.base_fields(), self.replication_key}
+
+    @property
+    def metadata(self) -> singer.MetadataMapping:
+        """Standard metadata, with the fields the sync depends on marked automatic."""
+        metadata = super().metadata
+        for name in self.automatic_fields():
+            entry = metadata.get(("properties", name))
+            if entry is not None:
+                entry.inclusion = singer.Metadata.InclusionType.AUTOMATIC
+        return metadata
+
+    def requested_properties(self) -> list[str]:
+        """HubSpot properties to ask for: the selected ones plus what the sync needs."""
+        mask = self.mask
+        needed = [self.key_property, self.modified_property, *self.extra_properties]
+        first = [p for p in dict.fromkeys(needed) if p in self.definitions]
+        rest = [p for p in self.definitions if p not in first and mask.get(("properties", p), True)]
+        return first + rest
+
+    # State ----------------------------------------------------------------------------
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        """No per-record bookmark: the strategies checkpoint after each page instead."""
+
+    def _checkpoint(self) -> None:
+        self.state_manager.is_flushed = False
+        self._write_state_message()
+
+    def _new_run(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        now = dt.datetime.now(dt.timezone.utc)
+        lag = dt.timedelta(seconds=int(self.config.get("search_lag_seconds", DEFAULT_SEARCH_LAG_S)))
+        window_end = now - lag
+        start: dt.datetime | None = None
+        if state.get("bookmark"):
+            lookback = dt.timedelta(seconds=int(self.config.get("lookback_seconds") or 0))
+            start = parse_datetime(str(state["bookmark"])) - lookback
+        elif self.config.get("start_date"):
+            start = parse_datetime(str(self.config["start_date"]))
+        return {
+            "strategy": "search" if start is not None else "list",
+            "phase": "live",
+            "window_start": format_datetime(start) if start is not None else None,
+            "window_end": format_datetime(window_end),
+            "cursor": None,
+        }
+
+    # Records --------------------------------------------------------------------------
+
+    def get_records(self, context: Context | None) -> Iterator[Record]:
+        """Resume or start a run, emitting each page then checkpointing its cursor."""
+        state = self.stream_state
+        run = state.get("run")
+        if not isinstance(run, dict):
+            run = self._new_run(state)
+            state["run"] = run
+        properties = self.requested_properties()
+        window_start = parse_datetime(run["window_start"]) if run.get("window_start") else None
+        window_end = parse_datetime(run["window_end"])
+        self.logger.info(
+            "%s: %s %s phase, window %s .. %s, %d properties",
+            self.name,
+            run["strategy"],
+            run["phase"],
+            run.get("window_start") or "beginning",
+            run["window_end"],
+            len(properties),
+        )
+        if run["phase"] == "live":
+            if window_start is None or window_start <= window_end:
+                pages = self._live_pages(run, properties, window_start, window_end)
+                yield from self._paged(run, pages)
+            if self.config.get("include_archived"):
+                run.update(phase="archived", cursor=None)
+                self._checkpoint()
+        if run["phase"] == "archived":
+            pager = ListPager(
+                self.client,
+                self.object_type,
+                properties,
+                archived=True,
+                max_url_length=self._max_url_length(),
+            )
+            pages = self._archived_since(pager.pages(run.get("cursor")), window_start)
+            yield from self._paged(run, pages)
+        state["bookmark"] = run["window_end"]
+        state.pop("run", None)
+        self._checkpoint()
+        self._log_summary()
+
+    def _max_url_length(self) -> int:
+        return int(self.config.get("max_url_length") or DEFAULT_MAX_URL_LENGTH)
+
+    def _live_pages(
+        self,
+        run: Mapping[str, Any],
+        properties: list[str],
+        window_start: dt.datetime | None,
+        window_end: dt.datetime,
+    ) -> Iterator[Page]:
+        if run["strategy"] == "list":
+            pager = ListPager(
+                self.client, self.object_type, properties, max_url_length=self._max_url_length()
+            )
+            return pager.pages(run.get("cursor"))
+        search = SearchPager(self.client, self.object_type, properties, self.modified_property)
+        start_ms = _ms(window_start) if window_start is not None else None
+        return search.pages(start_ms, _ms(window_end), run.get("cursor"))
+
+    @staticmethod
+    def _archived_since(pages: Iterator[Page], since: dt.datetime | None) -> Iterator[Page]:
+        """Archived records (the list returns all of them) archived inside the window."""
+        for page in pages:
+            if since is not None:
+                page.results = [
+                    r
+                    for r in page.results
+                    if not r.get("archivedAt") or parse_datetime(str(r["archivedAt"])) >= since
+                ]
+            yield page
+
+    def _paged(self, run: dict[str, Any], pages: Iterator[Page]) -> Iterator[Record]:
+        for page in pages:
+            self.prepare_page(page.results)
+            for obj in page.results:
+                record = self.to_record(obj)
+                if record is not None:
+                    self.emitted += 1
+                    yield record
+            run["cursor"] = page.cursor
+            if page.cursor is not None:
+                self._checkpoint()
+
+    def prepare_page(self, results: list[HubSpotObject]) -> None:
+        """Hook run once per page before its records are built (batch lookups go here)."""
+
+    def to_record(self, obj: HubSpotObject) -> Record | None:
+        """One Singer record from one HubSpot object, or None when it has no usable ID."""
+        properties = obj.get("properties") or {}
+        hubspot_id = str(obj["id"])
+        key = self.key_value(hubspot_id, properties)
+        if key is None:
+            self._skip(hubspot_id)
+            return None
+        record: dict[str, Any] = {}
+        self._values.convert(properties, record)
+        archived = bool(obj.get("archived", False))
+        record["id"] = hubspot_id
+        record["createdAt"] = _iso(obj.get("createdAt"))
+        record["updatedAt"] = _iso(obj.get("updatedAt"))
+        record["archived"] = archived
+        record[self.hubspot_id_field] = hubspot_id
+        merged = properties.get(MERGED_PROPERTY)
+        record["merged_ids"] = [m for m in str(merged).split(";") if m.strip()] if merged else []
+        record["_sdc_deleted_at"] = (
+            _iso(obj.get("archivedAt") or obj.get("updatedAt")) if archived else None
+        )
+        record[self.key_property] = key
+        self.finish_record(record, properties)
+        return record
+
+    def key_value(self, hubspot_id: str, properties: Mapping[str, Any]) -> str | None:
+        """The record's normalized ID under `key_property`."""
+        if self.key_property == self.hubspot_id_field:
+            return hubspot_id
+        return normalize_id(properties.get(self.key_property), lower=self._lower_key)
+
+    def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
+        """Hook for stream-specific fields."""
+
+    def _skip(self, hubspot_id: str) -> None:
+        if self.config.get("fail_on_missing_id"):
+            msg = (
+                f"{self.name}: HubSpot record {hubspot_id} has no value in "
+                f"{self.key_property!r}, so it cannot be synced to Gather. Fill the property in "
+                "HubSpot, or unset fail_on_missing_id to skip such records and report them."
+            )
+            raise MissingIdError(msg)
+        self.skipped += 1
+        if len(self.skipped_sample) < SAMPLE_SIZE:
+            self.skipped_sample.append(hubspot_id)
+
+    def _log_summary(self) -> None:
+        stats = self.client.stats
+        self.logger.info(
+            "%s: %d records emitted; client so far: %d requests, %d retries, %d answered 429",
+            self.name,
+            self.emitted,
+            stats.requests,
+            stats.retries,
+            stats.rate_limited,
+        )
+        if self.skipped:
+            self.logger.warning(
+                "%s: %d records skipped because %r is empty (sample HubSpot ids: %s). Fill the "
+                "property in HubSpot so they can sync.",
+                self.name,
+                self.skipped,
+                self.key_property,
+                ", ".join(self.skipped_sample),
+            )
+        if self._values.junk:
+            self.logger.warning(
+                "%s: values that do not match their property type were emitted as null: %s",
+                self.name,
+                ", ".join(f"{name} x{count}" for name, count in self._values.junk.most_common()),
+            )
+
+
+def _iso(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    return normalize_datetime(str(value))
+
+
+class CompaniesStream(CRMStream):
+    """HubSpot companies -> Gather accounts, keyed by `account_id_property`."""
+
+    name = "companies"
+    object_type = "companies"
+    modified_property = "hs_lastmodifieddate"
+    hubspot_id_field = "companyId"
+    extra_properties = (MERGED_PROPERTY,)
+
+    def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
+        """Feed the account index so contacts of this company need no lookup."""
+        self.accounts.remember(record["id"], record[self.key_property])
+
+
+class ContactsStream(CRMStream):
+    """HubSpot contacts -> Gather users, keyed by `user_id_property`, linked to accounts.
+
+    Adds `primary_company_id` (the primary company's HubSpot id, from `associatedcompanyid`)
+    and `primary_company_account_id` (that company's Gather account ID; null when there is no
+    company or it has no account ID).
+    """
+
+    name = "contacts"
+    object_type = "contacts"
+    modified_property = "lastmodifieddate"
+    hubspot_id_field = "vid"
+    extra_properties = ("associatedcompanyid", MERGED_PROPERTY)
+
+    def base_fields(self) -> dict[str, JsonSchema]:
+        """The CRM base fields plus the links to the primary company."""
+        fields = super().base_fields()
+        fields["primary_company_id"] = _NULLABLE_STRING
+        fields["primary_company_account_id"] = _NULLABLE_STRING
+        return fields
+
+    def prepare_page(self, results: list[HubSpotObject]) -> None:
+        """Look up, in batches, the account IDs of this page's companies not yet known."""
+        companies = (
+            normalize_id((r.get("properties") or {}).get("associatedcompanyid")) for r in results
+        )
+        self.accounts.resolve(c for c in companies if c is not None)
+
+    def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
+        """Attach the primary company's id and account ID."""
+        company = normalize_id(properties.get("associatedcompanyid"))
+        record["primary_company_id"] = company
+        record["primary_company_account_id"] = self.accounts.account_id(company)
