@@ -1,30 +1,81 @@
-"""The target: settings schema and start-up validation. Nothing else lives here."""
+"""The target: settings, start-up validation of the mappings, checkpoint cadence and STATE.
+
+The SDK emits STATE only from `drain_all()` (end of input, or a 5-minute record age). This
+target drains itself every `checkpoint_every_records` records or `checkpoint_every_seconds`
+seconds, and `drain_all()` emits the latest STATE only after every sink returned, i.e. after
+Gather acknowledged (or the rejects file durably holds) every record received before it.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
+from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
+from target_gather.ledger import Ledger, workspace_key
+from target_gather.mapping import MappingError, parse_mappings
+from target_gather.report import RejectsWriter, RunSummary
+from target_gather.sinks import GatherSink, Services
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
 DEFAULT_API_URL = "https://api.gatherdata.co"
+DEFAULT_LEDGER_PATH = "output/target-gather/ledger.sqlite3"
+DEFAULT_REJECTS_PATH = "output/target-gather/rejects.jsonl"
+DEFAULT_CHECKPOINT_RECORDS = 5000
+DEFAULT_CHECKPOINT_SECONDS = 60.0
+
+MAPPINGS_DESCRIPTION = (
+    "Stream -> Gather mappings, an object keyed by stream name (`*` for every other stream). "
+    "Each entry: `kind` (`account`, `user`, `custom` with `model_id`, or `event`), `id_field` "
+    "(default: the stream's single key property), `traits` (Gather trait -> stream field; "
+    "`null` drops a built-in trait), `all_fields` (send every other field under its own name), "
+    "`required` (traits a record must have; default: the model's), `id_is_email`; events take "
+    "`event_type` or `event_type_field`, and `user_field` or `account_field`. Built in: "
+    "`companies` -> account, `contacts` -> user (entries for them add to the defaults; "
+    "`false` switches one off). Checked when the target starts and against each SCHEMA."
+)
 
 
 class TargetGather(Target):
-    """Create-or-update Gather accounts, users and custom-model records."""
+    """Create-or-update Gather accounts, users, custom-model records and events."""
 
     name = "target-gather"
+    default_sink_class = GatherSink
+    message_reader_class = MsgSpecReader
+    # No VALIDATE_RECORDS: per-record JSON Schema validation costs ~60% of the CPU; the
+    # mapping checks exactly what Gather needs instead.
+    capabilities = [  # noqa: RUF012 - the SDK declares it as a plain class attribute
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(
             "api_url",
             th.StringType,
             default=DEFAULT_API_URL,
-            description="Base URL of Gather's Records API.",
+            description="Base URL of Gather's Records API. Plain http:// is refused for "
+            "non-loopback hosts unless allow_insecure_http is set.",
         ),
         th.Property(
             "api_key",
             th.StringType,
             secret=True,
-            description="Gather API key (sent as `Authorization: Token <key>`).",
+            description="Gather API key (sent as `Authorization: Token <key>`). Required "
+            "unless dry_run.",
         ),
         th.Property(
             "payload_format",
@@ -34,7 +85,287 @@ class TargetGather(Target):
             description="`flat` sends traits beside `id` (Gather's docs); `traits` nests them "
             "under `traits` (Gather's newest client).",
         ),
+        th.Property(
+            "mappings",
+            th.ObjectType(additional_properties=True),
+            description=MAPPINGS_DESCRIPTION,
+        ),
+        th.Property(
+            "null_policy",
+            th.StringType,
+            default="omit",
+            allowed_values=["omit", "clear"],
+            description="What a null field does: `omit` leaves Gather's value as it is; "
+            "`clear` sends null, clearing the trait. Absent fields are never sent.",
+        ),
+        th.Property(
+            "delete_records",
+            th.BooleanType,
+            default=False,
+            description="Turn records carrying `_sdc_deleted_at` (archived in the source) into "
+            "DELETEs in Gather. When false they are counted as ignored_deletes.",
+        ),
+        th.Property(
+            "dry_run",
+            th.BooleanType,
+            default=False,
+            description="Map, validate and diff against the ledger, and report what would be "
+            "created/updated/skipped/invalid, without sending anything or emitting STATE.",
+        ),
+        th.Property(
+            "full_resync",
+            th.BooleanType,
+            default=False,
+            description="Ignore the ledger and send every record (the ledger is refreshed).",
+        ),
+        th.Property(
+            "ledger_path",
+            th.StringType,
+            default=DEFAULT_LEDGER_PATH,
+            description="SQLite file remembering what Gather accepted (skip unchanged). "
+            "Deleting it only costs re-sending.",
+        ),
+        th.Property(
+            "rejects_path",
+            th.StringType,
+            default=DEFAULT_REJECTS_PATH,
+            description="JSON-lines file receiving invalid and rejected records (appended).",
+        ),
+        th.Property(
+            "rejects_include_payload",
+            th.BooleanType,
+            default=False,
+            description="Also write each rejected record's payload (may contain PII).",
+        ),
+        th.Property(
+            "summary_path",
+            th.StringType,
+            description="If set, the run summary is also written there as JSON.",
+        ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=16,
+            description="Requests in flight at once (keep-alive connections).",
+        ),
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType,
+            description="Optional cap on the request rate (requests are spaced evenly).",
+        ),
+        th.Property(
+            "request_timeout_s",
+            th.NumberType,
+            default=30.0,
+            description="Timeout of one request, in seconds; a timeout is retried.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=5,
+            description="Retries of a request after 429, 5xx, timeouts or dropped connections; "
+            "when they run out the run fails without STATE moving past the record.",
+        ),
+        th.Property(
+            "backoff_base_s",
+            th.NumberType,
+            default=0.5,
+            description="First retry waits up to this many seconds, doubling each retry "
+            "(jittered); Retry-After overrides it.",
+        ),
+        th.Property(
+            "backoff_max_s",
+            th.NumberType,
+            default=30.0,
+            description="Longest wait before a retry, also capping Retry-After.",
+        ),
+        th.Property(
+            "checkpoint_every_records",
+            th.IntegerType,
+            default=DEFAULT_CHECKPOINT_RECORDS,
+            description="Send buffered records and emit STATE at least every N records.",
+        ),
+        th.Property(
+            "checkpoint_every_seconds",
+            th.NumberType,
+            default=DEFAULT_CHECKPOINT_SECONDS,
+            description="... and at least every T seconds (checked as messages arrive).",
+        ),
+        th.Property(
+            "allow_insecure_http",
+            th.BooleanType,
+            default=False,
+            description="Allow plain http:// api_url for non-loopback hosts (not recommended).",
+        ),
     ).to_dict()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_parallelism = 1  # sinks drain in turn; each drain is concurrent inside
+        config = self.config
+        try:
+            specs = parse_mappings(config.get("mappings"))
+            api_url = check_url(
+                config.get("api_url", DEFAULT_API_URL),
+                allow_insecure_http=bool(config.get("allow_insecure_http", False)),
+            )
+        except (MappingError, GatherError) as exc:
+            raise SystemExit(f"target-gather: invalid config: {exc}") from None
+        dry_run = bool(config.get("dry_run", False))
+        api_key = str(config.get("api_key") or "")
+        if not api_key and not dry_run:
+            msg = (
+                "target-gather: invalid config: api_key is not set. Fix: set "
+                "TARGET_GATHER_API_KEY (or api_key), or use dry_run."
+            )
+            raise SystemExit(msg)
+        self._client: GatherClient | None = None
+        self._api_url = api_url
+        self._api_key = api_key
+        self._checkpoint_records = max(1, int(config.get("checkpoint_every_records", 5000)))
+        self._checkpoint_seconds = float(
+            config.get("checkpoint_every_seconds", DEFAULT_CHECKPOINT_SECONDS)
+        )
+        self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
+        self._last_state_emitted: str | None = None
+        self._summary_path = config.get("summary_path")
+        self._finished = False
+        ledger = Ledger(
+            Path(config.get("ledger_path", DEFAULT_LEDGER_PATH)),
+            workspace_key(api_url, api_key),
+            read_only=dry_run,
+        )
+        rejects = RejectsWriter(
+            Path(config.get("rejects_path", DEFAULT_REJECTS_PATH)),
+            include_payload=bool(config.get("rejects_include_payload", False)),
+            redact=self._redact,
+        )
+        self.services = Services(
+            specs=specs,
+            client=self._get_client,
+            ledger=ledger,
+            rejects=rejects,
+            summary=RunSummary(dry_run=dry_run),
+            null_policy="clear" if config.get("null_policy") == "clear" else "omit",
+            payload_format=str(config.get("payload_format", "flat")),
+            dry_run=dry_run,
+            full_resync=bool(config.get("full_resync", False)),
+            delete_records=bool(config.get("delete_records", False)),
+        )
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "<redacted>") if self._api_key else text
+
+    def _get_client(self) -> GatherClient:
+        if self._client is None:
+            config = self.config
+            self._client = GatherClient(
+                self._api_url,
+                self._api_key,
+                max_concurrency=int(config.get("max_concurrency", 16)),
+                max_requests_per_second=config.get("max_requests_per_second"),
+                request_timeout_s=float(config.get("request_timeout_s", 30.0)),
+                retry=RetryPolicy(
+                    max_retries=int(config.get("max_retries", 5)),
+                    backoff_base_s=float(config.get("backoff_base_s", 0.5)),
+                    backoff_max_s=float(config.get("backoff_max_s", 30.0)),
+                ),
+            )
+        return self._client
+
+    # -- message handling ------------------------------------------------------------------
+
+    @override
+    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
+        """A lean RECORD path: no SDK validation or timestamp parsing, then the cadence."""
+        stream_name = message_dict.get("stream")
+        record = message_dict.get("record")
+        if not isinstance(stream_name, str) or not isinstance(record, dict):
+            super()._process_record_message(message_dict)  # the SDK's error messages
+            return
+        stream_maps = self.mapper.stream_maps.get(stream_name)
+        if stream_maps is None:
+            self._assert_sink_exists(stream_name)
+            return
+        for stream_map in stream_maps:
+            transformed = stream_map.transform(record)
+            if transformed is None:
+                continue
+            self._assert_sink_exists(stream_map.stream_alias)
+            sink = self._sinks_active[stream_map.stream_alias]
+            assert isinstance(sink, GatherSink)
+            sink.accept(transformed)
+        self._since_checkpoint += 1
+        if (
+            self._since_checkpoint >= self._checkpoint_records
+            or time.monotonic() - self._last_checkpoint >= self._checkpoint_seconds
+        ):
+            self.checkpoint()
+
+    @override
+    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
+        super()._process_state_message(message_dict)
+        if time.monotonic() - self._last_checkpoint >= self._checkpoint_seconds:
+            self.checkpoint()
+
+    @override
+    def _process_schema_message(self, message_dict: dict[str, Any]) -> None:
+        """Register the stream; a mapping that does not fit its schema stops the run here."""
+        try:
+            super()._process_schema_message(message_dict)
+        except MappingError as exc:
+            self._fail(exc)
+
+    def checkpoint(self) -> None:
+        """Deliver everything received so far, then emit the latest STATE (if any)."""
+        try:
+            self.drain_all()
+        except GatherError as exc:
+            self._fail(exc)
+        self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
+
+    def _fail(self, exc: Exception) -> NoReturn:
+        """Stop with a one-line error (no traceback), after writing what is known."""
+        self.logger.error("target-gather stopped: %s", self._redact(str(exc)))
+        self._finish()
+        raise SystemExit(f"target-gather: {self._redact(str(exc))}") from None
+
+    @override
+    def _write_state_message(self, state: dict[str, Any]) -> None:
+        """Emit STATE unless dry run, empty, or the same as the last one emitted."""
+        if self.services.dry_run or not state:
+            return
+        line = encode(state).decode()
+        if line == self._last_state_emitted:
+            return
+        self._last_state_emitted = line
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    @override
+    def process_endofpipe(self) -> None:
+        """Final drain and STATE, then the run summary; resources are closed either way."""
+        try:
+            self.drain_all(is_endofpipe=True)
+        except GatherError as exc:
+            self._fail(exc)
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        services = self.services
+        services.rejects.close()
+        services.ledger.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        services.summary.log(self.logger)
+        if self._summary_path:
+            services.summary.write(Path(self._summary_path))
 
 
 if __name__ == "__main__":

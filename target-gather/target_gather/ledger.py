@@ -1,0 +1,124 @@
+"""The SQLite hash ledger: what Gather last accepted, so unchanged records are not re-sent.
+
+Rows are keyed by workspace (the api_url plus a fingerprint of the key, never the key itself),
+model, source stream and id, and hold a digest of the body Gather accepted. Two sources that
+update the same record (HubSpot and a billing tap) keep separate rows, so neither re-sends
+everything because the other ran in between.
+
+Crash safety: before a changed record is sent its row is deleted (committed), and the new digest
+is written only after Gather acknowledged it. Whatever point a run dies at, the ledger never
+claims Gather holds something it does not; losing the file only costs re-sending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accepted (
+    workspace TEXT NOT NULL,
+    model TEXT NOT NULL,
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    PRIMARY KEY (workspace, model, source, id)
+) WITHOUT ROWID
+"""
+# SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 (>= 3.32); stay far below it.
+LOOKUP_CHUNK = 500
+LOOKUP_SQL = "SELECT id, digest FROM accepted WHERE workspace = ? AND model = ? AND source = ?"
+DIGEST_BYTES = 16
+DELETED_DIGEST = b"\x00" * DIGEST_BYTES  # a tombstone: "deleted, and Gather acknowledged it"
+
+
+def workspace_key(api_url: str, api_key: str) -> str:
+    """`api_url#fingerprint`: identifies a Gather workspace without storing its key."""
+    fingerprint = hashlib.sha256(b"target-gather-ledger\x00" + api_key.encode()).hexdigest()
+    return f"{api_url.rstrip('/')}#{fingerprint[:16]}"
+
+
+def digest(body: bytes) -> bytes:
+    """A short, stable digest of an encoded body."""
+    return hashlib.blake2b(body, digest_size=DIGEST_BYTES).digest()
+
+
+class Ledger:
+    """Thread-safe access to the ledger file of one workspace."""
+
+    def __init__(self, path: Path, workspace: str, *, read_only: bool = False) -> None:
+        self.path = path
+        self.workspace = workspace
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        if read_only and not path.exists():
+            self._db: sqlite3.Connection | None = None
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        if not read_only:
+            self._db.execute(SCHEMA)
+
+    def lookup(self, model: str, source: str, ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored digests of those `ids` that have one."""
+        if self._db is None or not ids:
+            return {}
+        found: dict[str, bytes] = {}
+        with self._lock:
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                chunk = ids[start : start + LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                sql = f"{LOOKUP_SQL} AND id IN ({marks})"
+                try:
+                    rows = self._db.execute(sql, (self.workspace, model, source, *chunk))
+                except sqlite3.OperationalError:  # read-only and never created
+                    return {}
+                found.update(rows)
+        return found
+
+    def forget(self, model: str, source: str, ids: Iterable[str]) -> None:
+        """Drop the rows of records about to be sent (committed before sending)."""
+        self._write(
+            "DELETE FROM accepted WHERE workspace = ? AND model = ? AND source = ? AND id = ?",
+            [(self.workspace, model, source, i) for i in ids],
+        )
+
+    def forget_everywhere(self, model: str, ids: Iterable[str]) -> None:
+        """Drop every source's rows for deleted records, so a re-creation is always sent."""
+        self._write(
+            "DELETE FROM accepted WHERE workspace = ? AND model = ? AND id = ?",
+            [(self.workspace, model, i) for i in ids],
+        )
+
+    def remember(self, model: str, source: str, entries: Iterable[tuple[str, bytes]]) -> None:
+        """Record what Gather acknowledged (called only after acknowledgement)."""
+        self._write(
+            "INSERT OR REPLACE INTO accepted (workspace, model, source, id, digest) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(self.workspace, model, source, i, d) for i, d in entries],
+        )
+
+    def _write(self, sql: str, rows: list[tuple[str | bytes, ...]]) -> None:
+        if self._db is None or self.read_only or not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(sql, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database."""
+        if self._db is not None:
+            with self._lock:
+                self._db.close()
+            self._db = None

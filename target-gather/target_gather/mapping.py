@@ -1,0 +1,511 @@
+"""Stream -> Gather model and fields: the `mappings` setting, id normalization, required traits.
+
+Two steps, so that mistakes surface as early as possible:
+
+1. `parse_mappings` checks the shape of the `mappings` setting when the target starts (unknown
+   kinds, unknown options, a custom model without `model_id`, an event without a type).
+2. `bind` checks one mapping against a stream's SCHEMA as it arrives (the id field, every mapped
+   field and every required trait must exist), and returns a `BoundMapping` whose `map_record`
+   turns a record into what Gather receives, or into the reason it is invalid.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+Kind = Literal["account", "user", "custom", "event"]
+KINDS: tuple[Kind, ...] = ("account", "user", "custom", "event")
+NullPolicy = Literal["omit", "clear"]
+
+# Required traits per standard model (Gather's "Installing via Gather API" help page); custom
+# models require only `id`.
+REQUIRED_TRAITS: dict[str, tuple[str, ...]] = {
+    "account": ("name",),
+    "user": ("first_name", "last_name", "email"),
+}
+# Traits holding another record's id (normalized like ids) and traits holding an email address
+# (stripped and lower-cased, and checked), per standard model.
+ID_TRAITS: dict[str, tuple[str, ...]] = {"user": ("account_id",)}
+EMAIL_TRAITS: dict[str, tuple[str, ...]] = {"user": ("email",)}
+# A stream key (or id field) named like this holds emails: ids from it are lower-cased.
+EMAIL_FIELD_NAMES = frozenset({"email"})
+
+# Built-in mappings for tap-hubspot-gather's streams (issue 6): trait <- stream field.
+BUILTIN_MAPPINGS: dict[str, dict[str, Any]] = {
+    "companies": {
+        "kind": "account",
+        "traits": {"name": "name", "city": "city", "country": "country"},
+    },
+    "contacts": {
+        "kind": "user",
+        "traits": {
+            "first_name": "firstname",
+            "last_name": "lastname",
+            "email": "email",
+            "city": "city",
+            "country": "country",
+            "account_id": "primary_company_account_id",
+        },
+    },
+}
+WILDCARD = "*"
+SDC_PREFIX = "_sdc_"
+
+_OPTIONS_COMMON = frozenset(
+    {"kind", "id_field", "id_is_email", "traits", "all_fields", "include_defaults"}
+)
+_OPTIONS: dict[Kind, frozenset[str]] = {
+    "account": _OPTIONS_COMMON | {"required"},
+    "user": _OPTIONS_COMMON | {"required"},
+    "custom": _OPTIONS_COMMON | {"model_id", "required"},
+    "event": _OPTIONS_COMMON | {"event_type", "event_type_field", "user_field", "account_field"},
+}
+_MODEL_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_INTEGRAL_STRING = re.compile(r"^[+-]?\d+\.0+$")
+# Deliberately loose: one `@`, no spaces, a dot in the domain. Gather itself decides the rest.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID_TYPES = frozenset({"string", "integer", "number"})
+
+
+class MappingError(ValueError):
+    """A mapping is malformed or does not fit its stream; the message names the fix."""
+
+
+class InvalidRecordError(ValueError):
+    """A record cannot be sent: the message says why (never the record's values)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# id normalization (must stay identical to the tap's)
+
+
+def normalize_id(value: Any, *, email: bool = False) -> str | None:
+    """The canonical id string, or None when `value` cannot be an id.
+
+    `str`, surrounding whitespace stripped; integral numbers (and numeric strings with an
+    all-zero fraction, as HubSpot returns number properties) without `.0`; emails lower-cased.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float | Decimal):
+        if not math.isfinite(value):
+            return None
+        text = str(int(value)) if value == int(value) else str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if _INTEGRAL_STRING.match(text):
+            text = text.split(".", 1)[0].lstrip("+")
+    else:
+        return None
+    if not text:
+        return None
+    return text.lower() if email else text
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing the setting
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    """One stream's mapping as configured (checked for shape, not yet against a schema)."""
+
+    stream: str
+    kind: Kind
+    model: str
+    id_field: str | None = None
+    id_is_email: bool | None = None
+    traits: dict[str, str] = field(default_factory=dict)
+    all_fields: bool = False
+    required: tuple[str, ...] = ()
+    event_type: str | None = None
+    event_type_field: str | None = None
+    link: Literal["user", "account"] | None = None
+    link_field: str | None = None
+
+
+def _where(stream: str, option: str | None = None) -> str:
+    return f"mappings.{stream}" + (f".{option}" if option else "")
+
+
+def _expect_str(stream: str, option: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        msg = f"{_where(stream, option)} must be a non-empty string, got {value!r}."
+        raise MappingError(msg)
+    return value
+
+
+def _merge_with_builtin(stream: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """User options layered over the built-in mapping of `stream` (if any and not disabled)."""
+    builtin = BUILTIN_MAPPINGS.get(stream)
+    if builtin is None or raw.get("include_defaults") is False:
+        return dict(raw)
+    if "kind" in raw and raw["kind"] != builtin["kind"]:
+        return dict(raw)  # a different kind replaces the built-in mapping entirely
+    merged = {**builtin, **raw}
+    traits = dict(builtin["traits"])
+    extra = raw.get("traits") or {}
+    if not isinstance(extra, Mapping):
+        msg = f"{_where(stream, 'traits')} must be an object of trait: stream field."
+        raise MappingError(msg)
+    for trait, source in extra.items():
+        if source is None:
+            traits.pop(trait, None)  # `"city": null` drops a built-in trait
+        else:
+            traits[trait] = source
+    merged["traits"] = traits
+    return merged
+
+
+def parse_mapping(stream: str, raw: Any) -> MappingSpec:
+    """Check one entry of the `mappings` setting; raise `MappingError` naming the fix."""
+    if not isinstance(raw, Mapping):
+        msg = f"{_where(stream)} must be an object such as {{'kind': 'account', ...}}."
+        raise MappingError(msg)
+    options = _merge_with_builtin(stream, raw)
+    kind = options.get("kind")
+    if kind not in KINDS:
+        msg = (
+            f"{_where(stream, 'kind')} is {kind!r}: use one of {', '.join(KINDS)} "
+            "(a custom model is kind 'custom' with its 'model_id')."
+        )
+        raise MappingError(msg)
+    unknown = set(options) - _OPTIONS[kind]
+    if unknown:
+        msg = (
+            f"{_where(stream)} has unknown option(s) {', '.join(sorted(unknown))} for kind "
+            f"{kind!r}: allowed are {', '.join(sorted(_OPTIONS[kind]))}."
+        )
+        raise MappingError(msg)
+    traits_raw = options.get("traits") or {}
+    if not isinstance(traits_raw, Mapping):
+        msg = f"{_where(stream, 'traits')} must be an object of trait: stream field."
+        raise MappingError(msg)
+    traits = {
+        _expect_str(stream, "traits", trait): _expect_str(stream, f"traits.{trait}", source)
+        for trait, source in traits_raw.items()
+        if source is not None
+    }
+    if "id" in traits:
+        msg = f"{_where(stream, 'traits.id')}: the id is not a trait; set id_field instead."
+        raise MappingError(msg)
+    for flag in ("all_fields", "id_is_email", "include_defaults"):
+        if flag in options and not isinstance(options[flag], bool):
+            msg = f"{_where(stream, flag)} must be true or false, got {options[flag]!r}."
+            raise MappingError(msg)
+    id_field = options.get("id_field")
+    if id_field is not None:
+        id_field = _expect_str(stream, "id_field", id_field)
+
+    model: str = kind
+    if kind == "custom":
+        model_id = options.get("model_id")
+        if not isinstance(model_id, str) or not _MODEL_ID.match(model_id):
+            msg = (
+                f"{_where(stream, 'model_id')} must name the Gather custom model "
+                f"(letters, digits, '_', '-', '.'), got {model_id!r}: copy the Model ID from "
+                "Gather's Settings -> Data models."
+            )
+            raise MappingError(msg)
+        model = model_id
+    required = _parse_required(stream, kind, options, traits)
+    spec = MappingSpec(
+        stream=stream,
+        kind=kind,
+        model=model if kind != "event" else "events",
+        id_field=id_field,
+        id_is_email=options.get("id_is_email"),
+        traits=traits,
+        all_fields=bool(options.get("all_fields", kind == "event")),
+        required=required,
+    )
+    if kind == "event":
+        spec = _parse_event(spec, options)
+    return spec
+
+
+def _parse_required(
+    stream: str, kind: Kind, options: Mapping[str, Any], traits: Mapping[str, str]
+) -> tuple[str, ...]:
+    if kind == "event":
+        return ()
+    required_raw = options.get("required", REQUIRED_TRAITS.get(kind, ()))
+    if not isinstance(required_raw, Sequence) or isinstance(required_raw, str):
+        msg = f"{_where(stream, 'required')} must be a list of trait names."
+        raise MappingError(msg)
+    required = tuple(_expect_str(stream, "required", r) for r in required_raw)
+    missing = [r for r in required if r not in traits]
+    if missing and not options.get("all_fields", False):
+        msg = (
+            f"{_where(stream)} maps to {kind} but maps no {', '.join(missing)} trait, "
+            f"which Gather requires: add traits.{missing[0]} = <stream field>, or set "
+            "required: [] if this stream only updates records another stream creates."
+        )
+        raise MappingError(msg)
+    return required
+
+
+def _parse_event(spec: MappingSpec, options: Mapping[str, Any]) -> MappingSpec:
+    stream = spec.stream
+    event_type = options.get("event_type")
+    type_field = options.get("event_type_field")
+    if (event_type is None) == (type_field is None):
+        msg = (
+            f"{_where(stream)} is an event mapping: set exactly one of event_type (a fixed "
+            "type such as 'invoice.paid') or event_type_field (the field holding the type)."
+        )
+        raise MappingError(msg)
+    user_field = options.get("user_field")
+    account_field = options.get("account_field")
+    if (user_field is None) == (account_field is None):
+        msg = (
+            f"{_where(stream)} is an event mapping: set exactly one of user_field or "
+            "account_field (the field holding the Gather user or account id it belongs to)."
+        )
+        raise MappingError(msg)
+    link: Literal["user", "account"] = "user" if user_field is not None else "account"
+    link_field = _expect_str(stream, f"{link}_field", user_field or account_field)
+    return MappingSpec(
+        **{
+            **spec.__dict__,
+            "event_type": None
+            if event_type is None
+            else _expect_str(stream, "event_type", event_type),
+            "event_type_field": None
+            if type_field is None
+            else _expect_str(stream, "event_type_field", type_field),
+            "link": link,
+            "link_field": link_field,
+        }
+    )
+
+
+def parse_mappings(raw: Any) -> dict[str, MappingSpec]:
+    """The built-in mappings overlaid with the `mappings` setting, all checked for shape."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        msg = "mappings must be an object keyed by stream name (see target-gather's README)."
+        raise MappingError(msg)
+    streams = {**dict.fromkeys(BUILTIN_MAPPINGS), **dict.fromkeys(raw)}
+    specs: dict[str, MappingSpec] = {}
+    for stream in streams:
+        entry = raw.get(stream, {})
+        if entry is False or entry is None:
+            continue  # `"companies": false` switches a built-in mapping off
+        specs[stream] = parse_mapping(stream, entry)
+    return specs
+
+
+def spec_for(specs: Mapping[str, MappingSpec], stream: str) -> MappingSpec:
+    """The mapping of `stream`, or the wildcard one; a clear error when there is none."""
+    spec = specs.get(stream) or specs.get(WILDCARD)
+    if spec is None:
+        mapped = ", ".join(sorted(specs)) or "none"
+        msg = (
+            f"stream {stream!r} has no mapping (mapped streams: {mapped}). Fix: add "
+            f"mappings.{stream} = {{'kind': 'account'|'user'|'custom'|'event', ...}} to "
+            "target-gather's config, or deselect the stream in the tap."
+        )
+        raise MappingError(msg)
+    if spec.stream == WILDCARD:
+        spec = MappingSpec(**{**spec.__dict__, "stream": stream})
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# binding to a schema, mapping records
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A record as Gather will receive it: `key` identifies it for dedupe and the ledger."""
+
+    key: str
+    body: dict[str, Any]
+    delete: bool = False
+
+
+def _field_types(schema: Mapping[str, Any], name: str) -> set[str]:
+    prop = schema.get("properties", {}).get(name, {})
+    types = prop.get("type", [])
+    found = {types} if isinstance(types, str) else set(types)
+    for option in prop.get("anyOf", []) or []:
+        option_type = option.get("type", [])
+        found |= {option_type} if isinstance(option_type, str) else set(option_type)
+    return found - {"null"}
+
+
+def _check_field(
+    spec: MappingSpec, schema: Mapping[str, Any], option: str, name: str, *, id_like: bool
+) -> None:
+    properties = schema.get("properties", {})
+    if name not in properties:
+        available = ", ".join(sorted(properties)[:20]) or "none"
+        msg = (
+            f"{_where(spec.stream, option)} names field {name!r}, which stream "
+            f"{spec.stream!r}'s schema lacks (its fields: {available}). Fix: name one of "
+            "the stream's fields, select the property in the tap, or remove this entry."
+        )
+        raise MappingError(msg)
+    types = _field_types(schema, name)
+    if id_like and types and not types & _ID_TYPES:
+        msg = (
+            f"{_where(spec.stream, option)}: field {name!r} of stream {spec.stream!r} is "
+            f"{'/'.join(sorted(types))}, which cannot be an id. Fix: name a string or number "
+            "field."
+        )
+        raise MappingError(msg)
+
+
+@dataclass(frozen=True)
+class BoundMapping:
+    """A mapping checked against one stream's schema; `map_record` is the hot path."""
+
+    spec: MappingSpec
+    id_field: str
+    id_is_email: bool
+    null_policy: NullPolicy
+    payload_format: Literal["flat", "traits"]
+    schema_fields: frozenset[str]
+
+    @property
+    def model(self) -> str:
+        """The model slug (`account`, `user`, a custom model id) or `events`."""
+        return self.spec.model
+
+    def map_record(self, record: Mapping[str, Any]) -> Mapped:
+        """The Gather body for `record`; `InvalidRecordError` when it must not be sent."""
+        spec = self.spec
+        record_id = normalize_id(record.get(self.id_field), email=self.id_is_email)
+        if record_id is None:
+            msg = f"id field {self.id_field!r} is missing, empty or not a string/number"
+            raise InvalidRecordError(msg)
+        if record.get("_sdc_deleted_at") is not None:
+            return Mapped(key=record_id, body={}, delete=True)
+        values = self._traits(record)
+        if spec.kind == "event":
+            return self._event(record_id, record, values)
+        for trait in spec.required:
+            value = values.get(trait)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                msg = f"required trait {trait!r} is missing or empty"
+                raise InvalidRecordError(msg)
+        for trait in EMAIL_TRAITS.get(spec.kind, ()):
+            value = values.get(trait)
+            if value is not None:
+                if not isinstance(value, str) or not _EMAIL.match(value.strip()):
+                    msg = f"trait {trait!r} is not an email address"
+                    raise InvalidRecordError(msg)
+                values[trait] = value.strip().lower()
+        for trait in ID_TRAITS.get(spec.kind, ()):
+            value = values.get(trait)
+            if value is not None:
+                normalized = normalize_id(value)
+                if normalized is None:
+                    msg = f"trait {trait!r} holds no usable id"
+                    raise InvalidRecordError(msg)
+                values[trait] = normalized
+        if self.payload_format == "traits":
+            return Mapped(key=record_id, body={"id": record_id, "traits": values})
+        return Mapped(key=record_id, body={**values, "id": record_id})
+
+    def _traits(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        spec = self.spec
+        clear = self.null_policy == "clear"
+        values: dict[str, Any] = {}
+        if spec.all_fields:
+            skip = {self.id_field, spec.event_type_field, spec.link_field}
+            skip.update(spec.traits.values())
+            for name, value in record.items():
+                if name in skip or name.startswith(SDC_PREFIX):
+                    continue
+                if value is not None or clear:
+                    values[name] = value
+        for trait, source in spec.traits.items():
+            if source in record:  # an absent field never clears a trait
+                value = record[source]
+                if value is not None or clear:
+                    values[trait] = value
+        return values
+
+    def _event(self, record_id: str, record: Mapping[str, Any], props: dict[str, Any]) -> Mapped:
+        spec = self.spec
+        event_type = spec.event_type
+        if spec.event_type_field is not None:
+            raw_type = record.get(spec.event_type_field)
+            event_type = raw_type.strip() if isinstance(raw_type, str) else None
+        if not event_type:
+            msg = f"event type field {spec.event_type_field!r} is missing or empty"
+            raise InvalidRecordError(msg)
+        assert spec.link is not None  # set by _parse_event
+        assert spec.link_field is not None
+        owner = normalize_id(
+            record.get(spec.link_field), email=spec.link_field in EMAIL_FIELD_NAMES
+        )
+        if owner is None:
+            msg = f"{spec.link} field {spec.link_field!r} is missing or empty"
+            raise InvalidRecordError(msg)
+        return Mapped(
+            key=record_id, body={"type": event_type, spec.link: owner, "properties": props}
+        )
+
+
+def bind(
+    spec: MappingSpec,
+    schema: Mapping[str, Any],
+    key_properties: Sequence[str] | None,
+    *,
+    null_policy: NullPolicy = "omit",
+    payload_format: Literal["flat", "traits"] = "flat",
+) -> BoundMapping:
+    """Check `spec` against the stream's SCHEMA; raise `MappingError` naming stream, field, fix."""
+    keys = list(key_properties or [])
+    id_field = spec.id_field
+    if id_field is None:
+        if len(keys) != 1:
+            what = "no key properties" if not keys else f"key properties {keys}"
+            msg = (
+                f"stream {spec.stream!r} has {what}, so target-gather cannot tell which field "
+                f"holds the Gather id. Fix: set {_where(spec.stream, 'id_field')} to the field "
+                "holding it."
+            )
+            raise MappingError(msg)
+        id_field = keys[0]
+    _check_field(spec, schema, "id_field", id_field, id_like=True)
+    for trait, source in spec.traits.items():
+        _check_field(
+            spec, schema, f"traits.{trait}", source, id_like=trait in ID_TRAITS.get(spec.kind, ())
+        )
+    if spec.event_type_field is not None:
+        _check_field(spec, schema, "event_type_field", spec.event_type_field, id_like=False)
+    if spec.link_field is not None:
+        _check_field(spec, schema, f"{spec.link}_field", spec.link_field, id_like=True)
+    if spec.all_fields:
+        available = set(schema.get("properties", {}))
+        missing = [r for r in spec.required if r not in spec.traits and r not in available]
+        if missing:
+            msg = (
+                f"{_where(spec.stream)} maps to {spec.kind} with all_fields, but stream "
+                f"{spec.stream!r} has no field {missing[0]!r}, which Gather requires. Fix: add "
+                f"traits.{missing[0]} = <stream field>, or set required: []."
+            )
+            raise MappingError(msg)
+    id_is_email = spec.id_is_email
+    if id_is_email is None:
+        id_is_email = id_field in EMAIL_FIELD_NAMES
+    return BoundMapping(
+        spec=spec,
+        id_field=id_field,
+        id_is_email=id_is_email,
+        null_policy=null_policy,
+        payload_format=payload_format,
+        schema_fields=frozenset(schema.get("properties", {})),
+    )

@@ -1,0 +1,160 @@
+"""The rejects file (JSON lines) and the run summary (log lines and an optional JSON file)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+Redactor = Callable[[str], str]
+
+
+def _utc_now() -> str:
+    return datetime.datetime.now(tz=datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
+class RejectsWriter:
+    """Appends one JSON line per invalid or rejected record; `sync()` makes them durable.
+
+    Lines: `time`, `stream`, `model`, `id`, `outcome` (`invalid` or `rejected`), `reason`,
+    `http_status` (null for invalid), and `payload` only when `include_payload` is set (PII).
+    """
+
+    def __init__(self, path: Path, *, include_payload: bool, redact: Redactor) -> None:
+        self.path = path
+        self.include_payload = include_payload
+        self._redact = redact
+        self._file: IO[bytes] | None = None
+        self._dirty = False
+        self._lock = threading.Lock()
+        self._encoder = msgspec.json.Encoder(enc_hook=str, decimal_format="number")
+
+    def write(
+        self,
+        *,
+        stream: str,
+        model: str,
+        record_id: str | None,
+        outcome: str,
+        reason: str,
+        http_status: int | None,
+        payload: Any = None,
+    ) -> None:
+        """Append one line (buffered until `sync`)."""
+        line: dict[str, Any] = {
+            "time": _utc_now(),
+            "stream": stream,
+            "model": model,
+            "id": record_id,
+            "outcome": outcome,
+            "reason": self._redact(reason),
+            "http_status": http_status,
+        }
+        if self.include_payload:
+            line["payload"] = payload
+        data = self._encoder.encode(line) + b"\n"
+        with self._lock:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("ab")
+            self._file.write(data)
+            self._dirty = True
+
+    def sync(self) -> None:
+        """Flush and fsync: called before any STATE can move past these records."""
+        with self._lock:
+            if self._file is not None and self._dirty:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._dirty = False
+
+    def close(self) -> None:
+        """Sync and close."""
+        self.sync()
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+@dataclass
+class ModelCounts:
+    """Per-model outcome counters."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    invalid: int = 0
+    rejected: int = 0
+    retried: int = 0
+    duplicates: int = 0
+    ignored_deletes: int = 0
+
+
+COUNTERS = tuple(ModelCounts.__dataclass_fields__)
+
+
+class RunSummary:
+    """Counts outcomes per model; `log` and `to_json` at the end of the run."""
+
+    def __init__(self, *, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self.started = time.monotonic()
+        self.models: dict[str, ModelCounts] = {}
+        self._lock = threading.Lock()
+
+    def add(self, model: str, **counts: int) -> None:
+        """Add to `model`'s counters."""
+        with self._lock:
+            entry = self.models.setdefault(model, ModelCounts())
+            for name, value in counts.items():
+                setattr(entry, name, getattr(entry, name) + value)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as written to `summary_path`."""
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        models: dict[str, Any] = {}
+        for model, counts in sorted(self.models.items()):
+            data = asdict(counts)
+            processed = sum(data[name] for name in COUNTERS if name != "retried")
+            data["records"] = processed
+            data["records_per_second"] = round(processed / elapsed, 1)
+            models[model] = data
+        return {
+            "dry_run": self.dry_run,
+            "elapsed_seconds": round(elapsed, 3),
+            "models": models,
+        }
+
+    def log(self, logger: logging.Logger) -> None:
+        """One line per model."""
+        summary = self.to_json()
+        prefix = "Dry run (nothing sent): " if self.dry_run else ""
+        if not summary["models"]:
+            logger.info("%sno records processed", prefix)
+        for model, data in summary["models"].items():
+            logger.info(
+                "%sgather model %s: created=%d updated=%d unchanged=%d deleted=%d invalid=%d "
+                "rejected=%d retried=%d duplicates=%d ignored_deletes=%d records/s=%.1f",
+                prefix,
+                model,
+                *(data[name] for name in COUNTERS),
+                data["records_per_second"],
+            )
+
+    def write(self, path: Path) -> None:
+        """Write the JSON summary (atomically: temp file then rename)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
