@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-Kind = Literal["account", "user", "custom", "event"]
+Kind = Literal["account", "user", "custom", "event", "ignore"]
 KINDS: tuple[Kind, ...] = ("account", "user", "custom", "event")
+IGNORED_MODEL = "(ignored)"
 NullPolicy = Literal["omit", "clear"]
 
 # Required traits per standard model (Gather's "Installing via Gather API" help page); custom
@@ -298,8 +299,9 @@ def parse_mappings(raw: Any) -> dict[str, MappingSpec]:
     specs: dict[str, MappingSpec] = {}
     for stream in streams:
         entry = raw.get(stream, {})
-        if entry is False or entry is None:
-            continue  # `"companies": false` switches a built-in mapping off
+        if entry is False:  # `"stream": false`: drop the stream's records on purpose
+            specs[stream] = MappingSpec(stream=stream, kind="ignore", model=IGNORED_MODEL)
+            continue
         specs[stream] = parse_mapping(stream, entry)
     return specs
 
@@ -350,8 +352,8 @@ def _check_field(
     if name not in properties:
         available = ", ".join(sorted(properties)[:20]) or "none"
         msg = (
-            f"{_where(spec.stream, option)} names field {name!r}, which stream "
-            f"{spec.stream!r}'s schema lacks (its fields: {available}). Fix: name one of "
+            f"{_where(spec.stream, option)} names field {name!r}, which the schema of stream "
+            f"{spec.stream!r} lacks (its fields: {available}). Fix: name one of "
             "the stream's fields, select the property in the tap, or remove this entry."
         )
         raise MappingError(msg)
@@ -469,7 +471,9 @@ def bind(
     """Check `spec` against the stream's SCHEMA; raise `MappingError` naming stream, field, fix."""
     keys = list(key_properties or [])
     id_field = spec.id_field
-    if id_field is None:
+    if spec.kind == "ignore":
+        id_field = id_field or ""
+    elif id_field is None:
         if len(keys) != 1:
             what = "no key properties" if not keys else f"key properties {keys}"
             msg = (
@@ -479,7 +483,8 @@ def bind(
             )
             raise MappingError(msg)
         id_field = keys[0]
-    _check_field(spec, schema, "id_field", id_field, id_like=True)
+    if spec.kind != "ignore":
+        _check_field(spec, schema, "id_field", id_field, id_like=True)
     for trait, source in spec.traits.items():
         _check_field(
             spec, schema, f"traits.{trait}", source, id_like=trait in ID_TRAITS.get(spec.kind, ())

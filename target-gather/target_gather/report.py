@@ -99,6 +99,7 @@ class ModelCounts:
     retried: int = 0
     duplicates: int = 0
     ignored_deletes: int = 0
+    ignored: int = 0
 
 
 COUNTERS = tuple(ModelCounts.__dataclass_fields__)
@@ -145,7 +146,7 @@ class RunSummary:
         for model, data in summary["models"].items():
             logger.info(
                 "%sgather model %s: created=%d updated=%d unchanged=%d deleted=%d invalid=%d "
-                "rejected=%d retried=%d duplicates=%d ignored_deletes=%d records/s=%.1f",
+                "rejected=%d retried=%d duplicates=%d ignored_deletes=%d ignored=%d records/s=%.1f",
                 prefix,
                 model,
                 *(data[name] for name in COUNTERS),

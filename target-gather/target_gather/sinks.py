@@ -9,7 +9,8 @@ retries run out it raises, so the target never emits a STATE past unsent records
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink
@@ -67,6 +68,7 @@ class Services:
     dry_run: bool
     full_resync: bool
     delete_records: bool
+    protocol_errors: Counter[str] = field(default_factory=Counter)
 
 
 class GatherSink(BatchSink):
@@ -95,6 +97,8 @@ class GatherSink(BatchSink):
         self._pending: dict[str, Mapped] = {}
         self._invalid: list[tuple[str | None, str, dict[str, Any]]] = []
         self._duplicates = 0
+        self._ignored = 0
+        self._ignore = self.mapping.spec.kind == "ignore"
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
@@ -107,6 +111,15 @@ class GatherSink(BatchSink):
         """Map one record and queue it; the last record per Gather id wins."""
         self._batch_records_read += 1
         self._total_records_read += 1
+        if self._ignore:
+            self._ignored += 1
+            return
+        for key in self._key_properties:
+            if key not in record:
+                reason = f"key property {key!r} is absent: the tap broke the Singer spec"
+                self._invalid.append((None, reason, record))
+                self.services.protocol_errors[self.stream_name] += 1
+                return
         try:
             mapped = self.mapping.map_record(record)
         except InvalidRecordError as exc:
@@ -133,9 +146,14 @@ class GatherSink(BatchSink):
         pending, self._pending = self._pending, {}
         invalid, self._invalid = self._invalid, []
         duplicates, self._duplicates = self._duplicates, 0
+        ignored_stream, self._ignored = self._ignored, 0
         s = self.services
         model = self.mapping.model
-        self.record_counter_metric.increment(len(pending) + len(invalid) + duplicates)
+        self.record_counter_metric.increment(
+            len(pending) + len(invalid) + duplicates + ignored_stream
+        )
+        if ignored_stream:
+            s.summary.add(model, ignored=ignored_stream)
         for record_id, reason, record in invalid:
             s.rejects.write(
                 stream=self.stream_name,

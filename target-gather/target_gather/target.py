@@ -11,10 +11,11 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
@@ -210,15 +211,16 @@ class TargetGather(Target):
                 allow_insecure_http=bool(config.get("allow_insecure_http", False)),
             )
         except (MappingError, GatherError) as exc:
-            raise SystemExit(f"target-gather: invalid config: {exc}") from None
+            msg = f"invalid config: {exc}"
+            raise GatherError(msg) from None
         dry_run = bool(config.get("dry_run", False))
         api_key = str(config.get("api_key") or "")
         if not api_key and not dry_run:
             msg = (
-                "target-gather: invalid config: api_key is not set. Fix: set "
-                "TARGET_GATHER_API_KEY (or api_key), or use dry_run."
+                "invalid config: api_key is not set. Fix: set TARGET_GATHER_API_KEY (or "
+                "api_key), or use dry_run."
             )
-            raise SystemExit(msg)
+            raise GatherError(msg)
         self._client: GatherClient | None = None
         self._api_url = api_url
         self._api_key = api_key
@@ -327,10 +329,10 @@ class TargetGather(Target):
         self._last_checkpoint = time.monotonic()
 
     def _fail(self, exc: Exception) -> NoReturn:
-        """Stop with a one-line error (no traceback), after writing what is known."""
+        """Write the rejects file and summary, then re-raise (the CLI prints one line)."""
         self.logger.error("target-gather stopped: %s", self._redact(str(exc)))
         self._finish()
-        raise SystemExit(f"target-gather: {self._redact(str(exc))}") from None
+        raise exc
 
     @override
     def _write_state_message(self, state: dict[str, Any]) -> None:
@@ -352,6 +354,33 @@ class TargetGather(Target):
         except GatherError as exc:
             self._fail(exc)
         self._finish()
+        broken = self.services.protocol_errors
+        if broken:
+            detail = ", ".join(f"{n} in {stream!r}" for stream, n in sorted(broken.items()))
+            msg = (
+                f"records without their key properties ({detail}) were written to the rejects "
+                "file; everything else was delivered and its STATE emitted. Fix the tap: every "
+                "RECORD must carry its stream's key_properties."
+            )
+            raise MissingKeyPropertiesError(msg)
+
+    @classmethod
+    @override
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        file_input: IO[str] | None = None,
+    ) -> None:
+        """The CLI: known failures end with one line naming the fix, not a traceback."""
+        try:
+            super().invoke(
+                about=about, about_format=about_format, config=config, file_input=file_input
+            )
+        except (GatherError, MappingError, MissingKeyPropertiesError) as exc:
+            raise SystemExit(f"target-gather: {exc}") from None
 
     def _finish(self) -> None:
         if self._finished:
