@@ -11,7 +11,8 @@
 
 ``gather_emulator_process`` (function scope)
     A factory starting the emulator as a subprocess (``python -m emulators.gather.cli``),
-    for tests that crash it: ``start(data_dir=None, *, api_keys=None, extra_args=())``
+    for tests that crash it: ``start(data_dir=None, *, api_keys=None, extra_args=(),
+    in_memory=False)``
     returns a `GatherEmulatorProcess` (same helpers plus ``.pid``, ``.log_path``,
     ``kill()`` = SIGKILL, ``terminate()`` = SIGTERM, both waiting for the exit). Starting
     again on the same ``data_dir`` is a restart. The API key goes through the
@@ -109,6 +110,7 @@ class GatherProcessFactory:
         *,
         api_keys: Sequence[str] | None = None,
         extra_args: Sequence[str] = (),
+        in_memory: bool = False,
     ) -> GatherEmulatorProcess:
         """Start one emulator and wait for its URL line (raises with its log on failure)."""
         keys = list(api_keys) if api_keys is not None else [GATHER_TEST_API_KEY]
@@ -116,7 +118,8 @@ class GatherProcessFactory:
         log = self.root / f"gather-emulator-{len(self.started)}.log"
         env = {**os.environ, KEYS_ENV: ",".join(keys)}
         command = [sys.executable, "-m", "emulators.gather.cli", "--port", "0"]
-        command += ["--data-dir", str(data), *extra_args]
+        command += ["--in-memory"] if in_memory else ["--data-dir", str(data)]
+        command += extra_args
         with log.open("wb") as out:
             process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
                 command, stdout=out, stderr=subprocess.STDOUT, env=env
@@ -132,9 +135,10 @@ class GatherProcessFactory:
         *,
         api_keys: Sequence[str] | None = None,
         extra_args: Sequence[str] = (),
+        in_memory: bool = False,
     ) -> GatherEmulatorProcess:
         """Same as `start`."""
-        return self.start(data_dir, api_keys=api_keys, extra_args=extra_args)
+        return self.start(data_dir, api_keys=api_keys, extra_args=extra_args, in_memory=in_memory)
 
     def stop_all(self) -> None:
         """Terminate every process still running (SIGKILL if SIGTERM is ignored)."""

@@ -1,0 +1,131 @@
+"""Bad bodies: malformed JSON, wrong content types, non-objects, huge and odd encodings."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulators.gather.app import DEFAULT_MAX_BODY_BYTES
+from emulators.gather.pytest_plugin import GatherEmulator
+from tests.emulators.gather.conftest import Api
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("raw", [b"{", b'{"id": "a", "name": }', b"nope", b"{'id': 'a'}"])
+def test_malformed_json_answers_400_parse_error(
+    api: Api, gather_emulator: GatherEmulator, raw: bytes
+) -> None:
+    response = api.post("/models/account/records", data=raw, headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error - ")
+    assert gather_emulator.stats()["records"]["account"]["rejected"] == 1
+
+
+def test_invalid_utf8_in_json_answers_400(api: Api) -> None:
+    response = api.post(
+        "/models/account/records", data=b'{"id": "\xff", "name": "x"}', headers=JSON
+    )
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        (b"[]", "list"),
+        (b'[{"id": "a"}]', "list"),
+        (b'"a"', "str"),
+        (b"42", "int"),
+        (b"true", "bool"),
+    ],
+)
+def test_non_object_json_answers_400_non_field_error(api: Api, raw: bytes, kind: str) -> None:
+    response = api.post("/models/account/records", data=raw, headers=JSON)
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]
+    }
+
+
+def test_json_null_body_answers_no_data(api: Api) -> None:
+    response = api.post("/models/account/records", data=b"null", headers=JSON)
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["No data provided"]}
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/xml", "application/octet-stream"]
+)
+def test_unsupported_content_type_answers_415(api: Api, content_type: str) -> None:
+    response = api.post(
+        "/models/account/records",
+        data=b'{"id": "a", "name": "A"}',
+        headers={"Content-Type": content_type},
+    )
+    assert response.status_code == 415
+    assert response.json() == {"detail": f'Unsupported media type "{content_type}" in request.'}
+
+
+def test_body_without_content_type_answers_415(api: Api) -> None:
+    response = api.post("/models/account/records", data=b'{"id": "a", "name": "A"}')
+    assert response.status_code == 415
+
+
+def test_empty_body_answers_400_naming_required_fields(api: Api) -> None:
+    response = api.post("/models/account/records")
+    assert response.status_code == 400
+    assert response.json() == {
+        "id": ["This field is required."],
+        "name": ["This field is required."],
+    }
+
+
+def test_json_with_charset_parameter_is_accepted(api: Api) -> None:
+    response = api.post(
+        "/models/account/records",
+        data='{"id": "a", "name": "Åsa"}'.encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 201
+
+
+def test_huge_body_answers_413_and_stores_nothing(
+    api: Api, gather_emulator: GatherEmulator
+) -> None:
+    body = {"id": "big", "name": "Big", "blob": "x" * (DEFAULT_MAX_BODY_BYTES + 1)}
+    response = api.upsert("account", body)
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+    assert gather_emulator.records("account") == {}
+
+
+def test_body_just_under_the_limit_is_accepted(api: Api, gather_emulator: GatherEmulator) -> None:
+    blob = "x" * (DEFAULT_MAX_BODY_BYTES - 100)
+    assert api.upsert("account", {"id": "big", "name": "Big", "blob": blob}).status_code == 201
+    assert gather_emulator.records("account")["big"]["blob"] == blob
+
+
+def test_form_with_conflicting_brackets_answers_400(api: Api) -> None:
+    response = api.post(
+        "/models/account/records",
+        data="id=a&name=A&size=5&size[x]=6",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert "size[x]" in response.json()
+
+
+def test_form_list_brackets_build_lists(api: Api, gather_emulator: GatherEmulator) -> None:
+    response = api.post(
+        "/models/account/records",
+        data="id=a&name=A&tags[]=x&tags[]=y",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 201
+    assert gather_emulator.records("account")["a"]["tags"] == ["x", "y"]
+
+
+def test_blank_trait_name_is_refused(api: Api) -> None:
+    response = api.upsert("account", {"id": "a", "name": "A", "": "x"})
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Trait names may not be blank."]}

@@ -1,0 +1,122 @@
+"""The ``gather-emulator`` console script: keys, storage options, clean stop."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from emulators.gather.pytest_plugin import GatherProcessFactory
+
+CLI = [sys.executable, "-m", "emulators.gather.cli"]
+
+
+def test_prints_url_and_sigterm_stops_cleanly(
+    gather_emulator_process: GatherProcessFactory,
+) -> None:
+    emulator = gather_emulator_process.start()
+    assert emulator.url.startswith("http://127.0.0.1:")
+    response = requests.post(
+        f"{emulator.url}/models/account/records",
+        json={"id": "a", "name": "A"},
+        headers=emulator.auth_headers,
+    )
+    assert response.status_code == 201
+    assert emulator.terminate() == 0
+    wal = emulator.data_dir / "gather.sqlite3-wal"
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed on close
+    log = emulator.log_path.read_text()
+    assert emulator.api_key not in log
+    assert "Traceback" not in log
+
+
+def test_refuses_to_start_without_a_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GATHER_EMULATOR_API_KEYS"}
+    result = subprocess.run(
+        [*CLI, "--port", "0", "--in-memory"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--api-key" in result.stderr
+    assert "GATHER_EMULATOR_API_KEYS" in result.stderr
+
+
+def test_keys_from_env_and_command_line_are_all_accepted(
+    gather_emulator_process: GatherProcessFactory,
+) -> None:
+    emulator = gather_emulator_process.start(
+        api_keys=["env-one", "env-two"], extra_args=["--api-key", "cli-key"]
+    )
+    url = f"{emulator.url}/models/orders/records"
+    for key in ("env-one", "env-two", "cli-key"):
+        response = requests.post(url, json={"id": key}, headers={"Authorization": f"Token {key}"})
+        assert response.status_code == 201, key
+    # One workspace shared by every key.
+    assert set(emulator.records("orders")) == {"env-one", "env-two", "cli-key"}
+
+
+def test_in_memory_keeps_no_file(
+    gather_emulator_process: GatherProcessFactory, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "unused"
+    emulator = gather_emulator_process.start(data_dir, in_memory=True)
+    response = requests.post(
+        f"{emulator.url}/models/orders/records", json={"id": "m"}, headers=emulator.auth_headers
+    )
+    assert response.status_code == 201
+    assert set(emulator.records("orders")) == {"m"}
+    assert requests.get(f"{emulator.url}/_emulator/health").json()["data"] == ":memory:"
+    assert emulator.terminate() == 0
+    assert not data_dir.exists()
+
+
+def test_default_data_dir_is_relative_to_the_cwd(tmp_path: Path) -> None:
+    env = {**os.environ, "GATHER_EMULATOR_API_KEYS": "k"}
+    process = subprocess.Popen(
+        [*CLI, "--port", "0"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("Listening on http://127.0.0.1:")
+        url = line.split()[-1]
+        assert (
+            requests.post(
+                f"{url}/models/orders/records",
+                json={"id": "x"},
+                headers={"Authorization": "Token k"},
+            ).status_code
+            == 201
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert process.returncode == 0
+    assert (tmp_path / ".emulators" / "gather" / "gather.sqlite3").exists()
+
+
+def test_refuses_a_data_dir_of_another_schema_version(tmp_path: Path) -> None:
+    data_dir = tmp_path / "old"
+    data_dir.mkdir()
+    with sqlite3.connect(data_dir / "gather.sqlite3") as db:
+        db.execute("PRAGMA user_version = 99")
+    env = {**os.environ, "GATHER_EMULATOR_API_KEYS": "k"}
+    result = subprocess.run(
+        [*CLI, "--port", "0", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "schema version 99" in result.stderr
+    assert "--data-dir" in result.stderr
