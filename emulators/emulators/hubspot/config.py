@@ -1,0 +1,128 @@
+"""The emulator's tunable behaviour: HubSpot's limits and the uncertain parts of its contract.
+
+Every knob has HubSpot's documented (or observed) value as its default, with the source in a
+comment, and can be changed at run time through ``PUT /_emulator/config`` so tests can shrink
+windows and limits to seconds and counts they can afford.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+CapRule = Literal["after", "after_plus_limit"]
+OverLimit = Literal["clamp", "error"]
+
+
+class ConfigError(ValueError):
+    """A config change given to the admin API is malformed."""
+
+
+@dataclass
+class EmulatorConfig:
+    """Run-time settings; ``None`` on a limit disables it."""
+
+    # Burst limit per token per rolling window: 190 / 10 s for Professional and Enterprise
+    # private apps (hubspot-api.md section 7, D-usage-new).
+    burst_limit: int | None = 190
+    burst_window_ms: int = 10_000
+    # Search: "five requests per second per account" (hubspot-api.md section 3, D-search).
+    search_per_second: int | None = 5
+    # Daily limit per account: 1,000,000 for Enterprise (hubspot-api.md section 7).
+    daily_limit: int | None = 1_000_000
+    # HubSpot "does not always include the Retry-After header" on 429 (AB-BEHAVIOR section 9).
+    retry_after: bool = False
+    # Recent writes stay invisible to search for this many seconds (D-search "Limits").
+    search_index_lag_s: float = 0.0
+    # Longest request target (path + query) accepted before 414; ~8 KB observed (section 8).
+    max_url_length: int = 8_192
+    # Share of `date` values rendered as epoch-ms strings (airbyte PR 10576, section 4).
+    epoch_ms_date_share: float = 0.0
+    # Which property types the epoch-ms share applies to (`date`, optionally `datetime`).
+    epoch_ms_date_types: list[str] = field(default_factory=lambda: ["date"])
+    # Search paging cap: 10,000 results (D-search "Limits"); the exact rule is uncertain
+    # (section 11): "after" refuses after >= cap, "after_plus_limit" refuses after + limit > cap.
+    search_result_cap: int = 10_000
+    search_cap_rule: CapRule = "after"
+    # List page size: default 10, max 100 (D-contacts); behaviour above the max is uncertain.
+    list_limit_max: int = 100
+    list_limit_over_max: OverLimit = "clamp"
+    # Search page size max 200 (D-search).
+    search_limit_max: int = 200
+    # Batch read: 100 inputs (D-contacts "Limits"); association batch read: 1,000 (changelog).
+    batch_read_max: int = 100
+    association_batch_max: int = 1_000
+    # Filter limits: 5 groups, 6 filters each, 18 in total (D-search, current text).
+    search_max_filter_groups: int = 5
+    search_max_filters_per_group: int = 6
+    search_max_filters_total: int = 18
+    # OAuth access token lifetime: 1800 s in practice (AB-BEHAVIOR section 8).
+    oauth_token_lifetime_s: float = 1800.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as the admin API shows them."""
+        return asdict(self)
+
+    def update(self, changes: Any) -> None:
+        """Apply a partial JSON object of settings, refusing unknown names and wrong types."""
+        if not isinstance(changes, dict):
+            msg = "send a JSON object of config settings"
+            raise ConfigError(msg)
+        known = {f.name: f for f in fields(self)}
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            msg = f"unknown config settings: {', '.join(unknown)}; known: {', '.join(known)}"
+            raise ConfigError(msg)
+        staged = EmulatorConfig(**{**self.to_json(), **changes})
+        staged.validate()
+        for name in changes:
+            setattr(self, name, getattr(staged, name))
+
+    def validate(self) -> None:
+        """Refuse settings the emulator cannot honour."""
+        problems: list[str] = []
+        for name in ("burst_limit", "search_per_second", "daily_limit"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                problems.append(f"{name} must be a non-negative integer or null")
+        for name in (
+            "burst_window_ms",
+            "max_url_length",
+            "search_result_cap",
+            "list_limit_max",
+            "search_limit_max",
+            "batch_read_max",
+            "association_batch_max",
+            "search_max_filter_groups",
+            "search_max_filters_per_group",
+            "search_max_filters_total",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(f"{name} must be a positive integer")
+        if not isinstance(self.epoch_ms_date_share, (int, float)) or not (
+            0.0 <= self.epoch_ms_date_share <= 1.0
+        ):
+            problems.append("epoch_ms_date_share must be a number between 0 and 1")
+        if not isinstance(self.epoch_ms_date_types, list) or not set(self.epoch_ms_date_types) <= {
+            "date",
+            "datetime",
+        }:
+            problems.append('epoch_ms_date_types must be a list of "date" and/or "datetime"')
+        if self.search_cap_rule not in ("after", "after_plus_limit"):
+            problems.append('search_cap_rule must be "after" or "after_plus_limit"')
+        if self.list_limit_over_max not in ("clamp", "error"):
+            problems.append('list_limit_over_max must be "clamp" or "error"')
+        for name in ("search_index_lag_s", "oauth_token_lifetime_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                problems.append(f"{name} must be a non-negative number of seconds")
+        if not isinstance(self.retry_after, bool):
+            problems.append("retry_after must be true or false")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @classmethod
+    def unlimited(cls) -> EmulatorConfig:
+        """Defaults without rate limits (benchmarks, tests that are not about limits)."""
+        return cls(burst_limit=None, search_per_second=None, daily_limit=None)

@@ -1,0 +1,349 @@
+"""pytest fixtures for the HubSpot emulator (registered by the project's `tests/conftest.py`).
+
+Fixtures:
+
+- ``hubspot_emulator`` (function scope): an in-process emulator on a free loopback port with a
+  fresh, empty portal and HubSpot's default limits. Yields a `HubSpotEmulator` with ``.url``,
+  ``.token`` (a private-app token it accepts), ``.oauth_client`` (an `OAuthClient` it accepts)
+  and typed helpers over the admin API: ``seed(companies=, contacts=, seed=, ...)``,
+  ``create(type, properties, company_ids=, primary_company_id=)``, ``update``, ``archive``,
+  ``merge``, ``touch``, ``dump``, ``stats``, ``reset_stats``, ``set_config(**settings)``,
+  ``unlimit()`` (no rate limits), ``set_faults(rules)`` / ``add_faults`` / ``clear_faults``,
+  ``expire_tokens()``, ``add_credentials``, ``reset()`` and ``auth_headers``.
+- ``hubspot_emulator_module`` (module scope): the same, shared by a module's tests (never reset
+  for you: call ``reset()`` or ``seed()`` yourself).
+- ``hubspot_emulator_process`` (function scope): a factory ``start(*cli_args, env=None)`` that
+  runs ``python -m emulators.hubspot.cli`` as a subprocess on a free port (for tests that
+  SIGKILL it) and returns a `HubSpotEmulatorProcess` (same helpers, plus ``.proc``,
+  ``.kill()``, ``.terminate()``); every process it started is stopped at teardown.
+
+Admin helpers raise `AdminCallError` (with the emulator's message) on a 4xx/5xx answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from emulators.common.server import BackgroundServer
+from emulators.hubspot.app import make_app
+from emulators.hubspot.auth import OAuthClient
+
+EMULATOR_TOKEN = "pat-na1-emulator-test-token"  # noqa: S105 - a fixture credential, not a secret
+EMULATOR_OAUTH_CLIENT = OAuthClient(
+    "emulator-client-id", "emulator-client-secret", "emulator-refresh-token"
+)
+ADMIN = "/_emulator"
+START_TIMEOUT_S = 30.0
+ADMIN_TIMEOUT_S = 60.0
+
+
+class AdminCallError(RuntimeError):
+    """The admin API refused a call; the message is the emulator's explanation."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"admin API answered {status}: {message}")
+        self.status = status
+
+
+class AdminClient:
+    """Typed helpers over the admin API of an emulator at `url`."""
+
+    def __init__(self, url: str, token: str, oauth_client: OAuthClient) -> None:
+        self.url = url
+        self.token = token
+        self.oauth_client = oauth_client
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """`Authorization` header for the private-app token."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """One admin call; returns the decoded JSON answer."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 - loopback URL we started
+            self.url + ADMIN + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=ADMIN_TIMEOUT_S) as response:  # noqa: S310
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode(errors="replace")
+            try:
+                message = json.loads(text).get("error", text)
+            except (ValueError, AttributeError):
+                message = text
+            raise AdminCallError(exc.code, message) from None
+
+    def reset(self) -> None:
+        """Empty portal, no faults, zero stats and rate windows (config and tokens stay)."""
+        self.call("POST", "/reset")
+
+    def seed(self, **options: Any) -> dict[str, Any]:
+        """Replace the data with generated records (see `SeedOptions`); returns counts/ids."""
+        result: dict[str, Any] = self.call("POST", "/seed", options)
+        return result
+
+    def create(
+        self,
+        object_type: str,
+        properties: Mapping[str, Any] | None = None,
+        *,
+        company_ids: Sequence[str | int] | None = None,
+        primary_company_id: str | int | None = None,
+    ) -> dict[str, Any]:
+        """Create a record; returns its dump (``id`` is the new HubSpot id)."""
+        body: dict[str, Any] = {"properties": dict(properties or {})}
+        if company_ids is not None:
+            body["company_ids"] = [str(i) for i in company_ids]
+        if primary_company_id is not None:
+            body["primary_company_id"] = str(primary_company_id)
+        result: dict[str, Any] = self.call("POST", f"/objects/{object_type}", body)
+        return result
+
+    def update(
+        self,
+        object_type: str,
+        record_id: str | int,
+        properties: Mapping[str, Any] | None = None,
+        *,
+        company_ids: Sequence[str | int] | None = None,
+        primary_company_id: str | int | None = None,
+    ) -> dict[str, Any]:
+        """Change properties (None clears) and/or a contact's companies; bumps modified."""
+        body: dict[str, Any] = {"properties": dict(properties or {})}
+        if company_ids is not None:
+            body["company_ids"] = [str(i) for i in company_ids]
+        if primary_company_id is not None:
+            body["primary_company_id"] = str(primary_company_id)
+        result: dict[str, Any] = self.call("PATCH", f"/objects/{object_type}/{record_id}", body)
+        return result
+
+    def archive(self, object_type: str, record_id: str | int) -> dict[str, Any]:
+        """Move a record to the archived listing."""
+        result: dict[str, Any] = self.call("POST", f"/objects/{object_type}/{record_id}/archive")
+        return result
+
+    def merge(
+        self, object_type: str, primary_id: str | int, merged_id: str | int
+    ) -> dict[str, Any]:
+        """Absorb `merged_id` into `primary_id`; returns the survivor."""
+        body = {"primary_id": str(primary_id), "merged_id": str(merged_id)}
+        result: dict[str, Any] = self.call("POST", f"/objects/{object_type}/merge", body)
+        return result
+
+    def touch(
+        self,
+        object_type: str,
+        *,
+        ids: Sequence[str | int] | None = None,
+        count: int | None = None,
+        timestamp: str | int | None = None,
+    ) -> int:
+        """Give records (the ids, else all or the first `count`) one modified timestamp."""
+        body: dict[str, Any] = {"all": True} if ids is None else {"ids": [str(i) for i in ids]}
+        if count is not None:
+            body["count"] = count
+        if timestamp is not None:
+            body["timestamp"] = timestamp
+        touched: int = self.call("POST", f"/objects/{object_type}/touch", body)["touched"]
+        return touched
+
+    def dump(self, object_type: str, archived: str = "false") -> list[dict[str, Any]]:
+        """Every record (`archived`: false, true or any) with properties and associations."""
+        results: list[dict[str, Any]] = self.call(
+            "GET", f"/objects/{object_type}?archived={archived}"
+        )["results"]
+        return results
+
+    def stats(self) -> dict[str, Any]:
+        """Request counts: ``{"total", "routes": {"GET /crm/...": {"total", "by_status"}}}``."""
+        result: dict[str, Any] = self.call("GET", "/stats")
+        return result
+
+    def reset_stats(self) -> None:
+        """Zero the request counts."""
+        self.call("POST", "/stats/reset")
+
+    def config(self) -> dict[str, Any]:
+        """The current settings."""
+        result: dict[str, Any] = self.call("GET", "/config")
+        return result
+
+    def set_config(self, **settings: Any) -> dict[str, Any]:
+        """Change settings (see `EmulatorConfig`); returns all of them."""
+        result: dict[str, Any] = self.call("PUT", "/config", settings)
+        return result
+
+    def unlimit(self) -> None:
+        """Turn off the burst, search and daily limits."""
+        self.set_config(burst_limit=None, search_per_second=None, daily_limit=None)
+
+    def set_faults(self, rules: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Replace the fault plan (rules as in `emulators.common.faults.FaultRule`)."""
+        result: list[dict[str, Any]] = self.call("PUT", "/faults", list(rules))["rules"]
+        return result
+
+    def add_faults(self, rules: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Append fault rules."""
+        result: list[dict[str, Any]] = self.call("POST", "/faults", list(rules))["rules"]
+        return result
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault plan with its counters."""
+        result: list[dict[str, Any]] = self.call("GET", "/faults")["rules"]
+        return result
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self.call("DELETE", "/faults")
+
+    def add_credentials(
+        self, tokens: Sequence[str] = (), oauth_clients: Sequence[str] = ()
+    ) -> None:
+        """Accept more tokens / ``ID:SECRET:REFRESH`` OAuth clients."""
+        self.call(
+            "POST", "/credentials", {"tokens": list(tokens), "oauth_clients": list(oauth_clients)}
+        )
+
+    def expire_tokens(self) -> int:
+        """Make every issued OAuth access token stale now."""
+        expired: int = self.call("POST", "/oauth/expire")["expired"]
+        return expired
+
+
+class HubSpotEmulator(AdminClient):
+    """An emulator served from a background thread of the test process."""
+
+    def __init__(self, server: BackgroundServer) -> None:
+        super().__init__(server.url, EMULATOR_TOKEN, EMULATOR_OAUTH_CLIENT)
+        self.server = server
+
+    @classmethod
+    def start(cls) -> HubSpotEmulator:
+        """Start a fresh emulator on a free port."""
+        app = make_app([EMULATOR_TOKEN], [EMULATOR_OAUTH_CLIENT])
+        return cls(BackgroundServer(app).start())
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.stop()
+
+
+class HubSpotEmulatorProcess(AdminClient):
+    """An emulator running as `python -m emulators.hubspot.cli` in a child process."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        super().__init__(url, EMULATOR_TOKEN, EMULATOR_OAUTH_CLIENT)
+        self.proc = proc
+
+    @classmethod
+    def start(cls, *cli_args: str, env: Mapping[str, str] | None = None) -> HubSpotEmulatorProcess:
+        """Start the CLI on a free port with the fixture credentials plus `cli_args`."""
+        client = EMULATOR_OAUTH_CLIENT
+        command = [
+            sys.executable,
+            "-m",
+            "emulators.hubspot.cli",
+            "--port",
+            "0",
+            "--token",
+            EMULATOR_TOKEN,
+            "--oauth-client",
+            f"{client.client_id}:{client.client_secret}:{client.refresh_token}",
+            *cli_args,
+        ]
+        proc = subprocess.Popen(  # noqa: S603 - our own module, no shell
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        url = _read_url(proc)
+        return cls(proc, url)
+
+    def terminate(self, timeout: float = 10.0) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self) -> int:
+        """SIGKILL and wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stop the process however it can be stopped, and close its pipes."""
+        try:
+            self.terminate()
+        except subprocess.TimeoutExpired:
+            self.kill()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _read_url(proc: subprocess.Popen[str]) -> str:
+    """The base URL from the `Listening on ...` line, or an error with the child's stderr."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT_S)
+    line = proc.stdout.readline() if ready else ""
+    if not line.startswith("Listening on "):
+        proc.kill()
+        stderr = proc.stderr.read() if proc.stderr is not None else ""
+        msg = f"hubspot-emulator did not start (first line {line!r}); stderr: {stderr[-2000:]}"
+        raise RuntimeError(msg)
+    return line.removeprefix("Listening on ").strip()
+
+
+@pytest.fixture
+def hubspot_emulator() -> Iterator[HubSpotEmulator]:
+    """A fresh in-process HubSpot emulator (see the module docstring)."""
+    emulator = HubSpotEmulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def hubspot_emulator_module() -> Iterator[HubSpotEmulator]:
+    """One in-process HubSpot emulator shared by a test module."""
+    emulator = HubSpotEmulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def hubspot_emulator_process() -> Iterator[Callable[..., HubSpotEmulatorProcess]]:
+    """A factory starting the emulator CLI as subprocesses; all are stopped at teardown."""
+    started: list[HubSpotEmulatorProcess] = []
+
+    def start(*cli_args: str, env: Mapping[str, str] | None = None) -> HubSpotEmulatorProcess:
+        process = HubSpotEmulatorProcess.start(*cli_args, env=env)
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop()

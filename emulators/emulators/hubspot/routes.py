@@ -1,0 +1,362 @@
+"""HubSpot's own paths: objects (list, read, batch read, search), properties, v4
+associations batch read and the OAuth token endpoint, with HubSpot's shapes and limits."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from emulators.hubspot.errors import (
+    HubSpotError,
+    error_body,
+    json_response,
+    not_found,
+    validation_error,
+)
+from emulators.hubspot.model import StoreError, Table
+from emulators.hubspot.properties import (
+    LIST_DEFAULT_PROPERTIES,
+    SEARCH_DEFAULT_PROPERTIES,
+)
+from emulators.hubspot.render import (
+    Renderer,
+    association_types,
+    inline_associations,
+    select_properties,
+)
+from emulators.hubspot.search import parse_search
+from emulators.hubspot.state import HubSpotState, state_of
+from emulators.hubspot.timeutil import iso_ms
+
+DEFAULT_LIST_LIMIT = 10  # D-contacts: default page size of the list endpoint
+# v4 associations returned per input before `paging` appears ("Limit 500 per call", spec).
+ASSOCIATION_PAGE = 500
+_NOUN = {"contacts": "contact", "companies": "company"}
+_SINGULAR = {"contacts": "CONTACT", "companies": "COMPANY"}
+_decoder = msgspec.json.Decoder()
+
+
+def _table(state: HubSpotState, object_type: str) -> Table:
+    try:
+        return state.store.table(object_type)
+    except StoreError:
+        msg = (
+            f"Unable to infer object type from: {object_type}; "
+            "this emulator serves contacts and companies."
+        )
+        raise HubSpotError(400, error_body("VALIDATION_ERROR", msg)) from None
+
+
+def _csv(request: web.Request, name: str) -> list[str] | None:
+    """A list parameter sent as a comma list and/or repeated (the Python SDK repeats it)."""
+    raw = request.query.getall(name, [])
+    if not raw:
+        return None
+    return [item.strip() for value in raw for item in value.split(",") if item.strip()]
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "false").lower() == "true"
+
+
+async def _json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    try:
+        return _decoder.decode(raw) if raw else {}
+    except msgspec.DecodeError:
+        msg = "Invalid input JSON: the request body is not valid JSON."
+        raise HubSpotError(400, error_body("VALIDATION_ERROR", msg)) from None
+
+
+def _now_iso(state: HubSpotState) -> str:
+    return iso_ms(state.store.clock())
+
+
+async def list_objects(request: web.Request) -> web.Response:
+    """`GET /crm/v3/objects/{type}`: ascending ids, `after` is the next record's id."""
+    state = state_of(request)
+    table = _table(state, request.match_info["object_type"])
+    config = state.config
+    try:
+        limit = int(request.query.get("limit", DEFAULT_LIST_LIMIT))
+    except ValueError:
+        raise validation_error("limit must be an integer") from None
+    if limit < 1:
+        raise validation_error("limit must be at least 1")
+    if limit > config.list_limit_max:
+        if config.list_limit_over_max == "error":
+            raise validation_error(f"limit must be at most {config.list_limit_max}")
+        limit = config.list_limit_max
+    after_raw = request.query.get("after")
+    start = 0
+    ids = table.ids(archived=_flag(request, "archived"))
+    if after_raw:
+        try:
+            start = bisect.bisect_left(ids, int(after_raw))
+        except ValueError:
+            raise validation_error(f"after must be a record id, got {after_raw!r}") from None
+    page = ids[start : start + limit]
+    names = select_properties(
+        table, _csv(request, "properties"), LIST_DEFAULT_PROPERTIES[table.object_type]
+    )
+    renderer = Renderer(table, names, config)
+    wanted = _csv(request, "associations") or []
+    records = table.records
+    results = []
+    for record_id in page:
+        record = records[record_id]
+        item = renderer.record(record)
+        if wanted:
+            assoc = inline_associations(state.store, table, record, wanted)
+            if assoc is not None:
+                item["associations"] = assoc
+        results.append(item)
+    body: dict[str, Any] = {"results": results}
+    if start + limit < len(ids):
+        next_id = str(ids[start + limit])
+        link = request.url.update_query({"after": next_id})
+        body["paging"] = {"next": {"after": next_id, "link": str(link)}}
+    return json_response(body)
+
+
+async def get_object(request: web.Request) -> web.Response:
+    """`GET /crm/v3/objects/{type}/{id}` (optionally by a unique `idProperty`)."""
+    state = state_of(request)
+    table = _table(state, request.match_info["object_type"])
+    raw_id = request.match_info["object_id"]
+    archived = _flag(request, "archived")
+    id_property = request.query.get("idProperty")
+    record = None
+    if id_property:
+        _check_id_property(table, id_property)
+        record = table.find_unique(id_property, raw_id) if not archived else None
+    elif raw_id.isdigit():
+        record = table.get(int(raw_id), archived=archived)
+    if record is None:
+        raise not_found(f"No {_NOUN[table.object_type]} with id {raw_id} exists.")
+    names = select_properties(
+        table, _csv(request, "properties"), LIST_DEFAULT_PROPERTIES[table.object_type]
+    )
+    item = Renderer(table, names, state.config).record(record)
+    wanted = _csv(request, "associations") or []
+    if wanted:
+        assoc = inline_associations(state.store, table, record, wanted)
+        if assoc is not None:
+            item["associations"] = assoc
+    return json_response(item)
+
+
+def _check_id_property(table: Table, name: str) -> None:
+    if name == "hs_object_id":
+        return
+    prop = table.properties.get(name)
+    if prop is None or not (prop.has_unique_value or name in table.unique_index):
+        msg = f"idProperty {name!r} is not a unique-value property of {table.object_type}."
+        raise validation_error(msg)
+
+
+async def batch_read(request: web.Request) -> web.Response:
+    """`POST /crm/v3/objects/{type}/batch/read`: 207 with `errors` for ids not found."""
+    state = state_of(request)
+    table = _table(state, request.match_info["object_type"])
+    body = await _json_body(request)
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
+        raise validation_error('inputs must be a list of {"id": ...} objects')
+    if len(inputs) > state.config.batch_read_max:
+        msg = (
+            f"Batch input size {len(inputs)} exceeds the maximum of {state.config.batch_read_max}."
+        )
+        raise validation_error(msg)
+    wanted_ids = [str(i["id"]) for i in inputs]
+    duplicates = sorted({i for i in wanted_ids if wanted_ids.count(i) > 1})
+    if duplicates:
+        msg = f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique"
+        raise validation_error(msg)
+    id_property = body.get("idProperty")
+    if id_property:
+        _check_id_property(table, id_property)
+    archived = _flag(request, "archived")
+    names = select_properties(
+        table, body.get("properties") or None, LIST_DEFAULT_PROPERTIES[table.object_type]
+    )
+    renderer = Renderer(table, names, state.config)
+    started = _now_iso(state)
+    results = []
+    missing = []
+    for raw_id in wanted_ids:
+        if id_property and id_property != "hs_object_id":
+            record = None if archived else table.find_unique(id_property, raw_id)
+        else:
+            record = table.get(int(raw_id), archived=archived) if raw_id.isdigit() else None
+        if record is None:
+            missing.append(raw_id)
+        else:
+            results.append(renderer.record(record))
+    reply: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": started,
+        "completedAt": _now_iso(state),
+    }
+    if not missing:
+        return json_response(reply)
+    noun = _SINGULAR[table.object_type]
+    reply["numErrors"] = 1
+    reply["errors"] = [
+        {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "message": (
+                f"Could not get some {noun} objects, they may be deleted or not exist. "
+                "Check that ids are valid."
+            ),
+            "context": {"ids": missing},
+            "errors": [],
+            "links": {},
+        }
+    ]
+    return json_response(reply, status=207)
+
+
+async def search(request: web.Request) -> web.Response:
+    """`POST /crm/v3/objects/{type}/search`: offset paging, `total`, no associations."""
+    state = state_of(request)
+    table = _table(state, request.match_info["object_type"])
+    query = parse_search(await _json_body(request), table, state.config)
+    total, page = state.search.run(state.store, table, query, state.config, state.store.clock())
+    default = SEARCH_DEFAULT_PROPERTIES[table.object_type]
+    names = select_properties(table, query.names, default)
+    renderer = Renderer(table, names, state.config)
+    body: dict[str, Any] = {"total": total, "results": [renderer.record(r) for r in page]}
+    following = query.offset + query.limit
+    if query.limit and following < total:
+        body["paging"] = {"next": {"after": str(following)}}
+    return json_response(body)
+
+
+async def list_properties(request: web.Request) -> web.Response:
+    """`GET /crm/v3/properties/{type}`: every property definition (none are archived)."""
+    state = state_of(request)
+    table = _table(state, request.match_info["object_type"])
+    if _flag(request, "archived"):
+        return json_response({"results": []})
+    return json_response({"results": [p.to_json() for p in table.properties.values()]})
+
+
+async def get_property(request: web.Request) -> web.Response:
+    """`GET /crm/v3/properties/{type}/{name}`."""
+    state = state_of(request)
+    table = _table(state, request.match_info["object_type"])
+    prop = table.properties.get(request.match_info["name"])
+    if prop is None:
+        raise not_found(
+            f"Unable to find property {request.match_info['name']} on {table.object_type}."
+        )
+    return json_response(prop.to_json())
+
+
+async def associations_batch_read(request: web.Request) -> web.Response:
+    """`POST /crm/v4/associations/{from}/{to}/batch/read` with HubSpot's type ids."""
+    state = state_of(request)
+    from_type, to_type = request.match_info["from_type"], request.match_info["to_type"]
+    pair = {from_type, to_type}
+    if pair != {"contacts", "companies"}:
+        msg = (
+            f"Associations from {from_type} to {to_type} are not served; "
+            "use contacts and companies."
+        )
+        raise validation_error(msg)
+    body = await _json_body(request)
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
+        raise validation_error('inputs must be a list of {"id": ...} objects')
+    limit = state.config.association_batch_max
+    if len(inputs) > limit:
+        raise validation_error(f"Batch input size {len(inputs)} exceeds the maximum of {limit}.")
+    store = state.store
+    table = store.tables[from_type]  # type: ignore[index]
+    started = _now_iso(state)
+    results: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for item in inputs:
+        raw_id = str(item["id"])
+        record = table.get(int(raw_id)) if raw_id.isdigit() else None
+        if record is None:
+            missing.append(raw_id)
+            continue
+        if from_type == "contacts":
+            pairs = [(c, c == record.primary_company_id) for c in record.company_ids]
+        else:
+            contacts = store.tables["contacts"].records
+            pairs = [
+                (c, contacts[c].primary_company_id == record.id)
+                for c in sorted(store.company_contacts.get(record.id, ()))
+            ]
+        if not pairs:
+            missing.append(raw_id)
+            continue
+        try:
+            offset = int(item.get("after") or 0)
+        except ValueError:
+            raise validation_error(f"after must be an offset, got {item.get('after')!r}") from None
+        chunk = pairs[offset : offset + ASSOCIATION_PAGE]
+        entry: dict[str, Any] = {
+            "from": {"id": raw_id},
+            "to": [
+                {"toObjectId": other, "associationTypes": association_types(from_type, primary)}
+                for other, primary in chunk
+            ],
+        }
+        if offset + ASSOCIATION_PAGE < len(pairs):
+            entry["paging"] = {"next": {"after": str(offset + ASSOCIATION_PAGE)}}
+        results.append(entry)
+    reply: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": started,
+        "completedAt": _now_iso(state),
+    }
+    if not missing:
+        return json_response(reply)
+    reply["numErrors"] = len(missing)
+    reply["errors"] = [
+        {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+            "message": f"No {to_type} is associated with {_NOUN[from_type]} {raw_id}.",
+            "context": {"fromObjectId": [raw_id]},
+            "errors": [],
+            "links": {},
+        }
+        for raw_id in missing
+    ]
+    return json_response(reply, status=207)
+
+
+async def oauth_token(request: web.Request) -> web.Response:
+    """`POST /oauth/v1/token`: the refresh-token grant (form-encoded)."""
+    state = state_of(request)
+    form = await request.post()
+    fields = {k: str(v) for k, v in form.items()}
+    fields.update({k: v for k, v in request.query.items() if k not in fields})
+    return json_response(state.auth.refresh(fields, state.config.oauth_token_lifetime_s))
+
+
+def add_routes(app: web.Application) -> None:
+    """Register HubSpot's paths."""
+    objects = "/crm/v3/objects/{object_type}"
+    app.router.add_get(objects, list_objects)
+    app.router.add_post(objects + "/search", search)
+    app.router.add_post(objects + "/batch/read", batch_read)
+    app.router.add_get(objects + "/{object_id}", get_object)
+    app.router.add_get("/crm/v3/properties/{object_type}", list_properties)
+    app.router.add_get("/crm/v3/properties/{object_type}/{name}", get_property)
+    app.router.add_post(
+        "/crm/v4/associations/{from_type}/{to_type}/batch/read", associations_batch_read
+    )
+    app.router.add_post("/oauth/v1/token", oauth_token)
