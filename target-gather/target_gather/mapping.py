@@ -11,6 +11,7 @@ Two steps, so that mistakes surface as early as possible:
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,7 @@ BUILTIN_MAPPINGS: dict[str, dict[str, Any]] = {
     },
 }
 WILDCARD = "*"
+logger = logging.getLogger("target-gather")
 SDC_PREFIX = "_sdc_"
 
 _OPTIONS_COMMON = frozenset(
@@ -130,6 +132,9 @@ class MappingSpec:
     event_type_field: str | None = None
     link: Literal["user", "account"] | None = None
     link_field: str | None = None
+    # Built-in traits the user did not restate: dropped (with a warning) when the stream's
+    # schema lacks their field, e.g. a property deselected in the tap.
+    optional_traits: frozenset[str] = frozenset()
 
 
 def _where(stream: str, option: str | None = None) -> str:
@@ -162,6 +167,7 @@ def _merge_with_builtin(stream: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         else:
             traits[trait] = source
     merged["traits"] = traits
+    merged["_optional_traits"] = frozenset(builtin["traits"]) - set(extra)
     return merged
 
 
@@ -171,6 +177,7 @@ def parse_mapping(stream: str, raw: Any) -> MappingSpec:
         msg = f"{_where(stream)} must be an object such as {{'kind': 'account', ...}}."
         raise MappingError(msg)
     options = _merge_with_builtin(stream, raw)
+    optional_traits = options.pop("_optional_traits", frozenset())
     kind = options.get("kind")
     if kind not in KINDS:
         msg = (
@@ -218,6 +225,7 @@ def parse_mapping(stream: str, raw: Any) -> MappingSpec:
         model = model_id
     required = _parse_required(stream, kind, options, traits)
     spec = MappingSpec(
+        optional_traits=frozenset(optional_traits) - set(required),
         stream=stream,
         kind=kind,
         model=model if kind != "event" else "events",
@@ -485,6 +493,16 @@ def bind(
         id_field = keys[0]
     if spec.kind != "ignore":
         _check_field(spec, schema, "id_field", id_field, id_like=True)
+    properties = schema.get("properties", {})
+    dropped = sorted(t for t in spec.optional_traits if spec.traits[t] not in properties)
+    if dropped:
+        traits = {t: f for t, f in spec.traits.items() if t not in dropped}
+        spec = MappingSpec(**{**spec.__dict__, "traits": traits})
+        logger.warning(
+            "stream %r lacks the field(s) of built-in trait(s) %s: they are not sent",
+            spec.stream,
+            ", ".join(dropped),
+        )
     for trait, source in spec.traits.items():
         _check_field(
             spec, schema, f"traits.{trait}", source, id_like=trait in ID_TRAITS.get(spec.kind, ())
