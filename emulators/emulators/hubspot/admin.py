@@ -153,7 +153,9 @@ async def update_object(request: web.Request) -> web.Response:
         if object_type != "contacts":
             msg = "company_ids / primary_company_id apply to contacts only"
             raise AdminError(msg)
-        record = store.set_associations(record_id, companies or [], primary)
+        if companies is None:  # only the primary changes; the other associations stay
+            companies = list(record.company_ids)
+        record = store.set_associations(record_id, companies, primary)
     return json_response(store.dump_record(store.table(object_type), record))
 
 

@@ -330,7 +330,16 @@ class Store:
             self._stamp_modified(table, record)
         self.version += 1
 
-    def _set_companies(self, contact: Record, company_ids: list[int], primary: int | None) -> None:
+    def _set_companies(
+        self,
+        contact: Record,
+        company_ids: list[int],
+        primary: int | None,
+        *,
+        auto_primary: bool = True,
+    ) -> None:
+        """Replace a contact's companies; without a primary the first one becomes primary
+        unless `auto_primary` is off (a deleted primary leaves the contact without one)."""
         companies = self.tables["companies"]
         if primary is not None and primary not in company_ids:
             company_ids = [primary, *company_ids]
@@ -338,7 +347,7 @@ class Store:
             if companies.get(company_id) is None:
                 msg = f"no active company with id {company_id} to associate"
                 raise StoreError(msg, status=404)
-        if primary is None and company_ids:
+        if primary is None and company_ids and auto_primary:
             primary = company_ids[0]
         for old in contact.company_ids:
             self.company_contacts.get(old, set()).discard(contact.id)
@@ -367,7 +376,9 @@ class Store:
             if primary == company_id:
                 primary = replacement
             before = contact.primary_company_id
-            self._set_companies(contact, [c for c in companies if c is not None], primary)
+            self._set_companies(
+                contact, [c for c in companies if c is not None], primary, auto_primary=False
+            )
             self._bump(contacts, contact, changed=before != contact.primary_company_id)
 
     # --- reads for the admin API ---------------------------------------------------------
