@@ -97,8 +97,8 @@ def decode_form(raw: bytes, charset: str | None) -> dict[str, Any]:
 async def read_body(request: web.Request) -> Any:
     """The decoded body of a JSON, form-encoded or multipart request.
 
-    An empty body without a usable media type reads as no fields (DRF does the same), so
-    the caller answers with the missing fields; any other media type is a 415.
+    An empty body reads as no fields whatever its media type (DRF does the same), so the
+    caller answers with the missing fields; a body in any other media type is a 415.
     """
     mtype = media_type(request.headers.get("Content-Type", ""))
     if mtype == "multipart/form-data":
@@ -110,12 +110,12 @@ async def read_body(request: web.Request) -> Any:
             pairs.append((key, value))
         return expand_brackets(pairs)
     raw = await request.read()
+    if not raw:
+        return {}
     if mtype in JSON_TYPES or mtype.endswith("+json"):
         return decode_json(raw)
     if mtype == "application/x-www-form-urlencoded":
         return decode_form(raw, request.charset)
-    if not raw:
-        return {}
     raise unsupported_media_type(mtype)
 
 

@@ -129,3 +129,27 @@ def test_blank_trait_name_is_refused(api: Api) -> None:
     response = api.upsert("account", {"id": "a", "name": "A", "": "x"})
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": ["Trait names may not be blank."]}
+
+
+def test_empty_json_body_reads_as_no_fields_like_drf(api: Api) -> None:
+    response = api.post("/models/orders/records", data=b"", headers=JSON)
+    assert response.status_code == 400
+    assert response.json() == {"id": ["This field is required."]}
+
+
+def test_flat_trait_named_traits_that_is_not_an_object_stays_a_trait(
+    api: Api, gather_emulator: GatherEmulator
+) -> None:
+    response = api.upsert("orders", {"id": "o1", "traits": "just text"})
+    assert response.status_code == 201
+    assert gather_emulator.records("orders") == {"o1": {"traits": "just text"}}
+
+
+def test_empty_envelope_on_existing_record_changes_nothing_but_counts_a_write(
+    api: Api, gather_emulator: GatherEmulator
+) -> None:
+    api.upsert("account", {"id": "a", "name": "A"})
+    response = api.upsert("account", {"id": "a", "traits": {}})
+    assert response.status_code == 200
+    assert response.json() == {"id": "a", "name": "A"}
+    assert gather_emulator.record("account", "a")["_meta"]["writes"] == 2
