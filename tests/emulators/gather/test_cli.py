@@ -120,3 +120,38 @@ def test_refuses_a_data_dir_of_another_schema_version(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "schema version 99" in result.stderr
     assert "--data-dir" in result.stderr
+
+
+def test_command_line_switches_rate_limit_update_rule_and_body_limit(
+    gather_emulator_process: GatherProcessFactory,
+) -> None:
+    emulator = gather_emulator_process.start(
+        extra_args=["--rate-limit", "0.5", "--require-traits-on-update", "--max-body-bytes", "200"]
+    )
+    url = f"{emulator.url}/models/account/records"
+    headers = emulator.auth_headers
+    assert requests.post(url, json={"id": "a", "name": "A"}, headers=headers).status_code == 201
+    throttled = requests.post(url, json={"id": "a", "size": 1}, headers=headers)
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "2"
+    emulator.set_config(rate_limit_per_s=None)
+    assert emulator.config()["require_traits_on_update"] is True
+    partial = requests.post(url, json={"id": "a", "size": 1}, headers=headers)
+    assert partial.json() == {"name": ["This field is required."]}
+    big = requests.post(url, json={"id": "b", "name": "x" * 300}, headers=headers)
+    assert big.status_code == 413
+    assert "200-byte limit" in big.json()["detail"]
+
+
+def test_rejects_a_non_positive_rate_limit() -> None:
+    env = {**os.environ, "GATHER_EMULATOR_API_KEYS": "k"}
+    result = subprocess.run(
+        [*CLI, "--in-memory", "--rate-limit", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--rate-limit must be > 0" in result.stderr
