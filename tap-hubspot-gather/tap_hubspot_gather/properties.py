@@ -36,7 +36,8 @@ class JunkValueError(ValueError):
 
 
 def _number(raw: str) -> int | float:
-    text = raw.strip().replace(",", "")
+    # "1,000" stays junk: a comma may be a thousands separator or a decimal one.
+    text = raw.strip()
     try:
         return int(text)
     except ValueError:

@@ -340,9 +340,11 @@ class CompaniesStream(CRMStream):
     hubspot_id_field = "companyId"
     extra_properties = (MERGED_PROPERTY,)
 
-    def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
-        """Feed the account index so contacts of this company need no lookup."""
-        self.accounts.remember(record["id"], record[self.key_property])
+    def key_value(self, hubspot_id: str, properties: Mapping[str, Any]) -> str | None:
+        """The account ID, also fed to the account index (even when empty) for contacts."""
+        key = super().key_value(hubspot_id, properties)
+        self.accounts.remember(hubspot_id, key)
+        return key
 
 
 class ContactsStream(CRMStream):

@@ -1,0 +1,30 @@
+"""Fixtures for the tap's tests: an unlimited emulator and a config pointing at it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from emulators.hubspot.pytest_plugin import HubSpotEmulator
+
+
+@pytest.fixture
+def hubspot(hubspot_emulator: HubSpotEmulator) -> HubSpotEmulator:
+    """The emulator without rate limits (tests about limits set their own)."""
+    hubspot_emulator.unlimit()
+    return hubspot_emulator
+
+
+@pytest.fixture
+def config(hubspot: HubSpotEmulator) -> dict[str, Any]:
+    """Tap settings for the emulator: no search lag, quick retries, no search throttle."""
+    return {
+        "api_url": hubspot.url,
+        "access_token": hubspot.token,
+        "search_lag_seconds": 0,
+        "max_retries": 4,
+        "backoff_max_seconds": 0.2,
+        # The emulator is unlimited here; HubSpot's 5 per second is tested with limits on.
+        "searches_per_second": 100,
+    }

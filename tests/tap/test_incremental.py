@@ -1,0 +1,236 @@
+"""Incremental extraction: only changes, resumable after a kill, exact under ties and caps."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tests.tap.harness import cli_command, discover, parse_lines, run_tap, select_only
+
+SEARCH = "POST /crm/v3/objects/{object_type}/search"
+LIST = "GET /crm/v3/objects/{object_type}"
+BATCH = "POST /crm/v3/objects/{object_type}/batch/read"
+PROPERTIES = "GET /crm/v3/properties/{object_type}"
+
+
+def route_total(stats: dict[str, Any], route: str) -> int:
+    return int(stats["routes"].get(route, {}).get("total", 0))
+
+
+def statuses(stats: dict[str, Any]) -> set[str]:
+    return {status for route in stats["routes"].values() for status in route["by_status"]}
+
+
+def test_second_run_fetches_only_what_changed_with_few_requests(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=30, contacts=450)
+    first = run_tap(config)
+    assert len(first.records["contacts"]) == 450
+    assert len(first.records["companies"]) == 30
+
+    contacts = [c["id"] for c in hubspot.dump("contacts")]
+    changed_contacts = contacts[::50]
+    for contact_id in changed_contacts:
+        hubspot.update("contacts", contact_id, {"city": "Lisbon"})
+    changed_company = hubspot.dump("companies")[3]["id"]
+    hubspot.update("companies", changed_company, {"city": "Porto"})
+    hubspot.reset_stats()
+
+    second = run_tap(config, state=first.last_state)
+
+    assert sorted(second.ids("contacts")) == sorted(changed_contacts)
+    assert all(r["city"] == "Lisbon" for r in second.records["contacts"])
+    assert second.ids("companies") == [changed_company]
+    stats = hubspot.stats()
+    # ceil(changed / 200) searches per stream, plus discovery: nothing else.
+    assert route_total(stats, SEARCH) == 2
+    assert route_total(stats, LIST) == 0
+    assert route_total(stats, BATCH) == 0
+    assert stats["total"] == route_total(stats, SEARCH) + route_total(stats, PROPERTIES)
+
+    hubspot.reset_stats()
+    third = run_tap(config, state=second.last_state)
+    assert not third.records
+    assert route_total(hubspot.stats(), SEARCH) == 2
+
+
+def test_start_date_limits_the_first_run_to_recent_changes(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=5, contacts=100)
+    cutoff = sorted(c["updatedAt"] for c in hubspot.dump("contacts"))[60]
+    expected = {c["id"] for c in hubspot.dump("contacts") if c["updatedAt"] >= cutoff}
+    run = run_tap({**config, "start_date": cutoff})
+    assert set(run.ids("contacts")) == expected
+    assert route_total(hubspot.stats(), LIST) == 0
+
+
+def test_more_than_10000_changed_records_sharing_one_timestamp_are_each_read_once(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=1, contacts=10_500, id_gap_max=1)
+    stamp = "2026-06-01T00:00:00.000Z"
+    assert hubspot.touch("contacts", timestamp=stamp) == 10_500
+    settings = {**config, "user_id_property": "vid"}
+    catalog = select_only(discover(settings), {"contacts": {"email"}})
+    state = {"bookmarks": {"contacts": {"bookmark": "2026-05-31T23:59:59.000Z"}}}
+    hubspot.reset_stats()
+
+    run = run_tap(settings, state=state, catalog=catalog)
+
+    ids = run.ids("contacts")
+    assert len(ids) == len(set(ids)) == 10_500
+    stats = hubspot.stats()
+    assert statuses(stats) == {"200"}, stats  # no 400 from the 10,000-result cap
+    assert route_total(stats, SEARCH) == 10_500 // 200 + 1
+
+
+def test_a_thousand_selected_properties_never_cause_a_414(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=3, contacts=150, custom_properties=1000)
+    dumped = {c["id"]: c["properties"] for c in hubspot.dump("contacts")}
+    first = run_tap(config)  # list strategy: the URL holds what fits, batch/read the rest
+    stats = hubspot.stats()
+    assert "414" not in statuses(stats)
+    assert route_total(stats, BATCH) >= 2
+    schema = first.schemas["contacts"]["schema"]["properties"]
+    custom = [name for name in schema if name.startswith("custom_property_")]
+    assert len(custom) == 1000
+    filled = 0
+    for record in first.records["contacts"]:
+        source = dumped[record["id"]]
+        assert set(schema) <= set(record)
+        for name in custom:
+            assert record[name] == source.get(name), name
+            filled += record[name] is not None
+    assert filled > 1000  # the values really came back, not just null keys
+
+    for contact_id in list(dumped)[:3]:
+        hubspot.update("contacts", contact_id, {"city": "Oslo"})
+    hubspot.reset_stats()
+    second = run_tap(config, state=first.last_state)  # search: properties in the body
+    assert sorted(second.ids("contacts")) == sorted(list(dumped)[:3])
+    assert "414" not in statuses(hubspot.stats())
+    assert set(schema) <= set(second.records["contacts"][0])
+
+
+def test_archived_and_merged_records_reach_the_target(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=6, contacts=40)
+    settings = {**config, "include_archived": True}
+    first = run_tap(settings)
+    assert not any(r["archived"] for r in first.records["contacts"])
+
+    contacts = [c["id"] for c in hubspot.dump("contacts")]
+    companies = [c["id"] for c in hubspot.dump("companies")]
+    hubspot.archive("contacts", contacts[0])
+    hubspot.archive("companies", companies[0])
+    hubspot.merge("contacts", contacts[1], contacts[2])
+    hubspot.merge("companies", companies[1], companies[2])
+
+    second = run_tap(settings, state=first.last_state)
+
+    by_id = {r["id"]: r for r in second.records["contacts"]}
+    deleted = by_id[contacts[0]]
+    assert deleted["archived"] is True
+    assert deleted["_sdc_deleted_at"]
+    assert by_id[contacts[1]]["merged_ids"] == [contacts[2]]
+    assert by_id[contacts[1]]["archived"] is False
+    assert contacts[2] not in by_id
+    companies_by_id = {r["id"]: r for r in second.records["companies"]}
+    assert companies_by_id[companies[0]]["archived"] is True
+    assert companies_by_id[companies[1]]["merged_ids"] == [companies[2]]
+
+    third = run_tap(settings, state=second.last_state)
+    assert not third.records.get("contacts"), "archived records are reported once"
+
+
+def run_cli_until_states(
+    command: list[str], states_before_kill: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run the CLI, SIGKILL it after N STATE lines; returns records read and the last STATE."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    delivered: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    last_state: dict[str, Any] = {}
+    seen_states = 0
+    for line in proc.stdout:
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            pending.append(message)
+        elif message["type"] == "STATE":
+            # Like a target: records count as delivered once a STATE follows them.
+            delivered += pending
+            pending = []
+            last_state = message["value"]
+            if "run" in json.dumps(last_state):
+                seen_states += 1
+            if seen_states >= states_before_kill:
+                proc.send_signal(signal.SIGKILL)
+                break
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    return delivered, last_state
+
+
+def test_a_run_killed_mid_stream_resumes_from_its_last_state_with_nothing_lost(
+    hubspot: HubSpotEmulator, config: dict[str, Any], tmp_path: Path
+) -> None:
+    hubspot.seed(companies=3, contacts=1200)
+    # Slow every page a little so the kill lands mid-stream.
+    hubspot.set_faults(
+        [{"path": "/crm/v3/objects/contacts", "action": "latency", "delay_s": 0.05, "times": None}]
+    )
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    all_ids = {c["id"] for c in hubspot.dump("contacts")}
+
+    delivered, state = run_cli_until_states(cli_command(config_path), states_before_kill=4)
+    first_ids = {m["record"]["id"] for m in delivered if m["stream"] == "contacts"}
+    assert 0 < len(first_ids) < len(all_ids)
+    assert state["bookmarks"]["contacts"]["run"]["cursor"]
+
+    state_path = tmp_path / "state.json"
+    state_path.write_text(json.dumps(state))
+    resumed = subprocess.run(
+        cli_command(config_path, state_path),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    second = parse_lines(resumed.stdout)
+    assert first_ids | set(second.ids("contacts")) == all_ids
+    # It resumed: it did not start over.
+    assert len(second.ids("contacts")) <= len(all_ids) - len(first_ids) + 100
+    assert "run" not in second.last_state["bookmarks"]["contacts"]
+
+
+def test_an_interrupted_incremental_window_resumes_by_last_id(
+    hubspot: HubSpotEmulator, config: dict[str, Any], tmp_path: Path
+) -> None:
+    hubspot.seed(companies=2, contacts=1500)
+    hubspot.touch("contacts", timestamp="2026-06-01T00:00:00.000Z")
+    hubspot.set_faults([{"path": "/search", "action": "latency", "delay_s": 0.05, "times": None}])
+    settings = {**config, "start_date": "2026-05-31T00:00:00Z"}
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(settings))
+    all_ids = {c["id"] for c in hubspot.dump("contacts")}
+
+    delivered, state = run_cli_until_states(cli_command(config_path), states_before_kill=4)
+    first_ids = {m["record"]["id"] for m in delivered if m["stream"] == "contacts"}
+    run_state = state["bookmarks"]["contacts"]["run"]
+    assert run_state["strategy"] == "search"
+    assert 0 < len(first_ids) < len(all_ids)
+
+    resumed = run_tap(settings, state=state)
+    assert first_ids | set(resumed.ids("contacts")) == all_ids
+    assert not first_ids & set(resumed.ids("contacts")) - {run_state["cursor"]}

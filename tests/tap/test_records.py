@@ -1,0 +1,164 @@
+"""What the tap emits: keys for every ID option, typed values, links, skipped records."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tap_hubspot_gather.errors import HubSpotError, MissingIdError
+from tap_hubspot_gather.ids import normalize_id
+from tests.tap.harness import discover, run_tap, select_only
+
+
+def props(dumped: dict[str, Any]) -> dict[str, Any]:
+    return dumped["properties"]
+
+
+@pytest.mark.parametrize("user_id", ["gather_user_id", "vid", "email"])
+@pytest.mark.parametrize("account_id", ["gather_account_id", "companyId"])
+def test_every_id_option_keys_records_and_links_users_to_accounts(
+    hubspot: HubSpotEmulator, config: dict[str, Any], user_id: str, account_id: str
+) -> None:
+    hubspot.seed(companies=12, contacts=60, id_share=0.8, missing_email_share=0.2)
+    companies = {c["id"]: c for c in hubspot.dump("companies")}
+    contacts = {c["id"]: c for c in hubspot.dump("contacts")}
+
+    run = run_tap({**config, "user_id_property": user_id, "account_id_property": account_id})
+
+    assert run.schemas["companies"]["key_properties"] == [account_id]
+    assert run.schemas["contacts"]["key_properties"] == [user_id]
+
+    def expected_key(dumped: dict[str, Any], prop: str, builtin: str) -> str | None:
+        if prop == builtin:
+            return str(dumped["id"])
+        return normalize_id(props(dumped).get(prop), lower=prop == "email")
+
+    expected_accounts = {i: expected_key(c, account_id, "companyId") for i, c in companies.items()}
+    expected_users = {i: expected_key(c, user_id, "vid") for i, c in contacts.items()}
+    emitted_companies = {r["id"]: r for r in run.records["companies"]}
+    emitted_contacts = {r["id"]: r for r in run.records["contacts"]}
+    # Exactly the records with a usable ID are emitted, keyed by the normalized value.
+    assert set(emitted_companies) == {i for i, k in expected_accounts.items() if k}
+    assert set(emitted_contacts) == {i for i, k in expected_users.items() if k}
+    assert 0 < len(emitted_contacts) < len(contacts) or user_id == "vid"
+    for hid, record in emitted_companies.items():
+        assert record[account_id] == expected_accounts[hid]
+        assert record["companyId"] == hid
+    for hid, record in emitted_contacts.items():
+        key = record[user_id]
+        assert isinstance(key, str)
+        assert key == expected_users[hid]
+        assert key == key.strip()
+        if user_id == "email":
+            assert key == key.lower()
+        assert record["vid"] == hid
+        company = contacts[hid].get("primary_company_id") or props(contacts[hid]).get(
+            "associatedcompanyid"
+        )
+        company = normalize_id(company)
+        assert record["primary_company_id"] == company
+        expected_account = expected_accounts.get(company) if company else None
+        assert record["primary_company_account_id"] == expected_account
+
+
+def test_contacts_link_to_accounts_with_batched_cached_lookups_when_companies_are_not_synced(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=150, contacts=400)
+    companies = {c["id"]: props(c).get("gather_account_id") for c in hubspot.dump("companies")}
+    settings = {**config, "account_id_property": "gather_account_id"}
+    catalog = select_only(discover(settings), {"contacts": {"email"}})
+    hubspot.reset_stats()
+
+    run = run_tap(settings, catalog=catalog)
+
+    linked = [r for r in run.records["contacts"] if r["primary_company_id"]]
+    assert linked
+    for record in linked:
+        assert record["primary_company_account_id"] == normalize_id(
+            companies[record["primary_company_id"]]
+        )
+    distinct = {r["primary_company_id"] for r in linked}
+    batch_reads = hubspot.stats()["routes"]["POST /crm/v3/objects/{object_type}/batch/read"]
+    # 100 companies per lookup, each company looked up once per run.
+    assert batch_reads["total"] <= -(-len(distinct) // 100) + 4  # one partial batch per page
+
+
+def test_values_are_typed_junk_is_null_and_epoch_dates_become_iso(
+    hubspot: HubSpotEmulator, config: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    hubspot.set_config(epoch_ms_date_share=1.0, epoch_ms_date_types=["date", "datetime"])
+    hubspot.seed(companies=40, contacts=10, junk_number_share=0.5)
+    dumped = {c["id"]: props(c) for c in hubspot.dump("companies")}
+    with caplog.at_level(logging.WARNING):
+        run = run_tap(config)
+    schema = run.schemas["companies"]["schema"]["properties"]
+    assert schema["numberofemployees"]["type"] == ["number", "null"]
+    assert schema["contract_start_date"]["format"] == "date"
+    assert schema["createdate"]["format"] == "date-time"
+    junk = 0
+    for record in run.records["companies"]:
+        raw = dumped[record["id"]].get("numberofemployees")
+        if raw is None:
+            continue
+        try:
+            assert record["numberofemployees"] == float(raw)
+        except ValueError:
+            junk += 1
+            assert record["numberofemployees"] is None
+        date = record.get("contract_start_date")
+        assert date is None or (len(date) == 10 and date[4] == "-")
+        assert record["createdate"].endswith("Z")
+        assert record["createdate"][4] == "-"
+    assert junk > 0
+    assert f"numberofemployees x{junk}" in caplog.text
+
+
+def test_records_without_an_id_are_skipped_and_reported_with_sample_ids(
+    hubspot: HubSpotEmulator, config: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    hubspot.seed(companies=5, contacts=80, id_share=0.75)
+    missing = [c["id"] for c in hubspot.dump("contacts") if not props(c).get("gather_user_id")]
+    assert missing
+    with caplog.at_level(logging.WARNING):
+        run = run_tap({**config, "user_id_property": "gather_user_id"})
+    assert len(run.records["contacts"]) == 80 - len(missing)
+    assert not {r["id"] for r in run.records["contacts"]} & set(missing)
+    assert f"contacts: {len(missing)} records skipped" in caplog.text
+    assert ", ".join(missing[:10]) in caplog.text
+
+
+def test_fail_on_missing_id_stops_with_an_actionable_message(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=5, contacts=30, id_share=0.5)
+    with pytest.raises(
+        MissingIdError, match=r"has no value in 'gather_user_id'.*fail_on_missing_id"
+    ):
+        run_tap({**config, "user_id_property": "gather_user_id", "fail_on_missing_id": True})
+
+
+def test_only_selected_properties_are_requested_and_emitted(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=5, contacts=20)
+    settings = {**config, "user_id_property": "email"}
+    catalog = select_only(discover(settings), {"contacts": {"firstname", "city"}})
+    run = run_tap(settings, catalog=catalog)
+    assert "companies" not in run.records
+    record = run.records["contacts"][0]
+    assert {"firstname", "city", "email", "vid", "id", "primary_company_account_id"} <= set(record)
+    assert "lastname" not in record
+    assert "jobtitle" not in record
+
+
+def test_unknown_id_property_fails_discovery_with_a_fix(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    with pytest.raises(
+        HubSpotError, match=r"user_id_property is 'no_such_prop'.*Set user_id_property"
+    ):
+        discover({**config, "user_id_property": "no_such_prop"})
