@@ -327,7 +327,6 @@ async def associations_batch_read(request: web.Request) -> web.Response:
         {
             "status": "error",
             "category": "OBJECT_NOT_FOUND",
-            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
             "message": f"No {to_type} is associated with {_NOUN[from_type]} {raw_id}.",
             "context": {"fromObjectId": [raw_id]},
             "errors": [],
