@@ -85,8 +85,13 @@ def authenticate(header: str | None, keys: frozenset[str]) -> str | None:
 
 @web.middleware
 async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """``Authorization: Token <key>`` on every API route; unknown paths 404 first."""
-    if _is_admin(request) or request.match_info.http_exception is not None:
+    """``Authorization: Token <key>`` on every API route.
+
+    Unknown paths 404 without auth (URL routing comes first in Django); a wrong method on
+    a known path authenticates first, then 405s, as DRF's views do.
+    """
+    unknown_path = isinstance(request.match_info.http_exception, web.HTTPNotFound)
+    if _is_admin(request) or unknown_path:
         return await handler(request)
     state = request.app[STATE]
     problem = authenticate(request.headers.get("Authorization"), state.api_keys)

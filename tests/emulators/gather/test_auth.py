@@ -102,3 +102,10 @@ def test_unknown_path_is_404_before_auth(gather_emulator: GatherEmulator) -> Non
     response = requests.get(f"{gather_emulator.url}/no/such/path")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_wrong_method_authenticates_first_like_drf(gather_emulator: GatherEmulator) -> None:
+    url = f"{gather_emulator.url}/models/account/records"
+    assert requests.put(url, json=ACCOUNT).status_code == 401
+    allowed = requests.put(url, json=ACCOUNT, headers=gather_emulator.auth_headers)
+    assert allowed.status_code == 405
