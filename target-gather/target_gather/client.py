@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 import msgspec
+from yarl import URL
 
 from target_gather import __version__
 
@@ -305,7 +306,8 @@ class GatherClient:
 
     async def _send_one(self, request: Request) -> Outcome:
         assert self._session is not None
-        url = self.api_url + request.path
+        # encoded=True: yarl must not decode `%2E%2E` back to `..` and resolve it away.
+        url = URL(self.api_url + request.path, encoded=True)
         retries = 0
         while True:
             if self._limiter is not None:

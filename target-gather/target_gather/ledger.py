@@ -46,6 +46,24 @@ def digest(body: bytes) -> bytes:
     return hashlib.blake2b(body, digest_size=DIGEST_BYTES).digest()
 
 
+def sole_workspace(path: Path, api_url: str) -> str | None:
+    """The only workspace the ledger knows at `api_url` (for a dry run given no key)."""
+    if not path.exists():
+        return None
+    prefix = f"{api_url.rstrip('/')}#"
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT DISTINCT workspace FROM accepted WHERE substr(workspace, 1, ?) = ?",
+            (len(prefix), prefix),
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 class Ledger:
     """Thread-safe access to the ledger file of one workspace."""
 

@@ -20,7 +20,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
 from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
-from target_gather.ledger import Ledger, workspace_key
+from target_gather.ledger import Ledger, sole_workspace, workspace_key
 from target_gather.mapping import MappingError, parse_mappings
 from target_gather.report import RejectsWriter, RunSummary
 from target_gather.sinks import GatherSink, Services
@@ -233,11 +233,11 @@ class TargetGather(Target):
         self._last_state_emitted: str | None = None
         self._summary_path = config.get("summary_path")
         self._finished = False
-        ledger = Ledger(
-            Path(config.get("ledger_path", DEFAULT_LEDGER_PATH)),
-            workspace_key(api_url, api_key),
-            read_only=dry_run,
-        )
+        ledger_path = Path(config.get("ledger_path", DEFAULT_LEDGER_PATH))
+        workspace = workspace_key(api_url, api_key)
+        if not api_key:  # dry run without a key: diff against the workspace, if only one
+            workspace = sole_workspace(ledger_path, api_url) or workspace
+        ledger = Ledger(ledger_path, workspace, read_only=dry_run)
         rejects = RejectsWriter(
             Path(config.get("rejects_path", DEFAULT_REJECTS_PATH)),
             include_payload=bool(config.get("rejects_include_payload", False)),

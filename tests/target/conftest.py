@@ -150,8 +150,14 @@ class TargetHarness:
         """The environment without any TARGET_GATHER_* leaking in from the caller."""
         return {k: v for k, v in os.environ.items() if not k.startswith("TARGET_GATHER_")}
 
-    def run(self, messages: Iterable[dict[str, Any] | str], **overrides: Any) -> TargetRun:
-        """Run the target to completion on `messages`."""
+    def run(
+        self,
+        messages: Iterable[dict[str, Any] | str],
+        *,
+        env: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> TargetRun:
+        """Run the target to completion on `messages` (config `overrides`, extra `env`)."""
         self.summary.unlink(missing_ok=True)
         result = subprocess.run(
             self.command(**overrides),
@@ -159,7 +165,7 @@ class TargetHarness:
             capture_output=True,
             text=True,
             timeout=RUN_TIMEOUT_S,
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             check=False,
         )
         return self.collect(result.returncode, result.stdout, result.stderr)

@@ -1,0 +1,162 @@
+"""STATE cadence and content, dry run, deletes, and records that break the Singer spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.target.conftest import (
+    COMPANIES_SCHEMA,
+    TargetHarness,
+    company,
+    record,
+    state,
+)
+
+AWKWARD_IDS = ["a/b", "q?x=1", "100%", "two words", "..", "a.b", "#frag", "émile"]
+
+
+def interleaved(count: int) -> list[dict[str, Any]]:
+    """SCHEMA, then each company followed by a STATE naming it."""
+    messages: list[dict[str, Any]] = [COMPANIES_SCHEMA]
+    for i in range(1, count + 1):
+        messages += [company(str(i), f"Co {i}"), state(last=i)]
+    return messages
+
+
+def test_state_is_checkpointed_every_n_records_and_only_after_delivery(
+    target_run: TargetHarness,
+) -> None:
+    run = target_run.run(interleaved(10), checkpoint_every_records=4)
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    # Record 4 triggers a checkpoint after STATE 3 arrived; record 8 after STATE 7; the end.
+    assert run.states == [
+        {"bookmarks": {"last": 3}},
+        {"bookmarks": {"last": 7}},
+        {"bookmarks": {"last": 10}},
+    ]
+    assert len(target_run.emulator.records("account")) == 10
+
+
+def test_a_time_based_checkpoint_emits_each_state_once(target_run: TargetHarness) -> None:
+    run = target_run.run(interleaved(3), checkpoint_every_seconds=0)
+
+    assert run.states == [{"bookmarks": {"last": i}} for i in (1, 2, 3)]
+
+
+def test_an_empty_state_is_never_emitted(target_run: TargetHarness) -> None:
+    run = target_run.run([COMPANIES_SCHEMA, company("1"), {"type": "STATE", "value": {}}])
+
+    assert run.returncode == 0
+    assert run.states == []
+    assert run.stdout == ""
+
+
+def test_state_values_keep_their_types(target_run: TargetHarness) -> None:
+    value = {"bookmarks": {"c": {"ts": "2024-01-01T00:00:00.123456Z", "ratio": 0.1, "n": 10**15}}}
+
+    run = target_run.run([COMPANIES_SCHEMA, company("1"), {"type": "STATE", "value": value}])
+
+    assert run.states == [value]
+
+
+def test_dry_run_sends_nothing_emits_no_state_and_reports_what_would_happen(
+    target_run: TargetHarness,
+) -> None:
+    assert (
+        target_run.run([COMPANIES_SCHEMA, company("1", "Acme"), company("2", "Beta")]).returncode
+        == 0
+    )
+    target_run.emulator.reset_stats()
+
+    run = target_run.run(
+        [
+            COMPANIES_SCHEMA,
+            company("1", "Acme"),  # unchanged
+            company("2", "Beta v2"),  # changed
+            company("3", "New"),  # new
+            company("4", None),  # invalid
+            state(n=4),
+        ],
+        dry_run=True,
+        api_key=None,
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert target_run.emulator.stats()["requests"]["total"] == 0
+    assert run.states == []
+    assert run.summary is not None
+    assert run.summary["dry_run"] is True
+    counts = run.counts("account")
+    assert (counts["created"], counts["updated"], counts["unchanged"], counts["invalid"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert [(r["id"], r["outcome"]) for r in run.rejects] == [("4", "invalid")]
+    assert "Dry run (nothing sent)" in run.stderr
+    # The ledger still describes what Gather holds.
+    again = target_run.run([COMPANIES_SCHEMA, company("2", "Beta v2")])
+    assert again.counts("account")["updated"] == 1
+
+
+def test_deletes_reach_gather_for_awkward_ids_and_are_not_repeated(
+    target_run: TargetHarness,
+) -> None:
+    created = target_run.run(
+        [COMPANIES_SCHEMA, *(company(i, f"Co {i}") for i in [*AWKWARD_IDS, "keep"])]
+    )
+    assert created.returncode == 0, created.stderr[-3000:]
+    assert set(target_run.emulator.records("account")) == {*AWKWARD_IDS, "keep"}
+    archived = [
+        COMPANIES_SCHEMA,
+        *(company(i, f"Co {i}", _sdc_deleted_at="2024-06-01T00:00:00Z") for i in AWKWARD_IDS),
+        company("never-existed", "Ghost", _sdc_deleted_at="2024-06-01T00:00:00Z"),
+    ]
+
+    run = target_run.run(archived, delete_records=True)
+    target_run.emulator.reset_stats()
+    replay = target_run.run(archived, delete_records=True)
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert set(target_run.emulator.records("account")) == {"keep"}
+    assert run.counts("account")["deleted"] == len(AWKWARD_IDS) + 1  # a 404 is already deleted
+    assert replay.counts("account")["unchanged"] == len(AWKWARD_IDS) + 1
+    assert target_run.emulator.stats()["requests"]["total"] == 0
+
+    # Re-created after deletion: sent again although the ledger knew the old body.
+    recreated = target_run.run([COMPANIES_SCHEMA, company("a/b", "Co a/b")])
+    assert recreated.counts("account")["created"] == 1
+
+
+def test_deletes_are_ignored_unless_enabled(target_run: TargetHarness) -> None:
+    target_run.run([COMPANIES_SCHEMA, company("1")])
+
+    run = target_run.run([COMPANIES_SCHEMA, company("1", _sdc_deleted_at="2024-06-01T00:00:00Z")])
+
+    assert set(target_run.emulator.records("account")) == {"1"}
+    assert run.counts("account")["ignored_deletes"] == 1
+
+
+def test_a_record_without_its_key_property_is_rejected_and_fails_the_run_at_the_end(
+    target_run: TargetHarness,
+) -> None:
+    run = target_run.run(
+        [
+            COMPANIES_SCHEMA,
+            company("1"),
+            record("companies", name="No key at all"),
+            company("2"),
+            state(n=3),
+        ]
+    )
+
+    assert run.returncode != 0
+    assert set(target_run.emulator.records("account")) == {"1", "2"}
+    assert run.states == [{"bookmarks": {"n": 3}}]
+    assert [(r["id"], r["reason"]) for r in run.rejects] == [
+        (None, "key property 'companyId' is absent: the tap broke the Singer spec")
+    ]
+    assert "records without their key properties (1 in 'companies')" in run.stderr
+    assert "Fix the tap" in run.stderr
