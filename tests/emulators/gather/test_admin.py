@@ -126,6 +126,7 @@ def test_dropped_connection_then_next_request_succeeds(
             f"{api.url}/models/account/records", json=ACCOUNT, headers=gather_emulator.auth_headers
         )
     assert gather_emulator.records("account") == {}
+    assert gather_emulator.faults()[0]["fired"] == 1
     assert api.upsert("account", ACCOUNT).status_code == 201
 
 
