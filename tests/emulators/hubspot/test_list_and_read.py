@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from emulators.hubspot.pytest_plugin import HubSpotEmulator
+import pytest
+
+from emulators.hubspot.pytest_plugin import AdminCallError, HubSpotEmulator
+from emulators.hubspot.timeutil import parse_ms
 from tests.emulators.hubspot.conftest import Api
 
 
@@ -160,3 +163,37 @@ def test_batch_read_by_id_property_and_its_limits(emulator: HubSpotEmulator, api
     assert response.status_code == 400
     not_unique = {"idProperty": "city", "inputs": [{"id": "x"}], "properties": []}
     assert api.post("/crm/v3/objects/contacts/batch/read", not_unique).status_code == 400
+
+
+def test_a_configured_share_of_date_values_comes_back_as_epoch_ms(
+    emulator: HubSpotEmulator, api: Api
+) -> None:
+    emulator.seed(companies=0, contacts=200, epoch_ms_date_share=0.5)
+    canonical = {r["id"]: r["properties"]["gather_signup_date"] for r in emulator.dump("contacts")}
+    results = api.get("/crm/v3/objects/contacts", limit=100, properties="gather_signup_date").json()
+    values = {r["id"]: r["properties"]["gather_signup_date"] for r in results["results"]}
+    epoch = {i: v for i, v in values.items() if v.isdigit()}
+    assert 20 < len(epoch) < 80
+    for record_id, value in epoch.items():
+        assert parse_ms(value) == parse_ms(canonical[record_id])  # midnight UTC of that date
+    again = api.get("/crm/v3/objects/contacts", limit=100, properties="gather_signup_date").json()
+    assert again["results"] == results["results"]  # the choice is stable per record
+    # datetime properties stay ISO unless configured.
+    assert all(not r["properties"]["lastmodifieddate"].isdigit() for r in results["results"])
+    emulator.set_config(epoch_ms_date_types=["date", "datetime"], epoch_ms_date_share=1.0)
+    props = api.get("/crm/v3/objects/contacts", limit=1).json()["results"][0]["properties"]
+    assert props["lastmodifieddate"].isdigit()
+
+
+def test_config_changes_are_validated(emulator: HubSpotEmulator) -> None:
+    with pytest.raises(AdminCallError, match="unknown config settings: burst"):
+        emulator.set_config(burst=5)
+    with pytest.raises(AdminCallError, match="search_cap_rule"):
+        emulator.set_config(search_cap_rule="sometimes")
+    assert emulator.config()["search_cap_rule"] == "after"
+
+
+def test_module_scoped_emulator_serves(hubspot_emulator_module: HubSpotEmulator) -> None:
+    hubspot_emulator_module.reset()
+    record = hubspot_emulator_module.create("companies", {"name": "shared"})
+    assert hubspot_emulator_module.dump("companies")[0]["id"] == record["id"]
