@@ -30,6 +30,7 @@ REQUIRED_TRAITS: dict[str, tuple[str, ...]] = {
     "user": ("first_name", "last_name", "email"),
 }
 TRAITS_ENVELOPE = "traits"
+USER_MODEL = "user"
 
 # DRF's messages, so clients written against Gather read familiar text.
 REQUIRED = "This field is required."
@@ -274,7 +275,7 @@ def validate_record(model: str, body: Any, *, creating: bool, rules: RecordRules
         text = _check_text(name, traits[name], errors)
         if text is not None:
             traits[name] = text
-    email = traits.get("email")
+    email = traits.get("email") if model == USER_MODEL else None
     bad_email = isinstance(email, str) and not EMAIL_PATTERN.match(email)
     if rules.strict_email and bad_email and "email" not in errors:
         errors["email"] = [BAD_EMAIL]
