@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +236,49 @@ def test_an_interrupted_incremental_window_resumes_by_last_id(
     resumed = run_tap(settings, state=state)
     assert first_ids | set(resumed.ids("contacts")) == all_ids
     assert not first_ids & set(resumed.ids("contacts")) - {run_state["cursor"]}
+
+
+def test_records_changing_during_a_window_are_not_lost(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=2, contacts=1000, id_gap_max=1)
+    hubspot.touch("contacts", timestamp="2026-06-01T00:00:00.000Z")
+    ids = [c["id"] for c in hubspot.dump("contacts")]
+    behind, ahead = ids[5], ids[-5]
+    hubspot.set_faults([{"path": "/search", "action": "latency", "delay_s": 0.1, "times": None}])
+    settings = {**config, "start_date": "2026-05-31T00:00:00Z"}
+
+    def change() -> None:
+        for contact_id in (behind, ahead):
+            hubspot.update("contacts", contact_id, {"city": "Changed"})
+
+    changer = threading.Timer(0.3, change)
+    changer.start()
+    try:
+        first = run_tap(settings)
+    finally:
+        changer.join()
+    assert 0 < len(first.ids("contacts")) < 1000  # the changed ones left this window
+    second = run_tap(settings, state=first.last_state)
+
+    assert set(first.ids("contacts")) | set(second.ids("contacts")) == set(ids)
+    latest = {r["id"]: r for r in second.records["contacts"]}
+    assert latest[behind]["city"] == "Changed"
+    assert latest[ahead]["city"] == "Changed"
+
+
+def test_search_lag_setting_keeps_late_indexed_changes_for_the_next_run(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.set_config(search_index_lag_s=1.0)
+    hubspot.seed(companies=2, contacts=50)
+    settings = {**config, "search_lag_seconds": 2}
+    first = run_tap(settings)
+    changed = [c["id"] for c in hubspot.dump("contacts")][:5]
+    for contact_id in changed:
+        hubspot.update("contacts", contact_id, {"city": "Late"})
+    second = run_tap(settings, state=first.last_state)  # too recent: outside this window
+    assert not second.records.get("contacts")
+    time.sleep(2.1)
+    third = run_tap(settings, state=second.last_state)
+    assert sorted(third.ids("contacts")) == sorted(changed)
