@@ -172,7 +172,7 @@ def parse_search(body: Any, table: Table, config: EmulatorConfig) -> SearchQuery
         sort_name=sort_name,
         descending=descending,
         query=query.lower() if isinstance(query, str) and query else None,
-        names=tuple(names) if names is not None else None,
+        names=tuple(names) if names else None,
         limit=limit,
         offset=offset,
         min_id=min_id,
