@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import requests
 
 from emulators.gather.pytest_plugin import GatherProcessFactory
+from tests.conftest import BIN
 
 CLI = [sys.executable, "-m", "emulators.gather.cli"]
 
@@ -155,3 +157,26 @@ def test_rejects_a_non_positive_rate_limit() -> None:
     )
     assert result.returncode == 2
     assert "--rate-limit must be > 0" in result.stderr
+
+
+def test_console_script_serves_and_stops_on_sigint(tmp_path: Path) -> None:
+    env = {**os.environ, "GATHER_EMULATOR_API_KEYS": "k"}
+    process = subprocess.Popen(
+        [str(BIN / "gather-emulator"), "--in-memory"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        assert url.startswith("http://127.0.0.1:")
+        assert requests.get(f"{url}/_emulator/health").json()["ok"] is True
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert not (tmp_path / ".emulators").exists()
