@@ -40,7 +40,7 @@ ADMIN = "/_emulator"
 
 def say(text: str = "") -> None:
     """One line for the person watching."""
-    print(text, flush=True)  # noqa: T201
+    print(text, flush=True)
 
 
 def admin(url: str, method: str, path: str, body: Any = None) -> Any:
@@ -127,8 +127,12 @@ def show_summary(run: int) -> dict[str, Any]:
         (OUT / f"summary-run{run}.json").read_text(encoding="utf-8")
     )
     for model, counts in summary.get("models", {}).items():
-        parts = [f"{name} {value}" for name, value in counts.items() if isinstance(value, int)]
-        say(f"  Gather {model}: " + ", ".join(parts))
+        parts = [
+            f"{name} {value}"
+            for name, value in counts.items()
+            if isinstance(value, int) and value and name != "records"
+        ]
+        say(f"  Gather {model} ({counts.get('records', 0)} records in): " + ", ".join(parts))
     return summary
 
 
@@ -150,6 +154,7 @@ def show_rejects() -> None:
 def request_counts(url: str) -> dict[str, int]:
     """Requests an emulator served, by route."""
     stats = admin(url, "GET", "/stats")
+    stats = stats.get("requests", stats)  # Gather nests request counts beside write outcomes
     return {route: data["total"] for route, data in stats.get("routes", {}).items()}
 
 
@@ -241,8 +246,10 @@ def main() -> int:
         emulator("hubspot-emulator", *hubspot_args) as hubspot_url,
         emulator("gather-emulator", *gather_args) as gather_url,
     ):
-        say(f"HubSpot emulator: {hubspot_url}  ({SEED['companies']} companies, "
-            f"{SEED['contacts']} contacts)")
+        say(
+            f"HubSpot emulator: {hubspot_url}  ({SEED['companies']} companies, "
+            f"{SEED['contacts']} contacts)"
+        )
         say(f"Gather emulator:  {gather_url}\n")
 
         say("1. First sync: everything HubSpot holds")
