@@ -74,3 +74,19 @@ def test_v4_batch_read_limits(emulator: HubSpotEmulator, api: Api) -> None:
     response = api.post(BATCH.format("contacts", "companies"), too_many)
     assert response.status_code == 400
     assert api.post(BATCH.format("contacts", "deals"), {"inputs": []}).status_code == 400
+
+
+def test_v4_batch_read_pages_after_500_associations_per_input(
+    emulator: HubSpotEmulator, api: Api
+) -> None:
+    emulator.seed(companies=1, contacts=700, seed=2)
+    (company,) = emulator.dump("companies")
+    expected = [int(i) for i in company["contact_ids"]]
+    assert len(expected) > 500
+    url = BATCH.format("companies", "contacts")
+    first = api.post(url, {"inputs": [{"id": company["id"]}]}).json()["results"][0]
+    after = first["paging"]["next"]["after"]
+    second = api.post(url, {"inputs": [{"id": company["id"], "after": after}]}).json()["results"][0]
+    assert "paging" not in second
+    got = [t["toObjectId"] for t in first["to"] + second["to"]]
+    assert got == expected

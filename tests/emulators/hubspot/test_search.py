@@ -262,3 +262,34 @@ def test_touch_gives_many_records_one_identical_timestamp_searchable_by_keyset(
     assert {r["updatedAt"] for r in first["results"] + second["results"]} == {
         "2025-06-30T23:59:59.000Z"
     }
+
+
+def test_id_bounds_combine_with_other_sorts_and_or_groups(api: Api, seeded: list[dict]) -> None:
+    ids = [int(r["id"]) for r in seeded]
+    middle = ids[len(ids) // 2]
+    body = {
+        "filterGroups": [_group(_f("hs_object_id", "LTE", str(middle)))],
+        "sorts": [{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+        "limit": 200,
+    }
+    assert api.search_all_ids("contacts", body) == [str(i) for i in reversed(ids) if i <= middle]
+    body = {
+        "filterGroups": [
+            _group(_f("hs_object_id", "LT", str(ids[3]))),
+            _group(_f("hs_object_id", "GT", str(ids[-3]))),
+        ],
+        "limit": 200,
+    }
+    assert api.search_all_ids("contacts", body) == [str(i) for i in ids[:3] + ids[-2:]]
+    body = {
+        "filterGroups": [
+            _group(_f("hs_object_id", "BETWEEN", str(ids[10]), highValue=str(ids[20])))
+        ],
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+        "limit": 200,
+        "properties": ["lastmodifieddate"],
+    }
+    got = api.search("contacts", body).json()["results"]
+    assert sorted(int(r["id"]) for r in got) == ids[10:21]
+    stamps = [parse_ms(r["properties"]["lastmodifieddate"]) for r in got]
+    assert stamps == sorted(stamps)
