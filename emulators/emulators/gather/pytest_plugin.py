@@ -9,11 +9,16 @@
     ``reset()``, ``reset_stats()``, ``set_faults(rules)``, ``add_faults(rules)``,
     ``faults()``, ``clear_faults()``, ``set_config(**switches)``, ``config()``.
 
+``gather_emulator_factory`` (function scope)
+    In-process emulators with other settings: ``start(*, api_keys=None, config=None,
+    in_memory=False, max_body_bytes=...)`` returns a `GatherEmulator`; ``config`` is an
+    `emulators.gather.config.EmulatorConfig` (the start-up config that ``reset()``
+    restores). ``gather_emulator`` is ``gather_emulator_factory.start()``.
+
 ``gather_emulator_process`` (function scope)
     A factory starting the emulator as a subprocess (``python -m emulators.gather.cli``),
     for tests that crash it: ``start(data_dir=None, *, api_keys=None, extra_args=(),
-    in_memory=False)``
-    returns a `GatherEmulatorProcess` (same helpers plus ``.pid``, ``.log_path``,
+    in_memory=False)`` returns a `GatherEmulatorProcess` (same helpers plus ``.pid``, ``.log_path``,
     ``kill()`` = SIGKILL, ``terminate()`` = SIGTERM, both waiting for the exit). Starting
     again on the same ``data_dir`` is a restart. The API key goes through the
     ``GATHER_EMULATOR_API_KEYS`` env var, never the command line. Every process still
@@ -41,9 +46,10 @@ from pathlib import Path
 import pytest
 
 from emulators.common.server import BackgroundServer
-from emulators.gather.app import make_app
+from emulators.gather.app import DEFAULT_MAX_BODY_BYTES, make_app
 from emulators.gather.cli import KEYS_ENV
 from emulators.gather.client import GatherClient
+from emulators.gather.config import EmulatorConfig
 
 GATHER_TEST_API_KEY = "gather-test-key-not-a-secret"
 # A cold interpreter imports aiohttp in well under a second; allow for a loaded CI box.
@@ -165,15 +171,51 @@ def _wait_for_url(process: subprocess.Popen[bytes], log: Path) -> str:
     raise RuntimeError(msg)
 
 
+class GatherEmulatorFactory:
+    """Starts in-process emulators under one temp folder and stops them at teardown."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.started: list[GatherEmulator] = []
+
+    def start(
+        self,
+        *,
+        api_keys: Sequence[str] | None = None,
+        config: EmulatorConfig | None = None,
+        in_memory: bool = False,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> GatherEmulator:
+        """Start one emulator; ``.api_key`` is the first of `api_keys`."""
+        keys = list(api_keys) if api_keys is not None else [GATHER_TEST_API_KEY]
+        data_dir = self.root / f"gather-emulator-{len(self.started)}"
+        app = make_app(
+            keys, None if in_memory else data_dir, config=config, max_body_bytes=max_body_bytes
+        )
+        emulator = GatherEmulator(BackgroundServer(app).start(), keys[0], data_dir)
+        self.started.append(emulator)
+        return emulator
+
+    def stop_all(self) -> None:
+        """Stop every emulator this factory started."""
+        for emulator in self.started:
+            emulator.server.stop()
+
+
 @pytest.fixture
-def gather_emulator(tmp_path: Path) -> Iterator[GatherEmulator]:
-    """The Gather emulator in-process, on a free port, with a temp data dir."""
-    data_dir = tmp_path / "gather-emulator"
-    server = BackgroundServer(make_app([GATHER_TEST_API_KEY], data_dir)).start()
+def gather_emulator_factory(tmp_path: Path) -> Iterator[GatherEmulatorFactory]:
+    """A factory of in-process emulators with chosen keys, config or in-memory storage."""
+    factory = GatherEmulatorFactory(tmp_path)
     try:
-        yield GatherEmulator(server, GATHER_TEST_API_KEY, data_dir)
+        yield factory
     finally:
-        server.stop()
+        factory.stop_all()
+
+
+@pytest.fixture
+def gather_emulator(gather_emulator_factory: GatherEmulatorFactory) -> GatherEmulator:
+    """The Gather emulator in-process, on a free port, with a temp data dir."""
+    return gather_emulator_factory.start()
 
 
 @pytest.fixture

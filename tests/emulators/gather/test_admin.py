@@ -7,7 +7,8 @@ import time
 import pytest
 import requests
 
-from emulators.gather.pytest_plugin import GatherEmulator
+from emulators.gather.config import EmulatorConfig
+from emulators.gather.pytest_plugin import GatherEmulator, GatherEmulatorFactory
 from tests.emulators.gather.conftest import ACCOUNT, USER, Api
 
 POST_RECORDS = "POST /models/{model}/records"
@@ -186,3 +187,15 @@ def test_admin_paths_are_not_faulted_or_counted(api: Api, gather_emulator: Gathe
     gather_emulator.set_faults([{"status": 503, "times": None}])
     assert gather_emulator.records("account") == {}  # admin still answers
     assert gather_emulator.stats()["requests"]["total"] == 0
+
+
+def test_reset_restores_the_start_up_config_of_the_factory(
+    gather_emulator_factory: GatherEmulatorFactory,
+) -> None:
+    emulator = gather_emulator_factory.start(
+        config=EmulatorConfig(require_traits_on_update=True), in_memory=True
+    )
+    emulator.set_config(require_traits_on_update=False)
+    emulator.reset()
+    assert emulator.config()["require_traits_on_update"] is True
+    assert not emulator.data_dir.exists()
