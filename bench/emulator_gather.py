@@ -5,8 +5,8 @@
 Starts ``gather-emulator`` as a subprocess on a temp data dir (SQLite WAL, one commit per
 request, as in tests and the demo), then a bare load generator (aiohttp client, C
 concurrent workers on keep-alive connections) creates N user records and updates a tenth of
-them. Prints one JSON line: throughput, latency percentiles, and the emulator's CPU seconds
-per 1,000 requests (so a figure stays comparable across machines).
+them. Prints one JSON line: throughput, latency percentiles, the emulator's CPU seconds per
+1,000 requests (comparable across machines and loads) and its resident memory at the end.
 """
 
 from __future__ import annotations
@@ -93,6 +93,14 @@ async def _load(
     return latencies, failures
 
 
+def _rss_mib(pid: int) -> float | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+
+
 def _cpu_seconds(pid: int) -> float | None:
     try:
         import psutil
@@ -117,6 +125,7 @@ def run(records: int, concurrency: int, in_memory: bool = False) -> dict[str, An
             latencies, failures = asyncio.run(_load(url, bodies, concurrency))
             elapsed = time.perf_counter() - started
             cpu_after = _cpu_seconds(process.pid)
+            rss = _rss_mib(process.pid)
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -134,6 +143,7 @@ def run(records: int, concurrency: int, in_memory: bool = False) -> dict[str, An
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
         "emulator_cpu_s_per_1k": None if cpu is None else round(cpu / len(bodies) * 1000, 3),
+        "emulator_rss_mib": rss,
     }
 
 
