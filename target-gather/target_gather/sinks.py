@@ -99,6 +99,8 @@ class GatherSink(BatchSink):
         self._duplicates = 0
         self._ignored = 0
         self._ignore = self.mapping.spec.kind == "ignore"
+        kind = self.mapping.spec.kind
+        self._post_path = EVENTS_PATH if kind == "event" else record_path(self.mapping.model)
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
@@ -199,7 +201,7 @@ class GatherSink(BatchSink):
             return
 
         s.ledger.forget(model, self.stream_name, [*changed, *to_delete])
-        requests = [self._upsert_request(model, key, bodies[key]) for key in changed]
+        requests = [Request("POST", self._post_path, bodies[key]) for key in changed]
         requests += [Request("DELETE", record_path(model, key), None) for key in to_delete]
         keys = [*changed, *to_delete]
         outcomes = s.client().send_all(requests) if requests else []
@@ -212,11 +214,6 @@ class GatherSink(BatchSink):
             digests=digests,
         )
         s.summary.add(model, unchanged=unchanged, ignored_deletes=ignored)
-
-    def _upsert_request(self, model: str, key: str, body: bytes) -> Request:
-        if self.mapping.spec.kind == "event":
-            return Request("POST", EVENTS_PATH, body)
-        return Request("POST", record_path(model), body)
 
     def _record_outcomes(
         self,

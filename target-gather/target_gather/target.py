@@ -224,7 +224,10 @@ class TargetGather(Target):
         self._client: GatherClient | None = None
         self._api_url = api_url
         self._api_key = api_key
-        self._checkpoint_records = max(1, int(config.get("checkpoint_every_records", 5000)))
+        every = int(config.get("checkpoint_every_records", DEFAULT_CHECKPOINT_RECORDS))
+        if config.get("batch_size_rows"):  # the SDK's batch size, honoured as a bound too
+            every = min(every, int(config["batch_size_rows"]))
+        self._checkpoint_records = max(1, every)
         self._checkpoint_seconds = float(
             config.get("checkpoint_every_seconds", DEFAULT_CHECKPOINT_SECONDS)
         )
