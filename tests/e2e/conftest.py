@@ -1,0 +1,108 @@
+"""The pipeline as users run it: `meltano run tap-hubspot-gather target-gather`, real processes,
+both emulators over HTTP, Meltano state in a per-test `file://` backend."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BIN, MELTANO_ENV, ROOT
+from tests.e2e.expected import expected_gather
+
+JOB = ("run", "tap-hubspot-gather", "target-gather")
+RUN_TIMEOUT_S = 300
+
+
+@dataclass
+class Pipeline:
+    """Both emulators plus the settings that point the plugins at them."""
+
+    hubspot: Any
+    gather: Any
+    workdir: Path
+    account_id_property: str = "gather_account_id"
+    user_id_property: str = "gather_user_id"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    runs: int = 0
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workdir / "state"
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        """Environment of one `meltano run` (settings by env var, as in production)."""
+        self.state_dir.mkdir(exist_ok=True)
+        return {
+            **os.environ,
+            **MELTANO_ENV,
+            "MELTANO_STATE_BACKEND_URI": self.state_dir.as_uri(),
+            "TAP_HUBSPOT_GATHER_API_URL": self.hubspot.url,
+            "TAP_HUBSPOT_GATHER_ACCESS_TOKEN": self.hubspot.token,
+            "TAP_HUBSPOT_GATHER_ACCOUNT_ID_PROPERTY": self.account_id_property,
+            "TAP_HUBSPOT_GATHER_USER_ID_PROPERTY": self.user_id_property,
+            "TAP_HUBSPOT_GATHER_SEARCH_LAG_SECONDS": "0",
+            "TAP_HUBSPOT_GATHER_INCLUDE_ARCHIVED": "true",
+            "TARGET_GATHER_API_URL": self.gather.url,
+            "TARGET_GATHER_API_KEY": self.gather.api_key,
+            "TARGET_GATHER_DELETE_RECORDS": "true",
+            "TARGET_GATHER_LEDGER_PATH": str(self.workdir / "ledger.sqlite3"),
+            "TARGET_GATHER_REJECTS_PATH": str(self.workdir / "rejects.jsonl"),
+            "TARGET_GATHER_SUMMARY_PATH": str(self.workdir / f"summary-{self.runs + 1}.json"),
+            **self.extra_env,
+            **overrides,
+        }
+
+    def command(self) -> list[str]:
+        return [str(BIN / "meltano"), "--environment=demo", *JOB]
+
+    def run(self, **env: str) -> subprocess.CompletedProcess[str]:
+        """One `meltano run` to completion; fails the test with the log tail if it fails."""
+        result = subprocess.run(
+            self.command(),
+            cwd=ROOT,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+            check=False,
+        )
+        self.runs += 1
+        assert result.returncode == 0, result.stderr[-4000:]
+        return result
+
+    def start(self, **env: str) -> subprocess.Popen[str]:
+        """Start a `meltano run` without waiting (for tests that kill it)."""
+        self.runs += 1
+        return subprocess.Popen(
+            self.command(),
+            cwd=ROOT,
+            env=self.env(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def expected(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """What Gather must hold, computed from HubSpot's live records."""
+        return expected_gather(
+            self.hubspot.dump("companies"),
+            self.hubspot.dump("contacts"),
+            self.account_id_property,
+            self.user_id_property,
+        )
+
+    def held(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """What Gather holds: `(accounts, users)` as `{id: traits}`."""
+        return self.gather.records("account"), self.gather.records("user")
+
+
+@pytest.fixture
+def pipeline(hubspot_emulator: Any, gather_emulator: Any, tmp_path: Path) -> Pipeline:
+    """Both emulators (HubSpot without rate limits) and a fresh state backend and ledger."""
+    hubspot_emulator.unlimit()
+    return Pipeline(hubspot=hubspot_emulator, gather=gather_emulator, workdir=tmp_path)
