@@ -34,6 +34,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # aiohttp refuses request lines over 8,190 bytes by itself (with its own 400); lift that so
 # the emulator's configurable 414 rule decides, like HubSpot's edge does.
 MAX_REQUEST_LINE = 1_048_576
+# Request bodies the emulator reads (batch reads of 1,000 inputs are far below this).
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def _render_fault(request: web.Request, status: int, rule: FaultRule) -> web.StreamResponse:
@@ -120,7 +122,7 @@ def make_app(
             auth_and_limits,
         ],
         handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_REQUEST_LINE},
-        client_max_size=16 * 1024 * 1024,
+        client_max_size=MAX_BODY_BYTES,
     )
     app[STATE_KEY] = state
     add_routes(app)

@@ -19,6 +19,8 @@ COMPANY_TO_CONTACT_PRIMARY = 2
 COMPANY_TO_CONTACT_UNLABELED = 280
 # Resolution of the per-(record, property) draw deciding epoch-ms rendering.
 _SHARE_BUCKETS = 10_000
+# Knuth's multiplicative hash spreads consecutive ids evenly over the buckets.
+_KNUTH_MULTIPLIER = 2_654_435_761
 
 
 def select_properties(
@@ -53,7 +55,7 @@ class Renderer:
                 value = props[name]
                 if (
                     value is not None
-                    and (record.id * 2_654_435_761 + salt) % _SHARE_BUCKETS < self.threshold
+                    and (record.id * _KNUTH_MULTIPLIER + salt) % _SHARE_BUCKETS < self.threshold
                 ):
                     ms = parse_ms(value)
                     if ms is not None:

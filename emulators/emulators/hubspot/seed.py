@@ -128,6 +128,11 @@ INDUSTRIES = ("COMPUTER_SOFTWARE", "FINANCIAL_SERVICES", "RETAIL", "HOSPITAL_HEA
 LIFECYCLES = ("subscriber", "lead", "customer")
 # How many companies a contact gets: 0-3, mostly one (weights for 0, 1, 2, 3).
 COMPANY_COUNT_WEIGHTS = (10, 60, 20, 10)
+# Creation times get up to a second of jitter; `date` properties fall within ~115 days after.
+CREATE_JITTER_MS = 1_000
+DATE_SPREAD_MS = 10**10
+MAX_EMPLOYEES = 5_000
+REVENUE_RANGE = (10_000, 50_000_000)
 
 
 class SeedError(ValueError):
@@ -195,7 +200,7 @@ class SeedOptions:
 def _timestamps(rng: random.Random, index: int, total: int) -> tuple[int, int]:
     """Creation ascending with the index; modification some time after creation."""
     span = SEED_END_MS - SEED_START_MS
-    created = SEED_START_MS + (span * index) // max(total, 1) + rng.randrange(1000)
+    created = SEED_START_MS + (span * index) // max(total, 1) + rng.randrange(CREATE_JITTER_MS)
     updated = created + rng.randrange(max(SEED_END_MS - created, 1))
     return created, updated
 
@@ -241,9 +246,9 @@ def _seed_company(store: Store, rng: random.Random, options: SeedOptions, i: int
         "city": city,
         "country": country,
         "industry": rng.choice(INDUSTRIES),
-        "numberofemployees": str(rng.randrange(1, 5000)),
-        "annualrevenue": str(rng.randrange(10_000, 50_000_000)),
-        DATE_PROPERTY["companies"]: iso_date(midnight_ms(created + rng.randrange(10**10))),
+        "numberofemployees": str(rng.randrange(1, MAX_EMPLOYEES)),
+        "annualrevenue": str(rng.randrange(*REVENUE_RANGE)),
+        DATE_PROPERTY["companies"]: iso_date(midnight_ms(created + rng.randrange(DATE_SPREAD_MS))),
     }
     if rng.random() >= options.missing_name_share:
         values["name"] = f"{word} {suffix}".strip() + ("" if i < len(COMPANY_WORDS) else f" {i}")
@@ -271,7 +276,7 @@ def _seed_contact(
         "country": country,
         "lifecyclestage": rng.choice(LIFECYCLES),
         "jobtitle": rng.choice(("CTO", "Engineer", "Head of Data", "Analyst", "Gründer")),
-        DATE_PROPERTY["contacts"]: iso_date(midnight_ms(created + rng.randrange(10**10))),
+        DATE_PROPERTY["contacts"]: iso_date(midnight_ms(created + rng.randrange(DATE_SPREAD_MS))),
     }
     if rng.random() >= options.missing_name_share:
         values["firstname"] = first
