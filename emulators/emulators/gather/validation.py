@@ -43,6 +43,9 @@ NO_DATA = "No data provided"
 # A pragmatic shape check (one @, no spaces, a dot in the domain), used only when the
 # `strict_email` switch is on: Gather's exact rule is not documented.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Our own cap on nested traits (Gather's is undocumented): deep enough for any real record,
+# shallow enough that storing and echoing the value never hits Python's recursion limit.
+MAX_NESTING = 100
 BRACKET_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 BRACKET_PART = re.compile(r"\[([^\[\]]*)\]")
 
@@ -74,15 +77,48 @@ def unsupported_media_type(mtype: str) -> BodyError:
     return BodyError(415, f'Unsupported media type "{mtype}" in request.')
 
 
+def _refuse_constant(name: str) -> Any:
+    # DRF's STRICT_JSON (on by default) refuses NaN and the infinities, which are not JSON.
+    msg = f"JSON parse error - Out of range float values are not JSON compliant: {name}"
+    raise BodyError(400, msg)
+
+
 def decode_json(raw: bytes) -> Any:
-    """Parse a JSON body; malformed JSON or bad UTF-8 is a 400 like DRF's."""
+    """Parse a JSON body; malformed JSON, bad UTF-8, NaN or absurd nesting is a 400."""
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError as exc:
         msg = f"JSON parse error - the body is not valid UTF-8 ({exc.reason} at byte {exc.start})"
         raise BodyError(400, msg) from exc
     except json.JSONDecodeError as exc:
         raise BodyError(400, f"JSON parse error - {exc}") from exc
+    except RecursionError as exc:
+        raise BodyError(400, _too_deep()) from exc
+    return _shallow_enough(value)
+
+
+def _shallow_enough(value: Any) -> Any:
+    if not nesting_within(value, MAX_NESTING):
+        raise BodyError(400, _too_deep())
+    return value
+
+
+def _too_deep() -> str:
+    return f"Parse error - the body is nested more than {MAX_NESTING} levels deep"
+
+
+def nesting_within(value: Any, limit: int) -> bool:
+    """Whether `value` nests no more than `limit` containers deep (iterative, no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth > limit:
+            return False
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return True
 
 
 def decode_form(raw: bytes, charset: str | None) -> dict[str, Any]:
@@ -92,7 +128,9 @@ def decode_form(raw: bytes, charset: str | None) -> dict[str, Any]:
     except (UnicodeDecodeError, LookupError) as exc:
         msg = f"Form parse error - the body is not valid {charset or 'utf-8'} text"
         raise BodyError(400, msg) from exc
-    return expand_brackets(parse_qsl(text, keep_blank_values=True))
+    form = expand_brackets(parse_qsl(text, keep_blank_values=True))
+    _shallow_enough(form)
+    return form
 
 
 async def read_body(request: web.Request) -> Any:
@@ -109,7 +147,7 @@ async def read_body(request: web.Request) -> Any:
             if not isinstance(value, str):
                 raise BodyError(400, f"Multipart parse error - {key!r} is a file; send text fields")
             pairs.append((key, value))
-        return expand_brackets(pairs)
+        return _shallow_enough(expand_brackets(pairs))
     raw = await request.read()
     if not raw:
         return {}

@@ -6,6 +6,7 @@ import pytest
 
 from emulators.gather.app import DEFAULT_MAX_BODY_BYTES
 from emulators.gather.pytest_plugin import GatherEmulator
+from emulators.gather.validation import MAX_NESTING
 from tests.emulators.gather.conftest import Api
 
 JSON = {"Content-Type": "application/json"}
@@ -153,3 +154,45 @@ def test_empty_envelope_on_existing_record_changes_nothing_but_counts_a_write(
     assert response.status_code == 200
     assert response.json() == {"id": "a", "name": "A"}
     assert gather_emulator.record("account", "a")["_meta"]["writes"] == 2
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_standard_json_constants_are_refused_like_drf_strict_json(
+    api: Api, gather_emulator: GatherEmulator, constant: str
+) -> None:
+    raw = f'{{"id": "a", "name": "A", "score": {constant}}}'.encode()
+    response = api.post("/models/account/records", data=raw, headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error - ")
+    assert constant in response.json()["detail"]
+    assert gather_emulator.records("account") == {}
+
+
+def test_absurdly_deep_json_answers_400_not_500(api: Api, gather_emulator: GatherEmulator) -> None:
+    depth = 200_000
+    raw = b'{"id": "a", "name": "A", "deep": ' + b"[" * depth + b"]" * depth + b"}"
+    response = api.post("/models/account/records", data=raw, headers=JSON)
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]
+    assert gather_emulator.records("account") == {}
+
+
+def test_absurdly_deep_form_brackets_answer_400(api: Api, gather_emulator: GatherEmulator) -> None:
+    key = "deep" + "[x]" * 5000
+    response = api.post(
+        "/models/account/records",
+        data=f"id=a&name=A&{key}=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]
+
+
+def test_nesting_up_to_the_limit_is_stored(api: Api, gather_emulator: GatherEmulator) -> None:
+    value: object = "leaf"
+    for _ in range(MAX_NESTING - 1):  # the body object itself is the first level
+        value = {"k": value}
+    assert api.upsert("account", {"id": "a", "name": "A", "deep": value}).status_code == 201
+    assert gather_emulator.records("account")["a"]["deep"] == value
+    too_deep = {"id": "b", "name": "B", "deep": {"k": value}}
+    assert api.upsert("account", too_deep).status_code == 400
