@@ -29,6 +29,11 @@ BURST_HEADROOM_SHARE = 0.03
 SEARCH_WINDOW_PADDING_S = 0.05
 # When HubSpot says this few requests remain in its window, wait for the window to roll.
 REMAINING_FLOOR = 1
+# HubSpot sends the burst headers on every non-search answer. After this many successful
+# answers without them, the API in front of us announces no burst limit (a local emulator,
+# a proxy): stop throttling it and rely on 429 handling alone, unless a ceiling is configured.
+HEADERLESS_ANSWERS_TO_UNTHROTTLE = 3
+UNTHROTTLED = 1_000_000
 
 
 @dataclass
@@ -81,6 +86,7 @@ class RequestBudget:
         self._sleep = sleep
         self._lock = threading.Lock()
         self.stats = BudgetStats()
+        self._headerless = 0
 
     @staticmethod
     def _with_headroom(limit: int) -> int:
@@ -104,13 +110,17 @@ class RequestBudget:
             self.stats.waited_s += waited
         return waited
 
-    def observe(self, headers: Mapping[str, str]) -> None:
+    def observe(self, headers: Mapping[str, str], *, search: bool = False, ok: bool = True) -> None:
         """Learn the 10-second limit and its remaining room from a response's headers."""
         limit = _int(headers.get("X-HubSpot-RateLimit-Max"))
         interval_ms = _int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
         remaining = _int(headers.get("X-HubSpot-RateLimit-Remaining"))
         with self._lock:
             burst = self._burst
+            if limit is None and ok and not search and self.stats.learned_max is None:
+                self._headerless += 1
+                if self._cap is None and self._headerless >= HEADERLESS_ANSWERS_TO_UNTHROTTLE:
+                    burst.limit = UNTHROTTLED
             if interval_ms:
                 burst.window_s = interval_ms / 1000
             if limit:

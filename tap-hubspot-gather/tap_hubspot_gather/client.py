@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import requests
 
 from tap_hubspot_gather.auth import OAuthRefresher, StaticToken, TokenSource
@@ -90,6 +92,7 @@ class HubSpotClient:
         self.backoff_max_s = backoff_max_s
         self.session = session or requests.Session()  # keep-alive across every call
         self.session.headers["User-Agent"] = USER_AGENT
+        _settle_environment(self.session, self.api_url)
         self.logger = logger or logging.getLogger("tap_hubspot_gather.client")
         self._sleep = sleep
         self.stats = ClientStats()
@@ -192,12 +195,12 @@ class HubSpotClient:
                     attempt, method, path, f"{type(exc).__name__} (no answer)", None
                 )
                 continue
-            self.budget.observe(response.headers)
             status = response.status_code
+            self.budget.observe(response.headers, search=search, ok=status < 300)
             if status < 300:
                 try:
-                    return response.json()
-                except ValueError:
+                    return _decode(response.content)
+                except (ValueError, msgspec.DecodeError):
                     attempt = self._retry_or_raise(
                         attempt, method, path, "a truncated or non-JSON body", None
                     )
@@ -306,6 +309,21 @@ class HubSpotClient:
         return cls(message, status=status, category=category)
 
 
+def _settle_environment(session: requests.Session, url: str) -> None:
+    """Read proxy and CA-bundle environment variables once, not on every request.
+
+    `requests` re-reads them per request when `trust_env` is on (about a quarter of a
+    millisecond each time, a tenth of the tap's per-page work); they do not change mid-run.
+    """
+    if not session.trust_env:
+        return
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    session.trust_env = False
+
+
 def parse_retry_after(value: str) -> float | None:
     """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
     text = value.strip()
@@ -318,6 +336,14 @@ def parse_retry_after(value: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+_DECODER = msgspec.json.Decoder()
+
+
+def _decode(content: bytes) -> Any:
+    """Decode a JSON body with msgspec (several times faster than the stdlib on big pages)."""
+    return _DECODER.decode(content)
 
 
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:

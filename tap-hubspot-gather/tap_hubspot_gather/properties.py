@@ -27,6 +27,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
+_CANONICAL_LENGTH = len("2024-01-17T19:55:04.281Z")
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
@@ -98,9 +99,9 @@ def parse_datetime(raw: str) -> dt.datetime:
 
 def normalize_datetime(raw: str) -> str:
     """A date-time value in HubSpot's canonical `...sssZ` form (ISO or epoch ms in)."""
+    if len(raw) == _CANONICAL_LENGTH and raw[-1] == "Z" and raw[10] == "T" and raw[19] == ".":
+        return raw  # already HubSpot's canonical `YYYY-MM-DDThh:mm:ss.sssZ`: the hot path
     text = raw.strip()
-    if text.endswith("Z") and _ISO_DATETIME.match(text) and len(text) == 24:
-        return text  # already HubSpot's canonical form: skip the parse on the hot path
     return format_datetime(parse_datetime(text))
 
 
@@ -159,6 +160,17 @@ class ValueConverter:
     def __init__(self, definitions: Iterable[PropertyDef]) -> None:
         self._converters: dict[str, Converter] = {d.name: d.converter() for d in definitions}
         self.junk: Counter[str] = Counter()
+
+    def only(self, names: Iterable[str]) -> ValueConverter:
+        """A converter for just these properties (the requested ones), sharing the junk count.
+
+        HubSpot returns a few properties whatever was asked for; converting only what was
+        requested keeps unselected values out of the record instead of typing then dropping them.
+        """
+        narrowed = ValueConverter([])
+        narrowed._converters = {n: self._converters[n] for n in names if n in self._converters}
+        narrowed.junk = self.junk
+        return narrowed
 
     def convert(self, properties: Mapping[str, Any], into: dict[str, Any]) -> None:
         """Write every known property of `properties` into `into`, typed; junk becomes None."""

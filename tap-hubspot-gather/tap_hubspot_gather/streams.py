@@ -33,6 +33,7 @@ from tap_hubspot_gather.paging import (
     ListPager,
     Page,
     SearchPager,
+    prefetched,
 )
 from tap_hubspot_gather.properties import (
     JsonSchema,
@@ -85,6 +86,7 @@ class CRMStream(Stream):
         self.accounts = accounts
         self._lower_key = key_property == "email"
         self._values = ValueConverter(self.definitions.values())
+        self._converter = self._values
         self.skipped = 0
         self.skipped_sample: list[str] = []
         self.emitted = 0
@@ -173,6 +175,7 @@ class CRMStream(Stream):
             run = self._new_run(state)
             state["run"] = run
         properties = self.requested_properties()
+        self._converter = self._values.only(properties)
         window_start = parse_datetime(run["window_start"]) if run.get("window_start") else None
         window_end = parse_datetime(run["window_end"])
         self.logger.info(
@@ -199,7 +202,7 @@ class CRMStream(Stream):
                 archived=True,
                 max_url_length=self._max_url_length(),
             )
-            pages = self._archived_since(pager.pages(run.get("cursor")), window_start)
+            pages = self._archived_since(prefetched(pager.pages(run.get("cursor"))), window_start)
             yield from self._paged(run, pages)
         state["bookmark"] = run["window_end"]
         state.pop("run", None)
@@ -220,10 +223,10 @@ class CRMStream(Stream):
             pager = ListPager(
                 self.client, self.object_type, properties, max_url_length=self._max_url_length()
             )
-            return pager.pages(run.get("cursor"))
+            return prefetched(pager.pages(run.get("cursor")))
         search = SearchPager(self.client, self.object_type, properties, self.modified_property)
         start_ms = _ms(window_start) if window_start is not None else None
-        return search.pages(start_ms, _ms(window_end), run.get("cursor"))
+        return prefetched(search.pages(start_ms, _ms(window_end), run.get("cursor")))
 
     @staticmethod
     def _archived_since(pages: Iterator[Page], since: dt.datetime | None) -> Iterator[Page]:
@@ -261,7 +264,7 @@ class CRMStream(Stream):
             self._skip(hubspot_id)
             return None
         record: dict[str, Any] = {}
-        self._values.convert(properties, record)
+        self._converter.convert(properties, record)
         archived = bool(obj.get("archived", False))
         record["id"] = hubspot_id
         record["createdAt"] = _iso(obj.get("createdAt"))

@@ -6,7 +6,6 @@ from functools import cached_property
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
@@ -18,6 +17,7 @@ from tap_hubspot_gather.client import (
     HubSpotClient,
 )
 from tap_hubspot_gather.errors import HubSpotError
+from tap_hubspot_gather.output import PageBufferedWriter
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
 from tap_hubspot_gather.streams import (
@@ -34,7 +34,7 @@ class TapHubspotGather(Tap):
     """HubSpot companies and contacts for Gather accounts and users."""
 
     name = "tap-hubspot-gather"
-    message_writer_class = MsgSpecWriter
+    message_writer_class = PageBufferedWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(
