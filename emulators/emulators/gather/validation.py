@@ -46,6 +46,8 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Our own cap on nested traits (Gather's is undocumented): deep enough for any real record,
 # shallow enough that storing and echoing the value never hits Python's recursion limit.
 MAX_NESTING = 100
+# A JSON escape of a UTF-16 surrogate (\uD800-\uDFFF); pairs are fine, lone ones are not.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 BRACKET_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 BRACKET_PART = re.compile(r"\[([^\[\]]*)\]")
 
@@ -94,7 +96,19 @@ def decode_json(raw: bytes) -> Any:
         raise BodyError(400, f"JSON parse error - {exc}") from exc
     except RecursionError as exc:
         raise BodyError(400, _too_deep()) from exc
+    if SURROGATE_ESCAPE.search(raw):
+        _refuse_lone_surrogates(value)
     return _shallow_enough(value)
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    # `"\ud800"` parses to a str no UTF-8 encoder (nor SQLite) accepts: refuse it here.
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode("ascii")
+        msg = f"JSON parse error - lone surrogate {bad} is not valid Unicode text"
+        raise BodyError(400, msg) from exc
 
 
 def _shallow_enough(value: Any) -> Any:

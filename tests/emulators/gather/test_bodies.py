@@ -196,3 +196,26 @@ def test_nesting_up_to_the_limit_is_stored(api: Api, gather_emulator: GatherEmul
     assert gather_emulator.records("account")["a"]["deep"] == value
     too_deep = {"id": "b", "name": "B", "deep": {"k": value}}
     assert api.upsert("account", too_deep).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"id": "a", "name": "\\ud800"}',
+        b'{"id": "\\udfff", "name": "A"}',
+        b'{"id": "a", "name": "A", "\\ud83d": 1}',
+    ],
+)
+def test_lone_surrogate_escapes_answer_400_not_500(
+    api: Api, gather_emulator: GatherEmulator, raw: bytes
+) -> None:
+    response = api.post("/models/account/records", data=raw, headers=JSON)
+    assert response.status_code == 400
+    assert "surrogate" in response.json()["detail"]
+    assert gather_emulator.records("account") == {}
+
+
+def test_escaped_surrogate_pairs_are_fine(api: Api, gather_emulator: GatherEmulator) -> None:
+    raw = b'{"id": "a", "name": "rocket \\ud83d\\ude80"}'
+    assert api.post("/models/account/records", data=raw, headers=JSON).status_code == 201
+    assert gather_emulator.records("account")["a"]["name"] == "rocket 🚀"

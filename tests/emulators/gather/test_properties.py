@@ -81,3 +81,44 @@ def test_form_bracket_notation_round_trips_nested_traits(
     )
     assert response.status_code == 201, response.text
     assert gather_emulator.records("things")[record_id] == traits
+
+
+# Any code point, lone surrogates included (requests escapes them as \udXXX in JSON).
+any_text = st.text(st.characters(exclude_categories=()), max_size=8)
+any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | any_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=4),
+    max_leaves=10,
+)
+record_like = st.fixed_dictionaries(
+    {"id": st.one_of(st.text(max_size=6), st.integers(), st.none())},
+    optional={"name": any_json, "traits": any_json, "email": any_json},
+).flatmap(
+    lambda base: st.dictionaries(st.text(max_size=6), any_json, max_size=3).map(
+        lambda extra: {**extra, **base}
+    )
+)
+
+
+@PER_FIXTURE
+@given(body=st.one_of(any_json, record_like), model=st.sampled_from(["account", "user", "things"]))
+def test_no_record_body_makes_the_server_fail(api: Api, body: Any, model: str) -> None:
+    response = api.upsert(model, body)
+    assert response.status_code in (200, 201, 400), response.text
+    assert isinstance(response.json(), dict)
+
+
+@PER_FIXTURE
+@given(
+    body=st.one_of(
+        any_json,
+        st.dictionaries(st.sampled_from(["type", "user", "account", "properties"]), any_json),
+    )
+)
+def test_no_event_body_makes_the_server_fail(api: Api, body: Any) -> None:
+    response = api.post("/events", json=body)
+    assert response.status_code in (201, 400), response.text
