@@ -176,9 +176,13 @@ class RetryPolicy:
     backoff_max_s: float = 30.0
 
     def delay(self, retry: int, retry_after: float | None) -> float:
-        """Seconds before retry number `retry` (1-based)."""
+        """Seconds before retry number `retry` (1-based).
+
+        Retry-After is a floor; up to a quarter more is added at random so that requests
+        throttled together do not all come back in the same instant.
+        """
         if retry_after is not None:
-            return min(retry_after, self.backoff_max_s)
+            return min(retry_after * random.uniform(1.0, 1.25), self.backoff_max_s)
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (retry - 1))
         return random.uniform(ceiling / 2, ceiling)
 
@@ -207,6 +211,8 @@ class GatherClient:
         self._thread: threading.Thread | None = None
         self._session: aiohttp.ClientSession | None = None
         self._limiter: _RateLimiter | None = None
+        # A 429 pauses every request of this key, not only the throttled one (loop time).
+        self._paused_until = 0.0
 
     def __repr__(self) -> str:
         return f"GatherClient({self.api_url!r}, api_key=<redacted>)"
@@ -309,7 +315,11 @@ class GatherClient:
         # encoded=True: yarl must not decode `%2E%2E` back to `..` and resolve it away.
         url = URL(self.api_url + request.path, encoded=True)
         retries = 0
+        loop = asyncio.get_running_loop()
         while True:
+            pause = self._paused_until - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
             if self._limiter is not None:
                 await self._limiter.wait()
             retry_after: float | None = None
@@ -337,6 +347,9 @@ class GatherClient:
                 if verdict == "rejected":
                     return Outcome("rejected", status, reason, retries)
                 retry_after = parse_retry_after(header)
+                if status == 429 and retry_after is not None:
+                    until = loop.time() + min(retry_after, self.retry.backoff_max_s)
+                    self._paused_until = max(self._paused_until, until)
             if retries >= self.retry.max_retries:
                 return Outcome("failed", status, self.redact(reason), retries)
             retries += 1

@@ -182,7 +182,7 @@ def test_a_target_killed_mid_batch_and_rerun_leaves_gather_as_a_clean_run(
 def test_retry_after_is_honoured_up_to_the_cap_and_backoff_is_bounded() -> None:
     policy = RetryPolicy(max_retries=5, backoff_base_s=0.5, backoff_max_s=30.0)
 
-    assert policy.delay(1, retry_after=7.0) == 7.0
+    assert 7.0 <= policy.delay(1, retry_after=7.0) <= 7.0 * 1.25
     assert policy.delay(1, retry_after=120.0) == 30.0
     for retry in range(1, 12):
         ceiling = min(30.0, 0.5 * 2 ** (retry - 1))
@@ -191,3 +191,30 @@ def test_retry_after_is_honoured_up_to_the_cap_and_backoff_is_bounded() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_the_request_rate_limit_keeps_gathers_limit_without_429s(
+    target_run: TargetHarness,
+) -> None:
+    target_run.emulator.set_config(rate_limit_per_s=40, rate_limit_burst=2)
+    messages = [COMPANIES_SCHEMA, *(company(str(i), f"Co {i}") for i in range(30))]
+
+    limited = target_run.run(messages, max_requests_per_second=30, max_concurrency=8)
+
+    assert limited.returncode == 0, limited.stderr[-3000:]
+    assert limited.counts("account")["retried"] == 0
+    assert len(target_run.emulator.records("account")) == 30
+
+
+def test_without_the_limit_gathers_429s_are_absorbed_by_retries(
+    target_run: TargetHarness,
+) -> None:
+    target_run.emulator.set_config(rate_limit_per_s=40, rate_limit_burst=5)
+    messages = [COMPANIES_SCHEMA, *(company(str(i), f"Co {i}") for i in range(30))]
+
+    # backoff_max_s caps the emulator's whole-second Retry-After to keep the test short.
+    unlimited = target_run.run(messages, max_concurrency=8, max_retries=20, backoff_max_s=0.3)
+
+    assert unlimited.returncode == 0, unlimited.stderr[-3000:]
+    assert unlimited.counts("account")["retried"] > 0
+    assert len(target_run.emulator.records("account")) == 30
