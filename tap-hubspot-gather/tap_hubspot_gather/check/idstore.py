@@ -1,0 +1,234 @@
+"""Where scanned ID values go so a portal of any size is checked in bounded memory.
+
+Every scanned record becomes one row of an on-disk SQLite table (HubSpot id, normalized ID
+value, raw value, primary company). Memory holds only one page of records and SQLite's page
+cache (`CACHE_PAGES_KIB`); duplicates are found by an index build plus `GROUP BY` inside SQLite,
+which sorts externally (temporary files) when the data outgrows the cache. The file lives in
+a private temporary folder and is deleted on `close()`: ID values may be emails (PII).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ObjectType = Literal["companies", "contacts"]
+# SQLite page cache per connection, negative = KiB (sqlite.org/pragma.html#pragma_cache_size).
+CACHE_PAGES_KIB = -16_384
+# Rows per `SELECT` batch when streaming results back out (keeps Python-side memory flat).
+FETCH_BATCH = 1_000
+
+_SCHEMA = """
+CREATE TABLE companies (
+    seq INTEGER PRIMARY KEY,
+    hubspot_id TEXT NOT NULL,
+    id_value TEXT,
+    raw_value TEXT
+);
+CREATE TABLE contacts (
+    seq INTEGER PRIMARY KEY,
+    hubspot_id TEXT NOT NULL,
+    id_value TEXT,
+    raw_value TEXT,
+    company_id TEXT
+);
+CREATE TABLE company_accounts (
+    company_id TEXT PRIMARY KEY,
+    account_id TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class ScannedRecord:
+    """What the check keeps of one HubSpot record."""
+
+    hubspot_id: str
+    id_value: str | None  # normalized exactly as the sync keys it; None: no usable ID
+    raw_value: str | None  # as HubSpot stores it (shows case/whitespace variants)
+    company_id: str | None = None  # contacts: the primary company's HubSpot id
+
+
+@dataclass
+class DuplicateGroup:
+    """One ID value shared by several records."""
+
+    value: str
+    count: int
+    hubspot_ids: list[str] = field(default_factory=list)  # in HubSpot id order, capped
+    raw_values: list[str | None] = field(default_factory=list)  # parallel to hubspot_ids
+
+
+@dataclass
+class Duplicates:
+    """Every shared ID value (counted) and the first groups in detail."""
+
+    values: int  # distinct ID values held by more than one record
+    records: int  # records holding such a value
+    groups: list[DuplicateGroup]
+
+
+class IdStore:
+    """A temporary on-disk SQLite database of scanned ID values."""
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self._folder = Path(tempfile.mkdtemp(prefix="hubspot-check-", dir=directory))
+        self.path = self._folder / "ids.sqlite3"
+        self._db = sqlite3.connect(self.path)
+        self._db.execute(f"PRAGMA cache_size = {CACHE_PAGES_KIB}")
+        # A throwaway file: no journal and no fsync; a crash just means re-running the check.
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.executescript(_SCHEMA)
+        self._indexed: set[str] = set()
+
+    def close(self) -> None:
+        """Close and delete the database (and its folder)."""
+        self._db.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> IdStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # Writing ----------------------------------------------------------------------------
+
+    def add(self, object_type: ObjectType, records: Sequence[ScannedRecord]) -> None:
+        """Append one page of scanned records."""
+        with self._db:
+            if object_type == "contacts":
+                self._db.executemany(
+                    "INSERT INTO contacts (hubspot_id, id_value, raw_value, company_id) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(r.hubspot_id, r.id_value, r.raw_value, r.company_id) for r in records],
+                )
+            else:
+                self._db.executemany(
+                    "INSERT INTO companies (hubspot_id, id_value, raw_value) VALUES (?, ?, ?)",
+                    [(r.hubspot_id, r.id_value, r.raw_value) for r in records],
+                )
+
+    def add_company_accounts(self, pairs: Iterable[tuple[str, str | None]]) -> None:
+        """Record companies' account IDs (from the companies scan or a batch read)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO company_accounts (company_id, account_id) VALUES (?, ?)",
+                pairs,
+            )
+
+    # Reading ----------------------------------------------------------------------------
+
+    def count(self, object_type: ObjectType) -> int:
+        """Records scanned."""
+        return self._scalar(f"SELECT COUNT(*) FROM {object_type}")  # noqa: S608 (literal)
+
+    def missing(self, object_type: ObjectType, sample: int) -> tuple[int, list[str]]:
+        """How many records have no ID value, and the first `sample` of their HubSpot ids."""
+        where = "id_value IS NULL"
+        return self._count_and_sample(object_type, where, sample)
+
+    def duplicates(self, object_type: ObjectType, max_groups: int, max_ids: int) -> Duplicates:
+        """ID values held by more than one record: totals and the biggest groups."""
+        self._index(object_type)
+        table = object_type
+        shared = (
+            f"SELECT id_value, COUNT(*) AS n, MIN(seq) AS first FROM {table} "  # noqa: S608
+            "WHERE id_value IS NOT NULL GROUP BY id_value HAVING n > 1"
+        )
+        totals = f"SELECT COUNT(*), COALESCE(SUM(n), 0) FROM ({shared})"  # noqa: S608
+        row = self._db.execute(totals).fetchone()
+        groups: list[DuplicateGroup] = []
+        top = self._db.execute(f"{shared} ORDER BY n DESC, first LIMIT ?", (max_groups,)).fetchall()
+        for value, n, _first in top:
+            members = self._db.execute(
+                f"SELECT hubspot_id, raw_value FROM {table} "  # noqa: S608
+                "WHERE id_value = ? ORDER BY seq LIMIT ?",
+                (value, max_ids),
+            ).fetchall()
+            groups.append(
+                DuplicateGroup(
+                    value=str(value),
+                    count=int(n),
+                    hubspot_ids=[str(m[0]) for m in members],
+                    raw_values=[m[1] for m in members],
+                )
+            )
+        return Duplicates(values=int(row[0]), records=int(row[1]), groups=groups)
+
+    def without_company(self, sample: int) -> tuple[int, list[str]]:
+        """Contacts with no primary company: count and sample HubSpot ids."""
+        return self._count_and_sample("contacts", "company_id IS NULL", sample)
+
+    def unknown_companies(self) -> Iterator[list[str]]:
+        """Primary companies of contacts whose account ID is not recorded yet, in batches.
+
+        They are copied to a side table first, so the caller may record their account IDs
+        between batches without disturbing the iteration.
+        """
+        with self._db:
+            self._db.execute("DROP TABLE IF EXISTS pending")
+            self._db.execute("CREATE TABLE pending (n INTEGER PRIMARY KEY, company_id TEXT)")
+            self._db.execute(
+                "INSERT INTO pending (company_id) SELECT DISTINCT c.company_id FROM contacts c "
+                "LEFT JOIN company_accounts a ON a.company_id = c.company_id "
+                "WHERE c.company_id IS NOT NULL AND a.company_id IS NULL"
+            )
+        last = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT n, company_id FROM pending WHERE n > ? ORDER BY n LIMIT ?",
+                (last, FETCH_BATCH),
+            ).fetchall()
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            yield [str(r[1]) for r in rows]
+
+    def linked_without_account(self, sample: int) -> tuple[int, list[str], list[str]]:
+        """Contacts whose primary company has no account ID: count, sample contacts, companies."""
+        where = (
+            "company_id IS NOT NULL AND company_id NOT IN "
+            "(SELECT company_id FROM company_accounts WHERE account_id IS NOT NULL)"
+        )
+        count, contacts = self._count_and_sample("contacts", where, sample)
+        companies = [
+            str(r[0])
+            for r in self._db.execute(
+                f"SELECT company_id FROM contacts WHERE {where} "  # noqa: S608
+                "GROUP BY company_id ORDER BY MIN(seq) LIMIT ?",
+                (sample,),
+            )
+        ]
+        return count, contacts, companies
+
+    # Helpers ----------------------------------------------------------------------------
+
+    def _index(self, table: str) -> None:
+        if table not in self._indexed:
+            with self._db:
+                self._db.execute(
+                    f"CREATE INDEX IF NOT EXISTS {table}_by_value ON {table} (id_value)"
+                )
+            self._indexed.add(table)
+
+    def _count_and_sample(self, table: str, where: str, sample: int) -> tuple[int, list[str]]:
+        count = self._scalar(f"SELECT COUNT(*) FROM {table} WHERE {where}")  # noqa: S608
+        ids = [
+            str(r[0])
+            for r in self._db.execute(
+                f"SELECT hubspot_id FROM {table} WHERE {where} ORDER BY seq LIMIT ?",  # noqa: S608
+                (sample,),
+            )
+        ]
+        return count, ids
+
+    def _scalar(self, sql: str) -> int:
+        row = self._db.execute(sql).fetchone()
+        return int(row[0]) if row else 0

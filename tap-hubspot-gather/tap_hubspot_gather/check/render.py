@@ -1,0 +1,270 @@
+"""The report for people (text) and for machines (`--format json`, schema below)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from tap_hubspot_gather.check.report import CheckReport, ObjectCheck
+
+JSON_SCHEMA_VERSION = 1
+# Values longer than this are cut in the text report (the JSON report keeps them whole).
+MAX_SHOWN_VALUE = 80
+
+_UNIQUENESS_TEXT = {
+    "hubspot_id": "HubSpot's own record id: unique by construction",
+    "enforced": "unique values enforced by HubSpot (hasUniqueValue)",
+    "email": "not marked unique (hasUniqueValue false); HubSpot deduplicates contacts by email",
+    "not_enforced": "NOT unique in HubSpot (hasUniqueValue false)",
+    "unknown": "unknown",
+}
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_PROBLEM = {
+    "type": "object",
+    "required": ["object", "code", "severity", "message", "fix", "count"],
+    "properties": {
+        "object": {"enum": ["companies", "contacts"]},
+        "code": {
+            "enum": [
+                "id_property_missing",
+                "id_property_not_unique",
+                "id_property_type",
+                "missing_ids",
+                "duplicate_ids",
+                "contacts_without_company",
+                "company_without_account_id",
+            ]
+        },
+        "severity": {"enum": ["error", "warning"]},
+        "message": {"type": "string"},
+        "fix": {"type": "string"},
+        "count": {"type": "integer", "minimum": 0},
+    },
+}
+_OBJECT = {
+    "type": "object",
+    "required": ["gather_model", "id_property", "records", "duplicates", "links"],
+    "properties": {
+        "gather_model": {"enum": ["account", "user"]},
+        "id_property": {
+            "type": "object",
+            "required": ["setting", "name", "exists", "type", "has_unique_value", "uniqueness"],
+            "properties": {
+                "setting": {"type": "string"},
+                "name": {"type": "string"},
+                "exists": {"type": "boolean"},
+                "type": {"type": ["string", "null"]},
+                "has_unique_value": {"type": ["boolean", "null"]},
+                "uniqueness": {
+                    "enum": ["hubspot_id", "enforced", "email", "not_enforced", "unknown"]
+                },
+            },
+        },
+        "records": {
+            "type": "object",
+            "required": ["total", "with_id", "missing_id", "missing_sample", "scanned"],
+            "properties": {
+                "total": {"type": "integer", "minimum": 0},
+                "with_id": {"type": "integer", "minimum": 0},
+                "missing_id": {"type": "integer", "minimum": 0},
+                "missing_sample": _STRINGS,
+                "scanned": {"type": "boolean"},
+            },
+        },
+        "duplicates": {
+            "type": ["object", "null"],
+            "required": ["values", "records", "groups"],
+            "properties": {
+                "values": {"type": "integer", "minimum": 0},
+                "records": {"type": "integer", "minimum": 0},
+                "groups": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["value", "count", "hubspot_ids", "raw_values"],
+                        "properties": {
+                            "value": {"type": "string"},
+                            "count": {"type": "integer", "minimum": 2},
+                            "hubspot_ids": _STRINGS,
+                            "raw_values": {"type": "array", "items": {"type": ["string", "null"]}},
+                        },
+                    },
+                },
+            },
+        },
+        "duplicates_note": {"type": "string"},
+        "links": {
+            "type": ["object", "null"],
+            "required": [
+                "account_id_property",
+                "without_company",
+                "without_company_sample",
+                "company_without_account_id",
+                "company_without_account_id_sample",
+                "companies_without_account_id_sample",
+            ],
+        },
+    },
+}
+# The JSON Schema of `--format json` output (also printed by `--json-schema`).
+REPORT_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "tap-hubspot-gather check report",
+    "type": "object",
+    "required": [
+        "schema_version",
+        "ready",
+        "verdict",
+        "exit_code",
+        "strict",
+        "api_url",
+        "objects",
+        "problems",
+        "requests",
+        "elapsed_s",
+    ],
+    "properties": {
+        "schema_version": {"const": JSON_SCHEMA_VERSION},
+        "ready": {"type": "boolean"},
+        "verdict": {"type": "string"},
+        "exit_code": {"enum": [0, 1]},
+        "strict": {"type": "boolean"},
+        "api_url": {"type": "string"},
+        "objects": {
+            "type": "object",
+            "required": ["companies", "contacts"],
+            "properties": {"companies": _OBJECT, "contacts": _OBJECT},
+        },
+        "problems": {"type": "array", "items": _PROBLEM},
+        "requests": {"type": "integer", "minimum": 0},
+        "elapsed_s": {"type": "number", "minimum": 0},
+    },
+}
+
+
+def exit_code(report: CheckReport) -> int:
+    """0 ready, 1 not ready (2, could not check, is the CLI's)."""
+    return 0 if report.ready else 1
+
+
+def to_json(report: CheckReport) -> dict[str, Any]:
+    """The report as a JSON-ready dict matching `REPORT_JSON_SCHEMA`."""
+    objects: dict[str, Any] = {}
+    for check in report.objects:
+        objects[check.object_type] = {
+            "gather_model": check.gather_model,
+            "id_property": dataclasses.asdict(check.id_property),
+            "records": {
+                "total": check.total,
+                "with_id": check.with_id,
+                "missing_id": check.missing_id,
+                "missing_sample": list(check.missing_sample),
+                "scanned": check.scanned,
+            },
+            "duplicates": None
+            if check.duplicates is None
+            else dataclasses.asdict(check.duplicates),
+            "duplicates_note": check.duplicates_note,
+            "links": None if check.links is None else dataclasses.asdict(check.links),
+        }
+    return {
+        "schema_version": JSON_SCHEMA_VERSION,
+        "ready": report.ready,
+        "verdict": report.verdict,
+        "exit_code": exit_code(report),
+        "strict": report.strict,
+        "api_url": report.api_url,
+        "objects": objects,
+        "problems": [
+            {
+                "object": p.object_type,
+                "code": p.code,
+                "severity": p.severity,
+                "message": p.message,
+                "fix": p.fix,
+                "count": p.count,
+            }
+            for p in report.problems
+        ],
+        "requests": report.requests,
+        "elapsed_s": round(report.elapsed_s, 3),
+    }
+
+
+def _shown(value: str | None) -> str:
+    if value is None:
+        return "(empty)"
+    text = value if len(value) <= MAX_SHOWN_VALUE else value[: MAX_SHOWN_VALUE - 3] + "..."
+    return repr(text)
+
+
+def _object_lines(check: ObjectCheck) -> list[str]:
+    prop = check.id_property
+    title = (
+        f"{check.object_type.capitalize()} -> Gather {check.gather_model}s, "
+        f"ID property {prop.setting} = {prop.name}"
+    )
+    lines = [title]
+    if prop.uniqueness == "hubspot_id":
+        lines.append(f"  property: {_UNIQUENESS_TEXT[prop.uniqueness]}")
+    elif prop.exists:
+        lines.append(f"  property: exists, type {prop.type}, {_UNIQUENESS_TEXT[prop.uniqueness]}")
+    else:
+        lines.append("  property: DOES NOT EXIST in HubSpot")
+    how = "scanned" if check.scanned else "counted by HubSpot search"
+    records = f"  records: {check.total:,} {how}; {check.with_id:,} have an ID"
+    if check.missing_id:
+        records += (
+            f", {check.missing_id:,} have none (sample HubSpot ids: "
+            f"{', '.join(check.missing_sample)})"
+        )
+    lines.append(records)
+    dups = check.duplicates
+    if dups is None:
+        lines.append(f"  duplicates: {check.duplicates_note}")
+    elif not dups.values:
+        lines.append("  duplicates: none")
+    else:
+        lines.append(f"  duplicates: {dups.values:,} values shared by {dups.records:,} records")
+        for group in dups.groups:
+            members = ", ".join(
+                hid if raw is None or raw == group.value else f"{hid} ({_shown(raw)})"
+                for hid, raw in zip(group.hubspot_ids, group.raw_values, strict=True)
+            )
+            more = "" if group.count <= len(group.hubspot_ids) else ", ..."
+            lines.append(f"    {_shown(group.value)} x{group.count}: {members}{more}")
+        if dups.values > len(dups.groups):
+            lines.append(
+                f"    ... and {dups.values - len(dups.groups):,} more (--max-duplicates, "
+                "or --format json)"
+            )
+    links = check.links
+    if links is not None:
+        line = f"  primary company: {links.without_company:,} contacts have none"
+        if links.company_without_account_id is None:
+            line += f"; account IDs not checked ({links.account_id_property} does not exist)"
+        else:
+            line += (
+                f"; {links.company_without_account_id:,} point at a company without "
+                f"{links.account_id_property}"
+            )
+        lines.append(line)
+    return lines
+
+
+def to_text(report: CheckReport) -> str:
+    """The report for a terminal, ending with the one-line verdict."""
+    lines = [f"HubSpot portal check ({report.api_url})", ""]
+    for check in report.objects:
+        lines += _object_lines(check)
+        lines.append("")
+    if report.problems:
+        lines.append("Problems and fixes:")
+        for problem in report.problems:
+            lines.append(f"  [{problem.severity}] {problem.object_type}: {problem.message}")
+            lines.append(f"      fix: {problem.fix}")
+        lines.append("")
+    lines.append(f"{report.requests:,} HubSpot requests in {report.elapsed_s:,.1f} s.")
+    lines.append(report.verdict)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,263 @@
+"""What the check found, the problems it derives from that, and the verdict.
+
+Kept free of I/O: the scanner fills the facts, `judge()` turns them into problems (each with
+a suggested fix) and a one-line verdict, and `render` prints them for people or machines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tap_hubspot_gather.check.idstore import Duplicates
+
+Severity = Literal["error", "warning"]
+# How uniqueness of the ID is guaranteed:
+# hubspot_id: the record's own HubSpot id (companyId / vid), unique by construction;
+# enforced: the property has `hasUniqueValue` (HubSpot refuses a second record per value);
+# email: HubSpot deduplicates contacts by email but does not mark the property unique;
+# not_enforced: nothing stops two records sharing a value; unknown: the property is missing.
+Uniqueness = Literal["hubspot_id", "enforced", "email", "not_enforced", "unknown"]
+# Property types that make sensible IDs (HubSpot property types, hubspot-api.md section 4).
+ID_FRIENDLY_TYPES = frozenset({"string", "number"})
+GATHER_MODEL = {"companies": "account", "contacts": "user"}
+SETTING = {"companies": "account_id_property", "contacts": "user_id_property"}
+BUILTIN_ID = {"companies": "companyId", "contacts": "vid"}
+
+
+@dataclass
+class PropertyCheck:
+    """The configured ID property as HubSpot defines it."""
+
+    setting: str
+    name: str
+    exists: bool
+    type: str | None
+    has_unique_value: bool | None
+    uniqueness: Uniqueness
+
+
+@dataclass
+class LinkCheck:
+    """How contacts link to accounts (users that would sync unlinked)."""
+
+    account_id_property: str
+    without_company: int = 0
+    without_company_sample: list[str] = field(default_factory=list)
+    # None: not checkable (the account ID property does not exist).
+    company_without_account_id: int | None = 0
+    company_without_account_id_sample: list[str] = field(default_factory=list)
+    companies_without_account_id_sample: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ObjectCheck:
+    """Everything found for one object type."""
+
+    object_type: str
+    id_property: PropertyCheck
+    total: int = 0
+    with_id: int = 0
+    missing_id: int = 0
+    missing_sample: list[str] = field(default_factory=list)
+    scanned: bool = False  # False: counted by search only (HubSpot's own id is the ID)
+    duplicates: Duplicates | None = None  # None: not looked for (see `duplicates_note`)
+    duplicates_note: str = ""
+    links: LinkCheck | None = None  # contacts only
+
+    @property
+    def gather_model(self) -> str:
+        """The Gather model these records become."""
+        return GATHER_MODEL[self.object_type]
+
+
+@dataclass
+class Problem:
+    """One thing standing between the portal and a correct sync, and how to fix it."""
+
+    object_type: str
+    code: str
+    severity: Severity
+    message: str
+    fix: str
+    count: int = 0
+
+
+@dataclass
+class CheckReport:
+    """The whole answer: facts per object type, problems, verdict."""
+
+    api_url: str
+    objects: list[ObjectCheck]
+    problems: list[Problem] = field(default_factory=list)
+    ready: bool = False
+    verdict: str = ""
+    strict: bool = False
+    requests: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that make the portal not ready."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems the sync survives (they fail the check only with --strict)."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+_SINGULAR = {"companies": "company", "contacts": "contact"}
+
+
+def _n(count: int, noun: str) -> str:
+    """`1 value`, `2 values`, `1 company`, `3 companies`."""
+    if noun in _SINGULAR:
+        return f"{count:,} {_SINGULAR[noun] if count == 1 else noun}"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def property_problems(check: ObjectCheck) -> list[Problem]:
+    """Problems with the ID property's definition."""
+    prop = check.id_property
+    obj = check.object_type
+    if not prop.exists:
+        builtin = BUILTIN_ID[obj] + (" or email" if obj == "contacts" else "")
+        return [
+            Problem(
+                obj,
+                "id_property_missing",
+                "error",
+                f"{prop.setting} is {prop.name!r}, but HubSpot has no {obj} property of that "
+                "name, so no record can be synced.",
+                f"Set {prop.setting} to the internal name of the {obj} property holding your "
+                f"{check.gather_model} IDs (HubSpot: Settings > Properties > the property > "
+                f"internal name), or to {builtin}.",
+            )
+        ]
+    found: list[Problem] = []
+    if prop.uniqueness == "not_enforced":
+        found.append(
+            Problem(
+                obj,
+                "id_property_not_unique",
+                "warning",
+                f"HubSpot does not enforce unique values on {prop.name!r} (hasUniqueValue is "
+                f"false): two {obj} may share a value later and overwrite each other in Gather.",
+                "In HubSpot, edit the property and turn on 'Require unique values for this "
+                "property' (possible once the current values are unique), or use a property "
+                "that has it.",
+            )
+        )
+    if prop.type is not None and prop.type not in ID_FRIENDLY_TYPES:
+        found.append(
+            Problem(
+                obj,
+                "id_property_type",
+                "warning",
+                f"{prop.name!r} is a {prop.type} property; IDs are normally single-line text "
+                "or numbers, and values of this type repeat easily.",
+                f"Point {prop.setting} at a single-line text or number property holding one "
+                f"ID per {check.gather_model}.",
+            )
+        )
+    return found
+
+
+def value_problems(check: ObjectCheck) -> list[Problem]:
+    """Problems found in the records' values."""
+    obj = check.object_type
+    name = check.id_property.name
+    found: list[Problem] = []
+    if check.missing_id:
+        found.append(
+            Problem(
+                obj,
+                "missing_ids",
+                "error",
+                f"{_n(check.missing_id, obj)} of {check.total:,} have no {name}; the sync "
+                f"skips them (sample HubSpot ids: {', '.join(check.missing_sample)}).",
+                f"Fill {name} on these records in HubSpot (filter the {obj} view on "
+                f"'{name} is unknown'), or archive the ones that should not reach Gather.",
+                check.missing_id,
+            )
+        )
+    dups = check.duplicates
+    if dups is not None and dups.values:
+        case = " (compared case-insensitively)" if name == "email" else ""
+        found.append(
+            Problem(
+                obj,
+                "duplicate_ids",
+                "error",
+                f"{_n(dups.values, 'value')} of {name}{case} are shared by {dups.records:,} "
+                f"{obj}; records sharing an ID overwrite each other in Gather.",
+                f"Give each {check.gather_model} its own {name}, or merge the {obj} that are "
+                "the same (HubSpot: Actions > Merge); the duplicates are listed above.",
+                dups.values,
+            )
+        )
+    return found
+
+
+def link_problems(check: ObjectCheck) -> list[Problem]:
+    """Contacts that would become users without an account."""
+    links = check.links
+    if links is None:
+        return []
+    found: list[Problem] = []
+    if links.without_company:
+        found.append(
+            Problem(
+                "contacts",
+                "contacts_without_company",
+                "warning",
+                f"{_n(links.without_company, 'contacts')} have no primary company and will sync "
+                f"as users without an account (sample HubSpot ids: "
+                f"{', '.join(links.without_company_sample)}).",
+                "Associate these contacts with their company in HubSpot (as primary company), "
+                "or accept that they sync unlinked.",
+                links.without_company,
+            )
+        )
+    if links.company_without_account_id:
+        found.append(
+            Problem(
+                "contacts",
+                "company_without_account_id",
+                "warning",
+                f"{_n(links.company_without_account_id, 'contacts')} point at a primary "
+                f"company without {links.account_id_property} and will sync as users without "
+                f"an account (sample contacts: {', '.join(links.company_without_account_id_sample)}"
+                f"; companies: {', '.join(links.companies_without_account_id_sample)}).",
+                f"Fill {links.account_id_property} on those companies (see the companies "
+                "without an ID above).",
+                links.company_without_account_id,
+            )
+        )
+    return found
+
+
+def judge(report: CheckReport) -> CheckReport:
+    """Derive the problems, readiness and the one-line verdict from the facts."""
+    problems: list[Problem] = []
+    for check in report.objects:
+        problems += property_problems(check)
+        problems += value_problems(check)
+        problems += link_problems(check)
+    report.problems = problems
+    errors, warnings = report.errors, report.warnings
+    report.ready = not errors and not (report.strict and warnings)
+    counts = ", ".join(f"{c.object_type}: {c.total:,}" for c in report.objects)
+    if report.ready:
+        tail = f"; {_n(len(warnings), 'warning')}" if warnings else ""
+        report.verdict = f"READY: every record has a unique ID ({counts}){tail}."
+    else:
+        blocking = errors or warnings
+        what = "; ".join(f"{p.object_type} {p.code.replace('_', ' ')}" for p in blocking)
+        strict = " (--strict: warnings count)" if not errors else ""
+        report.verdict = (
+            f"NOT READY: {_n(len(errors), 'error')}, {_n(len(warnings), 'warning')}"
+            f"{strict}: {what}."
+        )
+    return report
