@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any, NoReturn
 
 from singer_sdk import typing as th
@@ -35,6 +36,8 @@ DEFAULT_LEDGER_PATH = "output/target-gather/ledger.sqlite3"
 DEFAULT_REJECTS_PATH = "output/target-gather/rejects.jsonl"
 DEFAULT_CHECKPOINT_RECORDS = 5000
 DEFAULT_CHECKPOINT_SECONDS = 60.0
+# Shells and supervisors report death by signal N as exit status 128 + N.
+SIGNAL_EXIT_BASE = 128
 
 MAPPINGS_DESCRIPTION = (
     "Stream -> Gather mappings, an object keyed by stream name (`*` for every other stream). "
@@ -236,6 +239,7 @@ class TargetGather(Target):
         self._last_state_emitted: str | None = None
         self._summary_path = config.get("summary_path")
         self._finished = False
+        self._draining = False
         ledger_path = Path(config.get("ledger_path", DEFAULT_LEDGER_PATH))
         workspace = workspace_key(api_url, api_key)
         if not api_key:  # dry run without a key: diff against the workspace, if only one
@@ -324,12 +328,37 @@ class TargetGather(Target):
 
     def checkpoint(self) -> None:
         """Deliver everything received so far, then emit the latest STATE (if any)."""
+        self._draining = True
         try:
             self.drain_all()
         except GatherError as exc:
             self._fail(exc)
+        finally:
+            self._draining = False
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: never re-enter a drain (sdk#3775), never exit 0 on an unfinished input.
+
+        Mid-delivery, stop at once: the batch in flight is unacknowledged, so no STATE may
+        cover it (the next run re-sends it). Otherwise deliver what was received, emit its
+        STATE, then stop.
+        """
+        if self._draining:
+            self.logger.warning(
+                "Received signal %d while delivering a batch: stopping without STATE for it; "
+                "the next run sends it again.",
+                signum,
+            )
+            raise SystemExit(SIGNAL_EXIT_BASE + signum)
+        self.logger.info("Received signal %d: delivering what was received, then stopping.", signum)
+        try:
+            self.checkpoint()
+        finally:
+            self._finish()
+        raise SystemExit(SIGNAL_EXIT_BASE + signum)
 
     def _fail(self, exc: Exception) -> NoReturn:
         """Write the rejects file and summary, then re-raise (the CLI prints one line)."""
@@ -352,10 +381,13 @@ class TargetGather(Target):
     @override
     def process_endofpipe(self) -> None:
         """Final drain and STATE, then the run summary; resources are closed either way."""
+        self._draining = True
         try:
             self.drain_all(is_endofpipe=True)
         except GatherError as exc:
             self._fail(exc)
+        finally:
+            self._draining = False
         self._finish()
         broken = self.services.protocol_errors
         if broken:

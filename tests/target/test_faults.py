@@ -218,3 +218,37 @@ def test_without_the_limit_gathers_429s_are_absorbed_by_retries(
     assert unlimited.returncode == 0, unlimited.stderr[-3000:]
     assert unlimited.counts("account")["retried"] > 0
     assert len(target_run.emulator.records("account")) == 30
+
+
+def test_sigterm_mid_batch_stops_promptly_without_state_for_the_batch_in_flight(
+    target_run: TargetHarness,
+) -> None:
+    emulator = target_run.emulator
+    messages: list[Any] = [COMPANIES_SCHEMA]
+    for i in range(200):
+        messages += [company(str(i), f"Company {i}"), state(done=i)]
+    emulator.set_config(latency_s=0.01)
+    process = subprocess.Popen(
+        target_run.command(checkpoint_every_records=100, max_concurrency=2),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=target_run.env(),
+    )
+    assert process.stdin is not None
+    process.stdin.write(encode_messages(messages).encode())
+    process.stdin.close()
+    deadline = time.monotonic() + 30
+    while len(emulator.records("account")) < 20 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    returncode = process.wait(timeout=15)  # a re-entrant drain would deadlock here
+    assert process.stdout is not None
+    assert process.stderr is not None
+    stdout, stderr = process.stdout.read().decode(), process.stderr.read().decode()
+    process.stdout.close()
+    process.stderr.close()
+
+    assert returncode == 128 + signal.SIGTERM
+    assert "while delivering a batch: stopping without STATE" in stderr
+    assert stdout == ""  # the first checkpoint (100 records) was still in flight
