@@ -143,6 +143,13 @@ class CRMStream(Stream):
     ) -> None:
         """No per-record bookmark: the strategies checkpoint after each page instead."""
 
+    def get_replication_key_signpost(self, context: Context | None = None) -> Any:
+        """No SDK signpost: each window's end is in our own state (`run.window_end`)."""
+        return None
+
+    def _write_starting_replication_value(self, context: Context | None) -> None:
+        """No SDK starting value: the window start is in our own state."""
+
     def _checkpoint(self) -> None:
         self.state_manager.is_flushed = False
         self._write_state_message()

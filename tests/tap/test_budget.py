@@ -72,3 +72,25 @@ def test_pause_after_429_holds_the_next_request() -> None:
     budget = RequestBudget(clock=clock, sleep=clock.sleep)
     budget.pause(3.0)
     assert budget.acquire() == 3.0
+
+
+def test_an_api_that_never_announces_a_burst_limit_is_not_throttled() -> None:
+    clock = SimulatedClock()
+    budget = RequestBudget(clock=clock, sleep=clock.sleep)
+    for _ in range(500):
+        budget.acquire()
+        budget.observe({})
+    assert clock.now == 0.0
+
+
+def test_headerless_answers_do_not_lift_a_configured_ceiling_or_a_learned_limit() -> None:
+    clock = SimulatedClock()
+    capped = RequestBudget(burst_max=50, clock=clock, sleep=clock.sleep)
+    learned = RequestBudget(clock=clock, sleep=clock.sleep)
+    learned.observe({"X-HubSpot-RateLimit-Max": "190"})
+    for _ in range(10):
+        capped.observe({})
+        learned.observe({})
+        learned.observe({}, search=True)
+    assert capped.burst_limit < 50
+    assert learned.burst_limit < 190
