@@ -282,3 +282,17 @@ def test_search_lag_setting_keeps_late_indexed_changes_for_the_next_run(
     time.sleep(2.1)
     third = run_tap(settings, state=second.last_state)
     assert sorted(third.ids("contacts")) == sorted(changed)
+
+
+def test_lookback_rereads_the_end_of_the_previous_window(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=2, contacts=60)
+    recent = [c["id"] for c in hubspot.dump("contacts")][:5]
+    half_hour_ago = int(time.time() * 1000) - 30 * 60 * 1000
+    hubspot.touch("contacts", ids=recent, timestamp=half_hour_ago)
+    first = run_tap(config)
+    without = run_tap(config, state=first.last_state)
+    assert not without.records.get("contacts")
+    with_lookback = run_tap({**config, "lookback_seconds": 3600}, state=first.last_state)
+    assert sorted(with_lookback.ids("contacts")) == sorted(recent)
