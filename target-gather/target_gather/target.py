@@ -15,14 +15,14 @@ from types import FrameType
 from typing import IO, Any, NoReturn
 
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.exceptions import MissingKeyPropertiesError
+from singer_sdk.exceptions import MissingKeyPropertiesError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
 from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
 from target_gather.ledger import Ledger, sole_workspace, workspace_key
 from target_gather.mapping import MappingError, parse_mappings
+from target_gather.reader import TolerantReader
 from target_gather.report import RejectsWriter, RunSummary
 from target_gather.sinks import GatherSink, Services
 
@@ -56,7 +56,7 @@ class TargetGather(Target):
 
     name = "target-gather"
     default_sink_class = GatherSink
-    message_reader_class = MsgSpecReader
+    message_reader_class = TolerantReader
     # No VALIDATE_RECORDS: per-record JSON Schema validation costs ~60% of the CPU; the
     # mapping checks exactly what Gather needs instead.
     capabilities = [  # noqa: RUF012 - the SDK declares it as a plain class attribute
@@ -240,6 +240,8 @@ class TargetGather(Target):
         self._summary_path = config.get("summary_path")
         self._finished = False
         self._draining = False
+        if isinstance(self.message_reader, TolerantReader):
+            self.message_reader.on_malformed = self._on_malformed
         ledger_path = Path(config.get("ledger_path", DEFAULT_LEDGER_PATH))
         workspace = workspace_key(api_url, api_key)
         if not api_key:  # dry run without a key: diff against the workspace, if only one
@@ -262,6 +264,18 @@ class TargetGather(Target):
             full_resync=bool(config.get("full_resync", False)),
             delete_records=bool(config.get("delete_records", False)),
         )
+
+    def _on_malformed(self, line_number: int, reason: str) -> None:
+        """A line that is not a Singer message: a reject, and the run fails at the end."""
+        self.services.rejects.write(
+            stream="",
+            model="",
+            record_id=None,
+            outcome="invalid",
+            reason=f"input line {line_number} is {reason}",
+            http_status=None,
+        )
+        self.services.protocol_errors["(malformed lines)"] += 1
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "<redacted>") if self._api_key else text
@@ -393,9 +407,9 @@ class TargetGather(Target):
         if broken:
             detail = ", ".join(f"{n} in {stream!r}" for stream, n in sorted(broken.items()))
             msg = (
-                f"records without their key properties ({detail}) were written to the rejects "
-                "file; everything else was delivered and its STATE emitted. Fix the tap: every "
-                "RECORD must carry its stream's key_properties."
+                f"input that breaks the Singer spec ({detail}) was written to the rejects file; "
+                "everything else was delivered and its STATE emitted. Fix the tap: every line "
+                "must be a JSON message, every RECORD must carry its stream's key_properties."
             )
             raise MissingKeyPropertiesError(msg)
 
@@ -414,7 +428,12 @@ class TargetGather(Target):
             super().invoke(
                 about=about, about_format=about_format, config=config, file_input=file_input
             )
-        except (GatherError, MappingError, MissingKeyPropertiesError) as exc:
+        except (
+            GatherError,
+            MappingError,
+            MissingKeyPropertiesError,
+            RecordsWithoutSchemaException,
+        ) as exc:
             raise SystemExit(f"target-gather: {exc}") from None
 
     def _finish(self) -> None:

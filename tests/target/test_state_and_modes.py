@@ -158,5 +158,41 @@ def test_a_record_without_its_key_property_is_rejected_and_fails_the_run_at_the_
     assert [(r["id"], r["reason"]) for r in run.rejects] == [
         (None, "key property 'companyId' is absent: the tap broke the Singer spec")
     ]
-    assert "records without their key properties (1 in 'companies')" in run.stderr
+    assert "input that breaks the Singer spec (1 in 'companies')" in run.stderr
     assert "Fix the tap" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_malformed_lines_are_rejected_and_every_valid_record_still_arrives(
+    target_run: TargetHarness,
+) -> None:
+    run = target_run.run(
+        [
+            COMPANIES_SCHEMA,
+            company("1"),
+            '{"type": "RECORD", "stream": "compan',
+            "[1, 2]",
+            company("2"),
+            state(n=2),
+        ]
+    )
+
+    assert run.returncode != 0
+    assert set(target_run.emulator.records("account")) == {"1", "2"}
+    assert run.states == [{"bookmarks": {"n": 2}}]
+    assert [r["reason"][:40] for r in run.rejects] == [
+        "input line 3 is not valid JSON (JSON is ",
+        "input line 4 is not a Singer message (a ",
+    ]
+    assert "input that breaks the Singer spec (2 in '(malformed lines)')" in run.stderr
+
+
+def test_a_record_before_its_schema_stops_the_run_with_one_line(target_run: TargetHarness) -> None:
+    run = target_run.run([company("1"), COMPANIES_SCHEMA])
+
+    assert run.returncode != 0
+    assert (
+        "target-gather: A record for stream 'companies' was encountered before a "
+        "corresponding schema" in run.stderr
+    )
+    assert "Traceback" not in run.stderr
