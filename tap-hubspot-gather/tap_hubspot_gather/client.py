@@ -232,10 +232,15 @@ class HubSpotClient:
     ) -> int:
         """Sleep before the next attempt, or raise when the retries are spent."""
         if attempt >= self.max_retries:
+            cause = (
+                f"Nothing answered at {self.api_url}: check api_url and network access to it"
+                if response is None
+                else "HubSpot is unavailable or rate limiting this account"
+            )
             msg = (
                 f"HubSpot {method} {_path_only(path)} failed after {attempt + 1} attempts "
-                f"(last: {problem}). HubSpot is unavailable or rate limiting this account: "
-                "re-run later (the sync resumes from its last STATE), or raise max_retries."
+                f"(last: {problem}). {cause}; re-run later (the sync resumes from its last "
+                "STATE), or raise max_retries."
             )
             cls = HubSpotRateLimitError if "429" in problem else HubSpotError
             raise cls(redact(msg, self.auth.secrets))

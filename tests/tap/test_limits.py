@@ -219,3 +219,31 @@ def test_cli_runs_with_config_and_state_files(
     assert second.returncode == 0
     assert '"RECORD"' not in second.stdout
     assert isinstance(subprocess.CompletedProcess, type)
+
+
+def test_oauth_secrets_never_appear_in_output_or_errors(
+    hubspot: HubSpotEmulator, oauth_config: dict[str, Any], tmp_path: Path
+) -> None:
+    hubspot.seed(companies=3, contacts=50)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(oauth_config))
+    ok = run_cli(config_path)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    bad_path = tmp_path / "bad.json"
+    bad_path.write_text(json.dumps({**oauth_config, "client_secret": "wrong-secret-CANARY-42"}))
+    failed = run_cli(bad_path)
+    assert failed.returncode != 0
+    assert "re-authorize" in failed.stderr
+    secrets = [
+        oauth_config["client_secret"],
+        oauth_config["refresh_token"],
+        "wrong-secret-CANARY-42",
+    ]
+    for result in (ok, failed):
+        for secret in secrets:
+            assert secret not in result.stdout + result.stderr
+
+
+def test_an_unreachable_api_url_fails_naming_the_setting(config: dict[str, Any]) -> None:
+    with pytest.raises(HubSpotError, match=r"Nothing answered at http://127\.0\.0\.1:9.*api_url"):
+        run_tap({**config, "api_url": "http://127.0.0.1:9", "max_retries": 1})
