@@ -41,6 +41,8 @@ class Pipeline:
             **os.environ,
             **MELTANO_ENV,
             "MELTANO_STATE_BACKEND_URI": self.state_dir.as_uri(),
+            # Run locks live in Meltano's system database: one per test keeps tests independent.
+            "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
             "TAP_HUBSPOT_GATHER_API_URL": self.hubspot.url,
             "TAP_HUBSPOT_GATHER_ACCESS_TOKEN": self.hubspot.token,
             "TAP_HUBSPOT_GATHER_ACCOUNT_ID_PROPERTY": self.account_id_property,
