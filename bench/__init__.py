@@ -1,0 +1,1 @@
+"""Benchmarks of the HubSpot -> Gather pipeline (`python -m bench`)."""

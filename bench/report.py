@@ -1,0 +1,398 @@
+"""RESULTS.md and its two charts, drawn from one benchmark result (the JSON the run wrote)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+BENCH = Path(__file__).resolve().parent
+THROUGHPUT_PNG = "throughput.png"
+MEMORY_PNG = "memory.png"
+
+
+def _fmt(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and digits:
+        return f"{value:,.{digits}f}"
+    if isinstance(value, (int, float)):
+        return f"{value:,.0f}" if abs(value) >= 100 or digits == 0 else f"{value:,.2f}"
+    return str(value)
+
+
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _rps(run: dict[str, Any] | None) -> float | None:
+    return None if run is None else run.get("records_per_s")
+
+
+def throughput_bars(result: dict[str, Any]) -> list[tuple[str, list[tuple[str, float | None]]]]:
+    """Per scenario: (label, [(contender, records/s)]), the ceiling or reference first."""
+    s = result["scenarios"]
+    groups: list[tuple[str, list[tuple[str, float | None]]]] = [
+        (
+            "1. extraction\n(no limits)",
+            [
+                ("ceiling: bare client", _rps(s["s1"]["bare"])),
+                ("tap-hubspot-gather", _rps(s["s1"]["tap"])),
+                ("peer tap-hubspot", _rps(s["s2_full"].get("peer"))),
+            ],
+        ),
+        (
+            "3. HubSpot limits\n(190/10 s, 5 search/s)",
+            [
+                ("ceiling: limits", s["s3"]["tap"]["ceiling"]["records_per_s"]),
+                ("tap-hubspot-gather", _rps(s["s3"]["tap"])),
+                ("peer tap-hubspot", _rps(s["s3"].get("peer"))),
+            ],
+        ),
+        (
+            "5. target\n(Gather emulator)",
+            [
+                ("ceiling: bare client", _rps(s["s5"]["bare"])),
+                ("target-gather", _rps(s["s5"]["target"])),
+            ],
+        ),
+        (
+            "6. meltano run\n(end to end)",
+            [
+                ("ceiling: bare Gather client", _rps(s["s5"]["bare"])),
+                ("meltano run", _rps(s["s6"]["runs"][-1])),
+            ],
+        ),
+    ]
+    return groups
+
+
+def draw_throughput(result: dict[str, Any], path: Path) -> None:
+    """Records/s of each contender per scenario, beside the ceiling it is measured against."""
+    groups = throughput_bars(result)
+    colours = {"ceiling": "#9e9e9e", "peer": "#e07b39"}
+    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4.2))
+    for ax, (label, bars) in zip(axes, groups, strict=True):
+        names = [n for n, _ in bars]
+        values = [v or 0.0 for _, v in bars]
+        colour = [
+            colours["ceiling"]
+            if n.startswith("ceiling")
+            else colours["peer"]
+            if "peer" in n
+            else "#2f6db3"
+            for n in names
+        ]
+        ax.bar(range(len(values)), values, color=colour)
+        ax.set_xticks(range(len(values)), [n.replace(": ", ":\n") for n in names], fontsize=7)
+        ax.set_title(label, fontsize=9)
+        ax.set_ylabel("records/s")
+        top = max(values) if values else 1.0
+        for i, v in enumerate(values):
+            ax.text(i, v + top * 0.01, f"{v:,.0f}", ha="center", fontsize=7)
+    fig.suptitle("Records per second against each scenario's ceiling (higher is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_memory(result: dict[str, Any], path: Path) -> None:
+    """Peak RSS of meltano, tap and target against the number of contacts synced."""
+    runs = result["scenarios"]["s6"]["runs"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [r["contacts"] for r in runs]
+    for role in ("meltano", "tap", "target"):
+        ys = [r["peak_rss_mib"].get(role) for r in runs]
+        ax.plot(xs, [y or 0 for y in ys], marker="o", label=role)
+    ax.set_xscale("log")
+    ax.set_xlabel("contacts synced (meltano run, companies = contacts / 10)")
+    ax.set_ylabel("peak RSS (MiB)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Peak memory per process against record count (flat is good)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _bars_table(result: dict[str, Any]) -> list[str]:
+    lines = ["| scenario | bar | value | threshold | met |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {scenario} | {item['bar']} | {_fmt(item['value'], 3)} | {item['op']} "
+        f"{_fmt(item['threshold'], 2)} | {'**met**' if item['met'] else '**not met**'} |"
+        for scenario, items in sorted(result["bars"].items())
+        for item in items
+    ]
+    return lines
+
+
+def _run_row(name: str, run: dict[str, Any] | None, reference: float | None) -> str:
+    if run is None:
+        return f"| {name} | not run | | | | | | |"
+    rps = run.get("records_per_s")
+    ratio = None if rps is None or not reference else rps / reference
+    return (
+        f"| {name} | {_fmt(run.get('records_total', run.get('records_in')))} | "
+        f"{_fmt(run.get('seconds'), 2)} | {_fmt(rps)} | {_x(ratio)} | "
+        f"{_fmt(run.get('cpu_us_per_record'), 1)} | {_fmt(run.get('peak_rss_mib'), 1)} | "
+        f"{_fmt(run.get('requests_total'))} |"
+    )
+
+
+_RUN_HEADER = [
+    "| contender | records | seconds | records/s | vs reference | CPU us/record "
+    "| peak RSS MiB | requests |",
+    "|---|---|---|---|---|---|---|---|",
+]
+
+
+def render(result: dict[str, Any]) -> str:
+    """RESULTS.md for one benchmark result."""
+    m = result["machine"]
+    s = result["scenarios"]
+    sz = result["sizes"]
+    out = [
+        "# Benchmark results",
+        "",
+        f"Run {result['timestamp']} by `make bench` (`python -m bench`,"
+        f" {result['total_seconds']:.0f} s"
+        f" in all) on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}"
+        f" ({m['platform']}). Raw figures: `bench/results/{result['file']}`.",
+        "Every figure sits beside its ratio to the reference measured in the same run.",
+        "",
+        f"![records per second]({THROUGHPUT_PNG})",
+        "",
+        f"![peak memory]({MEMORY_PNG})",
+        "",
+        "## Bars",
+        "",
+        *_bars_table(result),
+        "",
+        "## 1. Extraction ceiling (no rate limits)",
+        "",
+        f"{sz['contacts']:,} contacts and {sz['companies']:,} companies, every property "
+        f"({s['s1']['bare']['properties']}); the tap writes to /dev/null. Reference: a bare "
+        "`requests` session fetching the same list pages (100 per page) and decoding them.",
+        "",
+        *_RUN_HEADER,
+        _run_row("bare client (reference)", s["s1"]["bare"], _rps(s["s1"]["bare"])),
+        _run_row("tap-hubspot-gather", s["s1"]["tap"], _rps(s["s1"]["bare"])),
+        "",
+        "## 2. Against the peer (`meltano-tap-hubspot` 0.10.1, own venv)",
+        "",
+        "Full sync, same data, same properties, no limits (reference: the peer):",
+        "",
+        *_RUN_HEADER,
+        _run_row("peer (reference)", s["s2_full"].get("peer"), _rps(s["s2_full"].get("peer"))),
+        _run_row("tap-hubspot-gather", s["s2_full"]["tap"], _rps(s["s2_full"].get("peer"))),
+        "",
+        *_incremental_section(s["s2_incremental"]),
+        "",
+        *_ties_section(s["s2_ties"]),
+        "",
+        "## 3. Under HubSpot's limits (190 requests / 10 s, 5 searches / s)",
+        "",
+        *_limited_section(s["s3"]),
+        "",
+        "## 4. Incremental cost",
+        "",
+        *_incremental_cost_section(s["s4"]),
+        "",
+        "## 5. Target into the Gather emulator",
+        "",
+        *_target_section(s["s5"]),
+        "",
+        "## 6. End to end: `meltano run tap-hubspot-gather target-gather`",
+        "",
+        *_e2e_section(s["s6"]),
+        "",
+    ]
+    if result.get("notes"):
+        out += ["## Notes", "", *[f"- {n}" for n in result["notes"]], ""]
+    return "\n".join(out)
+
+
+def _routes(run: dict[str, Any] | None) -> str:
+    if not run:
+        return "n/a"
+    return ", ".join(f"`{k}` {v}" for k, v in sorted(run.get("requests", {}).items()))
+
+
+def _incremental_section(s2i: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Incremental sync after {s2i['changed']:,} contacts changed (each tap from a start date "
+        "just before the change):",
+        "",
+        "| contender | records | requests | by route | seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for name, run in (("tap-hubspot-gather", s2i["tap"]), ("peer", s2i.get("peer"))):
+        if run is None:
+            lines.append(f"| {name} | not run | | | |")
+            continue
+        lines.append(
+            f"| {name} | {_fmt(run['records_total'])} | {run['requests_total']} | {_routes(run)} "
+            f"| {_fmt(run['seconds'], 2)} |"
+        )
+    return lines
+
+
+def _ties_section(ties: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{ties['changed']:,} contacts changed with one identical modified timestamp; each tap "
+        "syncs incrementally from just before it (the peer bounded to "
+        f"{ties['peer_timeout_s']:.0f} s):",
+        "",
+        "| contender | outcome | records emitted | distinct contacts | requests | 429s "
+        "| failed | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, run in (("tap-hubspot-gather", ties["tap"]), ("peer", ties.get("peer"))):
+        if run is None:
+            lines.append(f"| {name} | not run | | | | | | |")
+            continue
+        distinct = run.get("distinct_ids", {}).get("contacts", 0)
+        emitted = run["records"].get("contacts", 0)
+        if run["timed_out"]:
+            per_contact = emitted / max(distinct, 1)
+            outcome = (
+                f"killed at the time bound, still running ({per_contact:.1f} emissions per contact)"
+            )
+        elif run["exit_code"]:
+            outcome = f"failed (exit {run['exit_code']})"
+        elif distinct == ties["changed"] and emitted == distinct:
+            outcome = "each changed contact exactly once"
+        else:
+            outcome = f"finished: {distinct:,} of {ties['changed']:,} contacts"
+        lines.append(
+            f"| {name} | {outcome} | {emitted:,} | {distinct:,} | {run['requests_total']} | "
+            f"{run['responses_429']} | {run['failed_responses']} | {_fmt(run['seconds'], 1)} |"
+        )
+    return lines
+
+
+def _limited_section(s3: dict[str, Any]) -> list[str]:
+    tap, peer = s3["tap"], s3.get("peer")
+    ceiling = tap["ceiling"]
+    lines = [
+        f"{s3['contacts']:,} contacts and {s3['companies']:,} companies, full sync. The ceiling is "
+        "computed from the requests the tap actually made (emulator stats): "
+        f"{ceiling['burst_requests']} burst-counted requests at 19/s and "
+        f"{ceiling['search_requests']} searches at 5/s need at least {ceiling['min_seconds']} s, "
+        f"i.e. {_fmt(ceiling['records_per_s'])} records/s.",
+        "",
+        "| contender | records | seconds | records/s | vs ceiling | requests | 429s | failed "
+        "| exit |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, run in (("tap-hubspot-gather", tap), ("peer", peer)):
+        if run is None:
+            lines.append(f"| {name} | not run | | | | | | | |")
+            continue
+        rps = run["records_per_s"]
+        lines.append(
+            f"| {name} | {_fmt(run['records_total'])} | {_fmt(run['seconds'], 1)} | {_fmt(rps)} | "
+            f"{_x(rps / ceiling['records_per_s'] if rps and ceiling['records_per_s'] else None)} | "
+            f"{run['requests_total']} | {run['responses_429']} | {run['failed_responses']} | "
+            f"{'timeout' if run['timed_out'] else run['exit_code']} |"
+        )
+    return lines
+
+
+def _incremental_cost_section(s4: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Changes to contacts out of {s4['contacts']:,}, then an incremental run of the tap "
+        "(from a "
+        "start date just before the changes; companies unchanged). Allowed requests: "
+        "ceil(changed/200) + a constant.",
+        "",
+        "| changed | records | requests | ceil(changed/200) | constant | by route | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in s4["runs"]:
+        base = -(-run["changed"] // 200)
+        lines.append(
+            f"| {run['changed']:,} | {_fmt(run['records_total'])} | {run['requests_total']} "
+            f"| {base} | "
+            f"{run['requests_total'] - base} | {_routes(run)} | {_fmt(run['seconds'], 2)} |"
+        )
+    fit = s4.get("fit")
+    if fit:
+        lines += [
+            "",
+            f"Time against changes (least squares): {fit['fixed_s']:.2f} s fixed (process start, "
+            f"discovery) + {fit['per_change_ms']:.3f} ms per changed record"
+            f" (R^2 = {fit['r2']:.3f}).",
+        ]
+    return lines
+
+
+def _target_section(s5: dict[str, Any]) -> list[str]:
+    bare, first, second = s5["bare"], s5["target"], s5["target_unchanged"]
+    summary = second.get("summary") or {}
+    return [
+        f"{s5['records']:,} user records (SQLite WAL emulator, concurrency 16). Reference: a bare "
+        "aiohttp client posting the same payloads with the same concurrency "
+        f"(same trait names stored: {s5['same_traits_as_bare']}).",
+        "",
+        "| contender | records | seconds | records/s | vs reference | CPU us/record "
+        "| peak RSS MiB |",
+        "|---|---|---|---|---|---|---|",
+        f"| bare client (reference) | {_fmt(bare['records_in'])} | {_fmt(bare['seconds'], 2)} | "
+        f"{_fmt(bare['records_per_s'])} | 1.00x | | |",
+        f"| target-gather, first run | {_fmt(first['records_in'])} | {_fmt(first['seconds'], 2)} | "
+        f"{_fmt(first['records_per_s'])} | {_x(first['records_per_s'] / bare['records_per_s'])} | "
+        f"{_fmt(first['cpu_us_per_record'], 1)} | {_fmt(first['peak_rss_mib'], 1)} |",
+        f"| target-gather, unchanged re-run | {_fmt(second['records_in'])} | "
+        f"{_fmt(second['seconds'], 2)} | {_fmt(second['records_per_s'])} | "
+        f"{_x(second['records_per_s'] / bare['records_per_s'])} | "
+        f"{_fmt(second['cpu_us_per_record'], 1)} | {_fmt(second['peak_rss_mib'], 1)} |",
+        "",
+        "Unchanged re-run: Gather requests "
+        f"{second['gather_stats']['requests'].get('total', 'n/a')}; "
+        f"target summary: `{_short(summary)}`.",
+    ]
+
+
+def _short(summary: Any) -> str:
+    if not isinstance(summary, dict):
+        return "n/a"
+    models = summary.get("models", summary)
+    return str(models)[:300]
+
+
+def _e2e_section(s6: dict[str, Any]) -> list[str]:
+    lines = [
+        "The project's job with the `demo` environment (IDs from `gather_account_id` / "
+        "`gather_user_id`), both emulators fresh, empty state. Peak RSS sampled every 50 ms.",
+        "",
+        "| contacts + companies | seconds | records/s | exit | meltano MiB | tap MiB "
+        "| target MiB | Gather creates |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in s6["runs"]:
+        peaks = run["peak_rss_mib"]
+        creates = {
+            model: v.get("creates")
+            for model, v in (run["gather_stats"].get("records") or {}).items()
+        }
+        lines.append(
+            f"| {run['contacts']:,} + {run['companies']:,} | {_fmt(run['seconds'], 1)} | "
+            f"{_fmt(run['records_per_s'])} | {run['exit_code']} "
+            f"| {_fmt(peaks.get('meltano'), 1)} | "
+            f"{_fmt(peaks.get('tap'), 1)} | {_fmt(peaks.get('target'), 1)} | {creates} |"
+        )
+    return lines
+
+
+def write(result: dict[str, Any], directory: Path = BENCH) -> Path:
+    """Draw both charts and write RESULTS.md into `directory`."""
+    draw_throughput(result, directory / THROUGHPUT_PNG)
+    draw_memory(result, directory / MEMORY_PNG)
+    path = directory / "RESULTS.md"
+    path.write_text(render(result))
+    return path
