@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import io
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from target_gather.client import GatherError
+from target_gather.mapping import MappingError
+from target_gather.target import TargetGather
 from tests.target.conftest import (
     COMPANIES_SCHEMA,
     CONTACTS_SCHEMA,
     TargetHarness,
     company,
     contact,
+    encode_messages,
     record,
     schema,
     state,
@@ -193,10 +200,29 @@ STARTUP_ERRORS: list[tuple[Any, str]] = [
 ]
 
 
+def offline_config(tmp_path: Path, mappings: Any) -> dict[str, Any]:
+    """A config for in-process checks that never reach Gather."""
+    return {
+        "api_key": "k",
+        "mappings": mappings,
+        "ledger_path": str(tmp_path / "ledger.sqlite3"),
+        "rejects_path": str(tmp_path / "rejects.jsonl"),
+    }
+
+
 @pytest.mark.parametrize(("mappings", "message"), STARTUP_ERRORS)
 def test_malformed_mappings_fail_at_start_up_naming_the_fix(
-    target_run: TargetHarness, mappings: Any, message: str
+    tmp_path: Path, mappings: Any, message: str
 ) -> None:
+    with pytest.raises(GatherError, match=re.escape(f"invalid config: {message}")):
+        TargetGather(config=offline_config(tmp_path, mappings))
+
+
+def test_a_start_up_error_is_one_line_on_the_cli_and_sends_nothing(
+    target_run: TargetHarness,
+) -> None:
+    mappings, message = STARTUP_ERRORS[0]
+
     run = target_run.run([COMPANIES_SCHEMA, company("1")], mappings=mappings)
 
     assert run.returncode != 0
@@ -249,8 +275,17 @@ SCHEMA_ERRORS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("schema_message", "mappings", "message"), SCHEMA_ERRORS)
 def test_mappings_that_do_not_fit_the_schema_fail_when_it_arrives(
-    target_run: TargetHarness, schema_message: dict[str, Any], mappings: Any, message: str
+    tmp_path: Path, schema_message: dict[str, Any], mappings: Any, message: str
 ) -> None:
+    target = TargetGather(config=offline_config(tmp_path, mappings))
+
+    with pytest.raises(MappingError, match=re.escape(message)):
+        target.listen(io.StringIO(encode_messages([schema_message])))
+
+
+def test_a_schema_error_is_one_line_on_the_cli_after_no_state(target_run: TargetHarness) -> None:
+    schema_message, mappings, message = SCHEMA_ERRORS[0]
+
     run = target_run.run(
         [COMPANIES_SCHEMA, company("1"), state(n=1), schema_message], mappings=mappings
     )

@@ -115,6 +115,10 @@ def test_deletes_reach_gather_for_awkward_ids_and_are_not_repeated(
         company("never-existed", "Ghost", _sdc_deleted_at="2024-06-01T00:00:00Z"),
     ]
 
+    ignored = target_run.run(archived)  # delete_records is off by default
+    assert ignored.counts("account")["ignored_deletes"] == len(AWKWARD_IDS) + 1
+    assert len(target_run.emulator.records("account")) == len(AWKWARD_IDS) + 1
+
     run = target_run.run(archived, delete_records=True)
     target_run.emulator.reset_stats()
     replay = target_run.run(archived, delete_records=True)
@@ -128,15 +132,6 @@ def test_deletes_reach_gather_for_awkward_ids_and_are_not_repeated(
     # Re-created after deletion: sent again although the ledger knew the old body.
     recreated = target_run.run([COMPANIES_SCHEMA, company("a/b", "Co a/b")])
     assert recreated.counts("account")["created"] == 1
-
-
-def test_deletes_are_ignored_unless_enabled(target_run: TargetHarness) -> None:
-    target_run.run([COMPANIES_SCHEMA, company("1")])
-
-    run = target_run.run([COMPANIES_SCHEMA, company("1", _sdc_deleted_at="2024-06-01T00:00:00Z")])
-
-    assert set(target_run.emulator.records("account")) == {"1"}
-    assert run.counts("account")["ignored_deletes"] == 1
 
 
 def test_a_record_without_its_key_property_is_rejected_and_fails_the_run_at_the_end(
