@@ -191,3 +191,11 @@ def test_a_record_before_its_schema_stops_the_run_with_one_line(target_run: Targ
         "corresponding schema" in run.stderr
     )
     assert "Traceback" not in run.stderr
+
+
+def test_a_state_without_new_records_is_passed_on(target_run: TargetHarness) -> None:
+    run = target_run.run([COMPANIES_SCHEMA, state(companies={"updatedAt": "2024-02-01"})])
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.states == [{"bookmarks": {"companies": {"updatedAt": "2024-02-01"}}}]
+    assert target_run.emulator.stats()["requests"]["total"] == 0
