@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emulators.hubspot.pytest_plugin import HubSpotEmulator
+import pytest
+
+from emulators.hubspot.pytest_plugin import AdminCallError, HubSpotEmulator
 from tests.tap.harness import cli_command, discover, parse_lines, run_tap, select_only
 
 SEARCH = "POST /crm/v3/objects/{object_type}/search"
@@ -296,3 +298,17 @@ def test_lookback_rereads_the_end_of_the_previous_window(
     assert not without.records.get("contacts")
     with_lookback = run_tap({**config, "lookback_seconds": 3600}, state=first.last_state)
     assert sorted(with_lookback.ids("contacts")) == sorted(recent)
+
+
+@pytest.mark.xfail(
+    reason="The HubSpot emulator cannot yet answer short search pages that still carry "
+    "paging.next (HubSpot does, airbyte PR 80744); no config switch exists for it.",
+    raises=AdminCallError,
+)
+def test_a_short_search_page_with_a_next_cursor_does_not_end_the_window(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.set_config(search_short_page_share=0.5)
+    hubspot.seed(companies=2, contacts=1000)
+    run = run_tap({**config, "start_date": "2000-01-01T00:00:00Z"})
+    assert len(run.ids("contacts")) == 1000
