@@ -200,6 +200,7 @@ class GatherSink(BatchSink):
             s.rejects.sync()
             return
 
+        s.summary.add(model, unchanged=unchanged, ignored_deletes=ignored)
         s.ledger.forget(model, self.stream_name, [*changed, *to_delete])
         requests = [Request("POST", self._post_path, bodies[key]) for key in changed]
         requests += [Request("DELETE", record_path(model, key), None) for key in to_delete]
@@ -213,7 +214,6 @@ class GatherSink(BatchSink):
             upserts=upserts,
             digests=digests,
         )
-        s.summary.add(model, unchanged=unchanged, ignored_deletes=ignored)
 
     def _record_outcomes(
         self,
