@@ -211,7 +211,10 @@ class CRMStream(Stream):
             )
             pages = self._archived_since(prefetched(pager.pages(run.get("cursor"))), window_start)
             yield from self._paged(run, pages)
-        state["bookmark"] = run["window_end"]
+        # An empty window (start after end: a start_date in the future, or a longer lag than
+        # last time) keeps its start, so the bookmark never moves back before it.
+        empty = window_start is not None and window_start > window_end
+        state["bookmark"] = run["window_start"] if empty else run["window_end"]
         state.pop("run", None)
         self._checkpoint()
         self._log_summary()

@@ -312,3 +312,13 @@ def test_a_short_search_page_with_a_next_cursor_does_not_end_the_window(
     hubspot.seed(companies=2, contacts=1000)
     run = run_tap({**config, "start_date": "2000-01-01T00:00:00Z"})
     assert len(run.ids("contacts")) == 1000
+
+
+def test_a_start_date_in_the_future_reads_nothing_and_keeps_its_start(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=2, contacts=10)
+    future = "2999-01-01T00:00:00.000Z"
+    run = run_tap({**config, "start_date": future})
+    assert not run.records
+    assert run.last_state["bookmarks"]["contacts"]["bookmark"] == future
