@@ -194,7 +194,7 @@ class HubSpotClient:
                     return _DECODER.decode(response.data)
                 except msgspec.DecodeError:
                     attempt = self._retry_or_raise(
-                        attempt, method, path, "a truncated or non-JSON body", None
+                        attempt, method, path, "a truncated or non-JSON body", response
                     )
                     continue
             if status == 401 and self.auth.can_refresh and not refreshed:
@@ -248,7 +248,9 @@ class HubSpotClient:
         if wait is None:
             ceiling = min(self.backoff_max_s, BACKOFF_BASE_S * 2**attempt)
             wait = random.uniform(ceiling / 2, ceiling)  # jitter: peers must not align
-        elif response is not None and response.status == 429:
+        if response is not None and response.status == 429:
+            # Hold every request of this kind (the prefetcher's and the lookups'), not just
+            # the one that was refused.
             self.budget.pause(wait, search="/search" in path)
         self.stats.retries += 1
         self.logger.warning(
