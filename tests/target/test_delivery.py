@@ -296,3 +296,34 @@ def test_the_ledger_stores_no_api_key_and_one_row_per_accepted_record(
     ]
     assert target_run.emulator.api_key not in rows[0][0]
     assert target_run.emulator.api_key.encode() not in target_run.ledger.read_bytes()
+
+
+def test_hostile_values_arrive_intact_and_an_oversized_record_is_rejected_alone(
+    target_run: TargetHarness,
+) -> None:
+    odd = 'emoji 🚀 rtl مرحبا nul \x00 bell \x07 newline \n quote " backslash \\'
+    notes = schema(
+        "notes",
+        {"note_id": "string", "text": "string", "'; DROP TABLE accounts;--": "string"},
+        ["note_id"],
+    )
+    mappings = {"notes": {"kind": "custom", "model_id": "notes", "all_fields": True}}
+    run = target_run.run(
+        [
+            notes,
+            record("notes", note_id="n/1?x", text=odd, **{"'; DROP TABLE accounts;--": "x"}),
+            record("notes", note_id="big", text="x" * 3_000_000),
+            record("notes", note_id="n2", text="fine"),
+            state(n=3),
+        ],
+        mappings=mappings,
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert target_run.emulator.records("notes") == {
+        "n/1?x": {"text": odd, "'; DROP TABLE accounts;--": "x"},
+        "n2": {"text": "fine"},
+    }
+    (reject,) = run.rejects
+    assert (reject["id"], reject["outcome"], reject["http_status"]) == ("big", "rejected", 413)
+    assert run.states == [{"bookmarks": {"n": 3}}]
