@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -218,7 +217,6 @@ def test_cli_runs_with_config_and_state_files(
     second = run_cli(config_path, state_path)
     assert second.returncode == 0
     assert '"RECORD"' not in second.stdout
-    assert isinstance(subprocess.CompletedProcess, type)
 
 
 def test_oauth_secrets_never_appear_in_output_or_errors(
