@@ -322,3 +322,29 @@ def test_a_start_date_in_the_future_reads_nothing_and_keeps_its_start(
     run = run_tap({**config, "start_date": future})
     assert not run.records
     assert run.last_state["bookmarks"]["contacts"]["bookmark"] == future
+
+
+def test_a_run_resumed_in_its_archived_pass_skips_the_live_records_and_what_it_emitted(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=2, contacts=400)
+    ids = [c["id"] for c in hubspot.dump("contacts")]
+    archived = ids[:150]
+    for contact_id in archived:
+        hubspot.archive("contacts", contact_id)
+    settings = {**config, "include_archived": True}
+    catalog = select_only(discover(settings), {"contacts": {"email"}})
+    first = run_tap(settings, catalog=catalog)
+    assert {r["id"] for r in first.records["contacts"] if r["archived"]} == set(archived)
+    # The STATE written between the two archived pages, as a killed run would leave it.
+    middle = [
+        s
+        for s in first.states
+        if s["bookmarks"].get("contacts", {}).get("run", {}).get("phase") == "archived"
+        and s["bookmarks"]["contacts"]["run"]["cursor"]
+    ]
+    assert middle
+    resumed = run_tap(settings, state=middle[-1], catalog=catalog)
+    emitted = resumed.ids("contacts")
+    assert all(r["archived"] for r in resumed.records["contacts"])
+    assert set(emitted) == set(archived[100:])
