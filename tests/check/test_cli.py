@@ -179,3 +179,32 @@ def test_stays_within_the_portal_rate_limits(
     statuses = {status for route in stats["routes"].values() for status in route["by_status"]}
     assert statuses == {"200"}, stats
     assert run.report["objects"]["contacts"]["records"]["total"] == 1200
+
+
+def test_an_api_url_without_scheme_exits_2_at_once(hubspot: HubSpotEmulator) -> None:
+    """The client would retry an unusable URL for minutes; the check refuses it up front."""
+    env = {
+        "TAP_HUBSPOT_GATHER_API_URL": hubspot.url.removeprefix("http://"),
+        "TAP_HUBSPOT_GATHER_ACCESS_TOKEN": hubspot.token,
+    }
+
+    result = _module(env=env)
+
+    assert result.returncode == 2
+    assert "is not a full http(s) URL" in result.stderr
+    assert hubspot.stats()["total"] == 0
+
+
+def test_companies_are_listed_when_search_cannot_count_them(
+    hubspot: HubSpotEmulator, settings: dict[str, Any], run_check: Callable[..., CheckRun]
+) -> None:
+    hubspot.seed(companies=7, contacts=5, seed=1)
+    hubspot.set_faults([{"path": "/search$", "status": 400, "times": None}])
+    settings |= {"account_id_property": "companyId", "user_id_property": "vid"}
+
+    run = run_check(settings, "--format", "json", "--quiet")
+
+    companies = run.report["objects"]["companies"]["records"]
+    assert companies["total"] == companies["with_id"] == 7
+    assert companies["scanned"] is True
+    assert run.report["objects"]["contacts"]["records"]["total"] == 5

@@ -117,6 +117,10 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+def _have(count: int) -> str:
+    return "has" if count == 1 else "have"
+
+
 def property_problems(check: ObjectCheck) -> list[Problem]:
     """Problems with the ID property's definition."""
     prop = check.id_property
@@ -175,8 +179,9 @@ def value_problems(check: ObjectCheck) -> list[Problem]:
                 obj,
                 "missing_ids",
                 "error",
-                f"{_n(check.missing_id, obj)} of {check.total:,} have no {name}; the sync "
-                f"skips them (sample HubSpot ids: {', '.join(check.missing_sample)}).",
+                f"{_n(check.missing_id, obj)} of {check.total:,} {_have(check.missing_id)} "
+                f"no {name}; the sync skips them (sample HubSpot ids: "
+                f"{', '.join(check.missing_sample)}).",
                 f"Fill {name} on these records in HubSpot (filter the {obj} view on "
                 f"'{name} is unknown'), or archive the ones that should not reach Gather.",
                 check.missing_id,
@@ -212,8 +217,9 @@ def link_problems(check: ObjectCheck) -> list[Problem]:
                 "contacts",
                 "contacts_without_company",
                 "warning",
-                f"{_n(links.without_company, 'contacts')} have no primary company and will sync "
-                f"as users without an account (sample HubSpot ids: "
+                f"{_n(links.without_company, 'contacts')} {_have(links.without_company)} "
+                "no primary company and will sync as users without an account (sample HubSpot "
+                "ids: "
                 f"{', '.join(links.without_company_sample)}).",
                 "Associate these contacts with their company in HubSpot (as primary company), "
                 "or accept that they sync unlinked.",

@@ -159,12 +159,13 @@ class PortalScanner:
         check = ObjectCheck("companies", prop)
         if prop.uniqueness == "hubspot_id":
             # Every company has its own HubSpot id: nothing can be missing or shared.
+            check.duplicates_note = "companyId is HubSpot's own company id: unique by construction"
             total = self.total("companies")
-            check.total = check.with_id = total or 0
-            check.duplicates_note = (
-                "companyId is HubSpot's own company id: unique by construction, not scanned"
-            )
-            self.progress.note(f"companies: {check.total:,} records; {check.duplicates_note}")
+            if total is None:  # search unavailable: list them instead (exact, just slower)
+                self._scan("companies", [], check)
+                return check
+            check.total = check.with_id = total
+            self.progress.note(f"companies: {total:,} records; {check.duplicates_note}")
             return check
         if not prop.exists:
             check.duplicates_note = "not scanned: the ID property does not exist"

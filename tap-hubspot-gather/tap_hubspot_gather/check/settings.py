@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -96,7 +97,7 @@ def load_settings(
 def build_tap(settings: Mapping[str, Any]) -> TapHubspotGather:
     """The tap with these settings (validated, defaults filled); it owns the HTTP client."""
     try:
-        return TapHubspotGather(
+        tap = TapHubspotGather(
             config=dict(settings),
             parse_env_config=False,
             validate_config=True,
@@ -107,3 +108,16 @@ def build_tap(settings: Mapping[str, Any]) -> TapHubspotGather:
         msg = f"Invalid tap settings: {problems}. Fix them in meltano.yml, .env or the config file."
         secrets = [str(settings[k]) for k in SECRET_SETTINGS if settings.get(k)]
         raise SettingsError(redact(msg, secrets)) from None
+    check_api_url(str(tap.config.get("api_url") or ""))
+    return tap
+
+
+def check_api_url(api_url: str) -> None:
+    """Refuse an api_url that cannot work at once (the client would retry it for minutes)."""
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        msg = (
+            f"api_url {api_url!r} is not a full http(s) URL: set it to https://api.hubapi.com "
+            "(or the base URL of your HubSpot proxy or emulator)."
+        )
+        raise SettingsError(msg)
