@@ -14,7 +14,7 @@ from tests.emulators.gather.conftest import Api
 
 # The fixture outlives examples on purpose: each example writes under a fresh record id.
 PER_FIXTURE = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 _ids = itertools.count()
 
