@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 
 # Keep every cache, log and temporary file inside the checkout.
 export UV_CACHE_DIR ?= $(ROOT)/.cache/uv
-export UV_COMPILE_BYTECODE := 1
+export UV_COMPILE_BYTECODE ?= 1
 export UV_SYSTEM_CERTS := 1
 export XDG_CACHE_HOME := $(ROOT)/.cache
 export XDG_STATE_HOME := $(ROOT)/.local/state

@@ -58,6 +58,8 @@ def test_two_fresh_checkouts_sharing_only_the_state_backend_run_as_one_pipeline(
         # Only this is shared between the two runners (plus the package cache, for speed).
         "MELTANO_STATE_BACKEND_URI": state.as_uri(),
         "UV_CACHE_DIR": str(ROOT / ".cache" / "uv"),
+        "PIP_CACHE_DIR": str(ROOT / ".cache" / "pip"),
+        "UV_COMPILE_BYTECODE": "0",  # a runner would compile; the test has no use for it
         "MELTANO_ENVIRONMENT": "demo",
         "TAP_HUBSPOT_GATHER_API_URL": hubspot_emulator.url,
         "TAP_HUBSPOT_GATHER_ACCESS_TOKEN": hubspot_emulator.token,
