@@ -305,7 +305,8 @@ class TargetGather(Target):
         stream_name = message_dict.get("stream")
         record = message_dict.get("record")
         if not isinstance(stream_name, str) or not isinstance(record, dict):
-            super()._process_record_message(message_dict)  # the SDK's error messages
+            line = getattr(self.message_reader, "line_number", 0)
+            self._on_malformed(line, "a RECORD without a 'stream' name or a 'record' object")
             return
         stream_maps = self.mapper.stream_maps.get(stream_name)
         if stream_maps is None:

@@ -167,6 +167,7 @@ def test_malformed_lines_are_rejected_and_every_valid_record_still_arrives(
             company("1"),
             '{"type": "RECORD", "stream": "compan',
             "[1, 2]",
+            '{"type": "RECORD", "stream": "companies", "record": "not an object"}',
             company("2"),
             state(n=2),
         ]
@@ -178,8 +179,9 @@ def test_malformed_lines_are_rejected_and_every_valid_record_still_arrives(
     assert [r["reason"][:40] for r in run.rejects] == [
         "input line 3 is not valid JSON (JSON is ",
         "input line 4 is not a Singer message (a ",
+        "input line 5 is a RECORD without a 'stre",
     ]
-    assert "input that breaks the Singer spec (2 in '(malformed lines)')" in run.stderr
+    assert "input that breaks the Singer spec (3 in '(malformed lines)')" in run.stderr
 
 
 def test_a_record_before_its_schema_stops_the_run_with_one_line(target_run: TargetHarness) -> None:
