@@ -151,8 +151,10 @@ def test_progress_lines_go_to_stderr(
     json.loads(run.stdout)  # stdout stays pure JSON
     lines = [line for line in run.stderr.splitlines() if line.startswith("check: contacts")]
     assert lines[0] == "check: contacts: scanning (about 350 records)"
-    assert any(line.startswith("check: contacts: 100 of 350 (29%)") for line in lines), lines
-    assert "check: contacts: 350 of 350 (100%)" in "\n".join(lines)
+    assert any(line.startswith("check: contacts: 100 of 350 scanned (29%), ") for line in lines), (
+        lines
+    )
+    assert "check: contacts: 350 of 350 scanned (100%)" in "\n".join(lines)
     assert lines[-1] == "check: contacts: 350 records scanned"
 
 

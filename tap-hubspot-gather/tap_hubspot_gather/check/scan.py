@@ -82,15 +82,18 @@ class Progress:
         self.note(f"{self._label}: {self._done:,} records scanned")
 
     def _status(self, now: float) -> str:
+        """`N of M scanned (P%), R/s, about S s left` (total and estimate when known)."""
         elapsed = max(now - self._started, 1e-9)
         rate = self._done / elapsed
         text = f"{self._done:,}"
         if self._total:
-            share = min(self._done / self._total, 1.0)
-            text += f" of {self._total:,} ({share:.0%})"
-            if rate > 0 and self._done < self._total:
-                text += f", about {(self._total - self._done) / rate:,.0f} s left"
-        return f"{text} scanned, {rate:,.0f}/s"
+            text += f" of {self._total:,} scanned ({min(self._done / self._total, 1.0):.0%})"
+        else:
+            text += " scanned"
+        text += f", {rate:,.0f}/s"
+        if self._total and rate > 0 and self._done < self._total:
+            text += f", about {(self._total - self._done) / rate:,.0f} s left"
+        return text
 
 
 class PortalScanner:
