@@ -59,13 +59,14 @@ class Pipeline:
             **overrides,
         }
 
-    def command(self) -> list[str]:
-        return [str(BIN / "meltano"), "--environment=demo", *JOB]
+    def command(self, blocks: tuple[str, ...] = ()) -> list[str]:
+        return [str(BIN / "meltano"), "--environment=demo", "run", *(blocks or JOB[1:])]
 
-    def run(self, **env: str) -> subprocess.CompletedProcess[str]:
-        """One `meltano run` to completion; fails the test with the log tail if it fails."""
+    def run(self, *blocks: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """One `meltano run` (of `blocks`, default the main job) to completion; fails the test
+        with the log tail if it fails."""
         result = subprocess.run(
-            self.command(),
+            self.command(blocks),
             cwd=ROOT,
             env=self.env(**env),
             capture_output=True,
