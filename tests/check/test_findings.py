@@ -331,3 +331,24 @@ def test_a_missing_id_property_is_an_error_with_the_setting_to_fix(
     # Contacts are still checked; their account links cannot be.
     assert report["objects"]["contacts"]["records"]["total"] == 1
     assert report["objects"]["contacts"]["links"]["company_without_account_id"] is None
+
+
+def test_an_enumeration_id_property_gets_a_type_warning_and_its_shared_values(
+    hubspot: HubSpotEmulator,
+    settings: dict[str, Any],
+    run_check: Callable[..., CheckRun],
+) -> None:
+    for stage in ("lead", "lead", "customer"):
+        hubspot.create("contacts", {"lifecyclestage": stage})
+    hubspot.create("companies", {"numberofemployees": "12"})
+    settings |= {"account_id_property": "numberofemployees", "user_id_property": "lifecyclestage"}
+
+    report = run_check(settings, *ALL).report
+
+    contacts = report["objects"]["contacts"]
+    assert contacts["id_property"]["type"] == "enumeration"
+    assert [(g["value"], g["count"]) for g in contacts["duplicates"]["groups"]] == [("lead", 2)]
+    assert ("contacts", "id_property_type", "warning") in _codes(report)
+    # A number property is a fine ID type: no type warning for companies.
+    assert report["objects"]["companies"]["id_property"]["type"] == "number"
+    assert ("companies", "id_property_type", "warning") not in _codes(report)
