@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 FaultAction = Literal["status", "latency", "drop"]
 ACTIONS: tuple[str, ...] = ("status", "latency", "drop")
 
 # Renders the app's error body for an injected status (HubSpot JSON, Gather DRF, ...).
 ErrorRenderer = Callable[[web.Request, int, "FaultRule"], web.StreamResponse]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class FaultRuleError(ValueError):
@@ -148,9 +148,7 @@ async def drop_connection(request: web.Request) -> web.StreamResponse:
     raise asyncio.CancelledError
 
 
-def fault_middleware(
-    plan: FaultPlan, render_error: ErrorRenderer, admin_prefix: str
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def fault_middleware(plan: FaultPlan, render_error: ErrorRenderer, admin_prefix: str) -> Middleware:
     """An aiohttp middleware that applies `plan` to every non-admin request."""
 
     @web.middleware

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Status recorded for a request whose connection was dropped (no response was sent).
+DROPPED = 0
 
 
 class RequestStats:
@@ -32,7 +34,7 @@ class RequestStats:
         routes: dict[str, dict[str, object]] = {}
         for route, total in sorted(self.by_route.items()):
             by_status = {
-                str(status): count
+                ("dropped" if status == DROPPED else str(status)): count
                 for (name, status), count in sorted(self.by_route_status.items())
                 if name == route
             }
@@ -47,10 +49,9 @@ def route_name(request: web.Request) -> str:
     return f"{request.method} {template}"
 
 
-def stats_middleware(
-    stats: RequestStats, admin_prefix: str
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """An aiohttp middleware counting every non-admin request by route and final status."""
+def stats_middleware(stats: RequestStats, admin_prefix: str) -> Middleware:
+    """An aiohttp middleware counting every non-admin request by route and final status
+    (a dropped connection counts under ``"dropped"``)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -60,6 +61,9 @@ def stats_middleware(
             response = await handler(request)
         except web.HTTPException as exc:
             stats.record(route_name(request), exc.status)
+            raise
+        except asyncio.CancelledError:
+            stats.record(route_name(request), DROPPED)
             raise
         stats.record(route_name(request), response.status)
         return response

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import cast
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from emulators.common.faults import fault_middleware
 from emulators.common.stats import stats_middleware
@@ -46,9 +44,8 @@ def make_app(
     app = web.Application(
         client_max_size=max_body_bytes,
         middlewares=[
-            # The shared factories' return type names no parameters; aiohttp's protocol does.
-            cast("Middleware", stats_middleware(state.stats, ADMIN_PREFIX)),
-            cast("Middleware", fault_middleware(state.plan, render_fault, ADMIN_PREFIX)),
+            stats_middleware(state.stats, ADMIN_PREFIX),
+            fault_middleware(state.plan, render_fault, ADMIN_PREFIX),
             drf_errors,
             throttle,
             auth,

@@ -8,10 +8,8 @@ error rendering, HubSpot error rendering (+ correlation id header), the 414 URL-
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import cast
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from emulators.common.faults import FaultRule, fault_middleware
 from emulators.common.stats import stats_middleware
@@ -112,13 +110,11 @@ def make_app(
     state = HubSpotState(config=config or EmulatorConfig(), auth=Auth(tokens, oauth_clients))
     app = web.Application(
         middlewares=[
-            # The shared middlewares' Callable types don't match aiohttp's Middleware protocol
-            # (parameter names); they are middlewares all the same.
-            cast("Middleware", stats_middleware(state.stats, ADMIN_PREFIX)),
+            stats_middleware(state.stats, ADMIN_PREFIX),
             admin_errors,
             hubspot_errors,
             url_length,
-            cast("Middleware", fault_middleware(state.faults, _render_fault, ADMIN_PREFIX)),
+            fault_middleware(state.faults, _render_fault, ADMIN_PREFIX),
             auth_and_limits,
         ],
         handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_REQUEST_LINE},

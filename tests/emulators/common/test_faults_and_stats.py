@@ -80,11 +80,12 @@ def test_every_nth_request_fires(toy: tuple[str, FaultPlan, RequestStats]):
 
 
 def test_drop_closes_the_connection_without_a_response(toy: tuple[str, FaultPlan, RequestStats]):
-    url, plan, _ = toy
+    url, plan, stats = toy
     plan.replace([FaultRule(path="^/items/", action="drop")])
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/items/1", timeout=5)
     assert requests.get(f"{url}/items/1", timeout=5).status_code == 200
+    assert stats.to_json()["routes"]["GET /items/{id}"]["by_status"] == {"200": 1, "dropped": 1}
 
 
 def test_latency_delays_then_serves(toy: tuple[str, FaultPlan, RequestStats]):
