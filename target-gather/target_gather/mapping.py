@@ -103,7 +103,7 @@ def normalize_id(value: Any, *, email: bool = False) -> str | None:
         text = str(int(value)) if value == int(value) else str(value)
     elif isinstance(value, str):
         text = value.strip()
-        if _INTEGRAL_STRING.match(text):
+        if "." in text and _INTEGRAL_STRING.match(text):
             text = text.split(".", 1)[0].lstrip("+")
     else:
         return None
@@ -385,6 +385,27 @@ class BoundMapping:
     null_policy: NullPolicy
     payload_format: Literal["flat", "traits"]
     schema_fields: frozenset[str]
+    # Derived once from `spec` (see __post_init__), so the hot path does no lookups.
+    _required: tuple[str, ...] = field(default=(), init=False, repr=False)
+    _email_traits: tuple[str, ...] = field(default=(), init=False, repr=False)
+    _id_traits: tuple[str, ...] = field(default=(), init=False, repr=False)
+    _trait_items: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False)
+    _skip: frozenset[str | None] = field(default=frozenset(), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        spec = self.spec
+        derived = {
+            "_required": spec.required,
+            "_email_traits": EMAIL_TRAITS.get(spec.kind, ()),
+            "_id_traits": ID_TRAITS.get(spec.kind, ()),
+            "_trait_items": tuple(spec.traits.items()),
+            "_skip": frozenset(
+                {"id", self.id_field, spec.event_type_field, spec.link_field}
+                | set(spec.traits.values())
+            ),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     @property
     def model(self) -> str:
@@ -393,7 +414,6 @@ class BoundMapping:
 
     def map_record(self, record: Mapping[str, Any]) -> Mapped:
         """The Gather body for `record`; `InvalidRecordError` when it must not be sent."""
-        spec = self.spec
         record_id = normalize_id(record.get(self.id_field), email=self.id_is_email)
         if record_id is None:
             msg = f"id field {self.id_field!r} is missing, empty or not a string/number"
@@ -401,21 +421,21 @@ class BoundMapping:
         if record.get("_sdc_deleted_at") is not None:
             return Mapped(key=record_id, body={}, delete=True)
         values = self._traits(record)
-        if spec.kind == "event":
+        if self.spec.kind == "event":
             return self._event(record_id, record, values)
-        for trait in spec.required:
+        for trait in self._required:
             value = values.get(trait)
             if value is None or (isinstance(value, str) and not value.strip()):
                 msg = f"required trait {trait!r} is missing or empty"
                 raise InvalidRecordError(msg)
-        for trait in EMAIL_TRAITS.get(spec.kind, ()):
+        for trait in self._email_traits:
             value = values.get(trait)
             if value is not None:
                 if not isinstance(value, str) or not _EMAIL.match(value.strip()):
                     msg = f"trait {trait!r} is not an email address"
                     raise InvalidRecordError(msg)
                 values[trait] = value.strip().lower()
-        for trait in ID_TRAITS.get(spec.kind, ()):
+        for trait in self._id_traits:
             value = values.get(trait)
             if value is not None:
                 normalized = normalize_id(value)
@@ -425,21 +445,20 @@ class BoundMapping:
                 values[trait] = normalized
         if self.payload_format == "traits":
             return Mapped(key=record_id, body={"id": record_id, "traits": values})
-        return Mapped(key=record_id, body={**values, "id": record_id})
+        values["id"] = record_id
+        return Mapped(key=record_id, body=values)
 
     def _traits(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        spec = self.spec
         clear = self.null_policy == "clear"
         values: dict[str, Any] = {}
-        if spec.all_fields:
-            skip = {self.id_field, spec.event_type_field, spec.link_field}
-            skip.update(spec.traits.values())
+        if self.spec.all_fields:
+            skip = self._skip
             for name, value in record.items():
                 if name in skip or name.startswith(SDC_PREFIX):
                     continue
                 if value is not None or clear:
                     values[name] = value
-        for trait, source in spec.traits.items():
+        for trait, source in self._trait_items:
             if source in record:  # an absent field never clears a trait
                 value = record[source]
                 if value is not None or clear:

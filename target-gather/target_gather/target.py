@@ -17,6 +17,7 @@ from typing import IO, Any, NoReturn
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MissingKeyPropertiesError, RecordsWithoutSchemaException
 from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
 from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
@@ -240,6 +241,7 @@ class TargetGather(Target):
         self._summary_path = config.get("summary_path")
         self._finished = False
         self._draining = False
+        self._direct_sinks: dict[str, GatherSink] = {}
         if isinstance(self.message_reader, TolerantReader):
             self.message_reader.on_malformed = self._on_malformed
         ledger_path = Path(config.get("ledger_path", DEFAULT_LEDGER_PATH))
@@ -304,10 +306,24 @@ class TargetGather(Target):
         """A lean RECORD path: no SDK validation or timestamp parsing, then the cadence."""
         stream_name = message_dict.get("stream")
         record = message_dict.get("record")
-        if not isinstance(stream_name, str) or not isinstance(record, dict):
+        direct = self._direct_sinks.get(stream_name)  # type: ignore[arg-type]
+        if direct is not None and isinstance(record, dict):
+            direct.accept(record)
+        elif not isinstance(stream_name, str) or not isinstance(record, dict):
             line = getattr(self.message_reader, "line_number", 0)
             self._on_malformed(line, "a RECORD without a 'stream' name or a 'record' object")
             return
+        else:
+            self._accept_mapped(stream_name, record)
+        self._since_checkpoint += 1
+        if (
+            self._since_checkpoint >= self._checkpoint_records
+            or time.monotonic() - self._last_checkpoint >= self._checkpoint_seconds
+        ):
+            self.checkpoint()
+
+    def _accept_mapped(self, stream_name: str, record: dict[str, Any]) -> None:
+        """Through the SDK's stream maps (aliases, filters, transforms, flattening)."""
         stream_maps = self.mapper.stream_maps.get(stream_name)
         if stream_maps is None:
             self._assert_sink_exists(stream_name)
@@ -320,12 +336,18 @@ class TargetGather(Target):
             sink = self._sinks_active[stream_map.stream_alias]
             assert isinstance(sink, GatherSink)
             sink.accept(transformed)
-        self._since_checkpoint += 1
-        if (
-            self._since_checkpoint >= self._checkpoint_records
-            or time.monotonic() - self._last_checkpoint >= self._checkpoint_seconds
-        ):
-            self.checkpoint()
+
+    def _refresh_direct_sinks(self) -> None:
+        """Streams whose only map is the identity (no stream maps, no flattening) skip it."""
+        self._direct_sinks = {}
+        if self.config.get("flattening_enabled"):
+            return
+        for stream_name, stream_maps in self.mapper.stream_maps.items():
+            if len(stream_maps) != 1 or type(stream_maps[0]) is not SameRecordTransform:
+                continue
+            sink = self._sinks_active.get(stream_maps[0].stream_alias)
+            if isinstance(sink, GatherSink) and stream_maps[0].stream_alias == stream_name:
+                self._direct_sinks[stream_name] = sink
 
     @override
     def _process_state_message(self, message_dict: dict[str, Any]) -> None:
@@ -340,6 +362,7 @@ class TargetGather(Target):
             super()._process_schema_message(message_dict)
         except MappingError as exc:
             self._fail(exc)
+        self._refresh_direct_sinks()
 
     def checkpoint(self) -> None:
         """Deliver everything received so far, then emit the latest STATE (if any)."""
