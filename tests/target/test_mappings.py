@@ -294,3 +294,24 @@ def test_a_schema_error_is_one_line_on_the_cli_after_no_state(target_run: Target
     assert message in run.stderr
     assert "Traceback" not in run.stderr
     assert run.states == []
+
+
+def test_sdk_stream_maps_still_apply_before_the_mapping(target_run: TargetHarness) -> None:
+    crm = {**COMPANIES_SCHEMA, "stream": "crm_companies"}
+    run = target_run.run(
+        [
+            crm,
+            {**company("1", "acme"), "stream": "crm_companies"},
+            {**company("2", "skip me"), "stream": "crm_companies"},
+        ],
+        stream_maps={
+            "crm_companies": {
+                "__alias__": "companies",
+                "__filter__": "name != 'skip me'",
+                "name": "name.upper()",
+            }
+        },
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert target_run.emulator.records("account") == {"1": {"name": "ACME"}}
