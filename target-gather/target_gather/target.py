@@ -48,7 +48,7 @@ MAPPINGS_DESCRIPTION = (
     "`required` (traits a record must have; default: the model's), `id_is_email`; events take "
     "`event_type` or `event_type_field`, and `user_field` or `account_field`. Built in: "
     "`companies` -> account, `contacts` -> user (entries for them add to the defaults; "
-    "`false` switches one off). Checked when the target starts and against each SCHEMA."
+    "`false` ignores a stream). Checked when the target starts and against each SCHEMA."
 )
 
 
