@@ -49,6 +49,10 @@ class EmulatorConfig:
     list_limit_over_max: OverLimit = "clamp"
     # Search page size max 200 (D-search).
     search_limit_max: int = 200
+    # HubSpot sometimes answers a search page with fewer than `limit` results yet still gives
+    # `paging.next` (hubspot-api.md section 10.5, airbyte PR 80744). When set, every search
+    # page holds at most this many results and the next page continues after them; None: off.
+    short_search_pages: int | None = None
     # Batch read: 100 inputs (D-contacts "Limits"); association batch read: 1,000 (changelog).
     batch_read_max: int = 100
     association_batch_max: int = 1_000
@@ -81,10 +85,18 @@ class EmulatorConfig:
     def validate(self) -> None:
         """Refuse settings the emulator cannot honour."""
         problems: list[str] = []
-        for name in ("burst_limit", "search_per_second", "daily_limit"):
+        for name, least in (
+            ("burst_limit", 0),
+            ("search_per_second", 0),
+            ("daily_limit", 0),
+            ("short_search_pages", 1),
+        ):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 0):
-                problems.append(f"{name} must be a non-negative integer or null")
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < least
+            ):
+                kind = "positive" if least else "non-negative"
+                problems.append(f"{name} must be a {kind} integer or null")
         for name in (
             "burst_window_ms",
             "max_url_length",

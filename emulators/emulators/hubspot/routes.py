@@ -232,8 +232,8 @@ async def search(request: web.Request) -> web.Response:
     names = select_properties(table, query.names, default)
     renderer = Renderer(table, names, state.config)
     body: dict[str, Any] = {"total": total, "results": [renderer.record(r) for r in page]}
-    following = query.offset + query.limit
-    if query.limit and following < total:
+    following = query.offset + len(page)  # a short page's next page continues after it
+    if page and following < total:
         body["paging"] = {"next": {"after": str(following)}}
     return json_response(body)
 

@@ -351,7 +351,7 @@ class SearchEngine:
     def run(
         self, store: Store, table: Table, query: SearchQuery, config: EmulatorConfig, now: int
     ) -> tuple[int, list[Record]]:
-        """(total matches, the requested page)."""
+        """(total matches, the requested page; shorter than `limit` with `short_search_pages`)."""
         if store.version != self._version:
             self._cache.clear()
             self._version = store.version
@@ -368,7 +368,10 @@ class SearchEngine:
         if config.search_index_lag_s > 0:
             horizon = now - int(config.search_index_lag_s * 1000)
             records = [r for r in records if r.written_ms <= horizon]
-        return len(records), records[query.offset : query.offset + query.limit]
+        size = query.limit
+        if config.short_search_pages is not None:
+            size = min(size, config.short_search_pages)
+        return len(records), records[query.offset : query.offset + size]
 
     def _bounded(self, result: _ResultSet, query: SearchQuery) -> list[Record]:
         low, high = query.min_id, query.max_id

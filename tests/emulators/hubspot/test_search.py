@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from emulators.hubspot.pytest_plugin import AdminCallError, HubSpotEmulator
 from emulators.hubspot.timeutil import parse_ms
 from tests.emulators.hubspot.conftest import Api
 
@@ -191,6 +191,64 @@ def test_total_counts_all_matches_beyond_the_cap(emulator: HubSpotEmulator, api:
     assert data["total"] == 10_050
     assert data["paging"]["next"]["after"] == "10000"
     assert api.search("contacts", {"limit": 200, "after": "10000"}).status_code == 400
+
+
+def test_short_pages_hold_at_most_the_configured_count_and_offsets_continue_after_them(
+    emulator: HubSpotEmulator, api: Api, seeded: list[dict]
+) -> None:
+    emulator.set_config(short_search_pages=7)
+    ids, after, pages = [], None, 0
+    while True:
+        body: dict = {"limit": 20}
+        if after is not None:
+            body["after"] = after
+        data = api.search("contacts", body).json()
+        pages += 1
+        assert len(data["results"]) <= 7
+        assert data["total"] == len(seeded)
+        ids += [r["id"] for r in data["results"]]
+        if "paging" not in data:
+            break
+        assert int(data["paging"]["next"]["after"]) == len(ids)  # resumes where it stopped
+        after = data["paging"]["next"]["after"]
+    assert ids == [r["id"] for r in seeded]
+    assert pages == -(-len(seeded) // 7)
+
+
+def test_short_keyset_pages_keep_a_next_cursor_while_more_matches_exist(
+    emulator: HubSpotEmulator, api: Api, seeded: list[dict]
+) -> None:
+    emulator.set_config(short_search_pages=50)
+    last, seen = "0", []
+    while True:
+        body = {
+            "filterGroups": [_group(_f("hs_object_id", "GT", last))],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "limit": 200,
+        }
+        data = api.search("contacts", body).json()
+        page = [r["id"] for r in data["results"]]
+        assert len(page) == min(50, len(seeded) - len(seen))
+        seen += page
+        if len(seen) == len(seeded):
+            assert "paging" not in data
+            break
+        assert "next" in data["paging"]
+        last = page[-1]
+    assert seen == [r["id"] for r in seeded]
+
+
+def test_short_pages_off_by_null_and_refused_unless_a_positive_integer(
+    emulator: HubSpotEmulator, api: Api, seeded: list[dict]
+) -> None:
+    for bad in (0, -3, "7", 2.5, True):
+        with pytest.raises(AdminCallError, match="short_search_pages"):
+            emulator.set_config(short_search_pages=bad)
+    emulator.set_config(short_search_pages=3)
+    assert len(api.search("contacts", {"limit": 10}).json()["results"]) == 3
+    emulator.set_config(short_search_pages=None)
+    assert len(api.search("contacts", {"limit": 10}).json()["results"]) == 10
+    assert emulator.config()["short_search_pages"] is None
 
 
 def test_archived_and_merged_records_never_appear(emulator: HubSpotEmulator, api: Api) -> None:
