@@ -52,13 +52,14 @@ def test_429_with_and_without_retry_after_5xx_and_dropped_connections_are_retrie
 
 def test_a_request_timeout_is_retried(target_run: TargetHarness) -> None:
     target_run.emulator.set_faults(
-        [{"path": ACCOUNTS, "action": "latency", "delay_s": 1.5, "times": 1}]
+        [{"path": ACCOUNTS, "action": "latency", "delay_s": 2.0, "times": 1}]
     )
 
-    run = target_run.run([COMPANIES_SCHEMA, company("1", "Slow")], request_timeout_s=0.3)
+    run = target_run.run([COMPANIES_SCHEMA, company("1", "Slow")], request_timeout_s=0.5)
 
     assert run.returncode == 0, run.stderr[-3000:]
-    assert run.counts("account")["retried"] == 1
+    assert run.counts("account")["retried"] >= 1  # more if the machine is very slow
+    assert target_run.emulator.faults()[0]["fired"] == 1
     assert target_run.emulator.records("account") == {"1": {"name": "Slow"}}
 
 
