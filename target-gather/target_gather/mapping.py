@@ -384,7 +384,6 @@ class BoundMapping:
     id_is_email: bool
     null_policy: NullPolicy
     payload_format: Literal["flat", "traits"]
-    schema_fields: frozenset[str]
     # Derived once from `spec` (see __post_init__), so the hot path does no lookups.
     _required: tuple[str, ...] = field(default=(), init=False, repr=False)
     _email_traits: tuple[str, ...] = field(default=(), init=False, repr=False)
@@ -549,5 +548,4 @@ def bind(
         id_is_email=id_is_email,
         null_policy=null_policy,
         payload_format=payload_format,
-        schema_fields=frozenset(schema.get("properties", {})),
     )
