@@ -56,6 +56,19 @@ def run_meltano(
     )
 
 
+# Concurrent `meltano run`s in one project share `.meltano/run/<plugin>/` (the generated config
+# and catalog files), so under pytest-xdist every test that runs Meltano goes to one worker.
+MELTANO_TEST_DIRS = ("e2e", "reliability", "security")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Serialize the Meltano-running tests on one xdist worker (`--dist loadgroup`)."""
+    for item in items:
+        in_meltano_dir = any(part in MELTANO_TEST_DIRS for part in item.path.parts)
+        if in_meltano_dir or item.get_closest_marker("meltano") is not None:
+            item.add_marker(pytest.mark.xdist_group("meltano"))
+
+
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     """The checkout's root folder."""

@@ -10,7 +10,7 @@ import pytest
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from tests.conftest import run_meltano
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.meltano]
 MELTANO_TIMEOUT_S = 180
 
 

@@ -93,6 +93,7 @@ def test_extractor_declares_state_and_catalog_capabilities() -> None:
     assert {"state", "catalog", "discover", "about", "stream-maps"} <= capabilities
 
 
+@pytest.mark.meltano
 def test_meltano_invokes_the_tap_through_meltano_yml() -> None:
     result = run_meltano("invoke", "tap-hubspot-gather", "--about", "--format=json")
     assert result.returncode == 0, result.stderr[-2000:]
