@@ -58,7 +58,7 @@ def run_meltano(
 
 # Concurrent `meltano run`s in one project share `.meltano/run/<plugin>/` (the generated config
 # and catalog files), so under pytest-xdist every test that runs Meltano goes to one worker.
-MELTANO_TEST_DIRS = ("e2e", "reliability", "security")
+MELTANO_TEST_DIRS = ("e2e", "reliability", "security", "bench")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
