@@ -32,13 +32,13 @@ ID_VALUES = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(ID_VALUES, st.booleans())
 def test_tap_and_target_normalize_every_id_value_alike(value: Any, email: bool) -> None:
     assert tap_normalize_id(value, lower=email) == target_normalize_id(value, email=email)
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(ID_VALUES, st.booleans())
 def test_the_target_keeps_the_key_the_tap_emitted(value: Any, email: bool) -> None:
     emitted = tap_normalize_id(value, lower=email)
