@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import math
+from collections.abc import Mapping
+from contextlib import suppress
 from functools import cached_property
+from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.helpers._classproperty import classproperty
 
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
@@ -28,6 +35,42 @@ from tap_hubspot_gather.streams import (
 )
 
 USER_ID_BUILTINS = ("vid",)
+# Boolean texts accepted from the environment (singer-sdk's truthy set, plus the falsy ones;
+# anything else stays text and fails validation instead of silently meaning false).
+TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "on", "1"})
+FALSE_TEXTS = frozenset({"false", "f", "no", "n", "off", "0"})
+TYPED_KINDS = frozenset({"integer", "number", "boolean"})
+
+
+def schema_types(schema: Mapping[str, Any]) -> set[str]:
+    """The JSON Schema type names a setting allows (`type` string or list, or `anyOf`)."""
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {kind}
+    if isinstance(kind, list):
+        return {str(k) for k in kind}
+    return {t for option in schema.get("anyOf") or [] for t in schema_types(option)}
+
+
+def typed_setting(raw: str, schema: Mapping[str, Any]) -> Any:
+    """A setting given as text (an env var) as its schema's type.
+
+    Text that does not parse is returned unchanged, so config validation refuses it naming
+    the setting and the type it wants.
+    """
+    kinds = schema_types(schema)
+    text = raw.strip()
+    if "boolean" in kinds and text.lower() in TRUE_TEXTS | FALSE_TEXTS:
+        return text.lower() in TRUE_TEXTS
+    if "integer" in kinds:
+        with suppress(ValueError):
+            return int(text)
+    if "number" in kinds:
+        with suppress(ValueError):
+            number = float(text)
+            if math.isfinite(number):
+                return number
+    return raw
 
 
 class TapHubspotGather(Tap):
@@ -158,6 +201,51 @@ class TapHubspotGather(Tap):
             "POST batch/read instead, so many properties never cause a 414.",
         ),
     ).to_dict()
+
+    # Discovery reads the portal's properties with the configured client, so the settings
+    # are validated before it too (singer-sdk skips that for static catalogs).
+    dynamic_catalog = True
+
+    @classmethod
+    def settings_schema(cls) -> dict[str, Any]:
+        """The full settings schema: ours plus singer-sdk's built-in settings."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        return schema
+
+    @classmethod
+    def typed_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Settings read as text (environment variables) converted by the settings schema.
+
+        The one place env text becomes integers, numbers and booleans, for the tap's
+        `--config ENV` and for the check command. An empty value of such a setting is unset.
+        """
+        properties: Mapping[str, Any] = cls.settings_schema()["properties"]
+        typed: dict[str, Any] = {}
+        for name, value in raw.items():
+            schema = properties.get(name)
+            if (
+                not isinstance(value, str)
+                or schema is None
+                or not schema_types(schema) & TYPED_KINDS
+            ):
+                typed[name] = value
+            elif value.strip():
+                typed[name] = typed_setting(value, schema)
+        return typed
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:  # noqa: N805 - singer-sdk's class property
+        """`--config ENV`: singer-sdk's reader (`.env`, arrays, objects), typed by our schema.
+
+        The SDK leaves numbers as text (`request_timeout=60` then fails validation) and
+        crashes on a malformed integer, so typed settings are read as text and typed here.
+        """
+        schema = cls.settings_schema()
+        for name, prop in schema["properties"].items():
+            if schema_types(prop) & TYPED_KINDS:
+                schema["properties"][name] = {"type": ["string", "null"]}
+        return cls.typed_settings(parse_environment_config(schema, cls._env_var_prefix))
 
     @cached_property
     def client(self) -> HubSpotClient:

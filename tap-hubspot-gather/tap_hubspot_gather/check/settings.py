@@ -1,8 +1,7 @@
 """The tap's own settings, read the way the tap reads them, validated by the tap itself.
 
 `--config FILE` (repeatable, later files win) and `--config ENV` (the `TAP_HUBSPOT_GATHER_*`
-variables Meltano exports for the plugin). Unlike singer-sdk's ENV parser, numbers are
-converted too (Meltano exports `request_timeout` as the text `60`, which the SDK would refuse).
+variables Meltano exports for the plugin), typed by the tap's own env typing.
 The merged settings are validated by constructing the tap (its schema, its defaults).
 """
 
@@ -23,46 +22,22 @@ from tap_hubspot_gather.tap import TapHubspotGather
 ENV_SOURCE = "ENV"
 ENV_PREFIX = "TAP_HUBSPOT_GATHER_"
 SECRET_SETTINGS = ("access_token", "client_id", "client_secret", "refresh_token")
-_TRUTHY = frozenset({"1", "true", "t", "yes", "y", "on"})
 
 
 class SettingsError(Exception):
     """The settings cannot be read or are invalid; the message says which and how to fix."""
 
 
-def _types(schema: Mapping[str, Any]) -> set[str]:
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        return {kind}
-    if isinstance(kind, list):
-        return {str(k) for k in kind}
-    return {str(t) for option in schema.get("anyOf") or [] for t in _types(option)}
-
-
-def _convert(raw: str, schema: Mapping[str, Any]) -> Any:
-    """An env var's text as the setting's type; left as text when it does not parse."""
-    kinds = _types(schema)
-    try:
-        if "integer" in kinds:
-            return int(raw)
-        if "number" in kinds:
-            return float(raw)
-    except ValueError:
-        return raw  # validation names the setting and the expected type
-    if "boolean" in kinds:
-        return raw.strip().lower() in _TRUTHY
-    return raw
-
-
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Every declared setting present as a `TAP_HUBSPOT_GATHER_<NAME>` variable."""
+    """Every declared setting present as a `TAP_HUBSPOT_GATHER_<NAME>` variable, typed as
+    the tap types its `--config ENV` (`TapHubspotGather.typed_settings`)."""
     properties: Mapping[str, Any] = TapHubspotGather.config_jsonschema["properties"]
-    found: dict[str, Any] = {}
-    for name, schema in properties.items():
+    found: dict[str, str] = {}
+    for name in properties:
         raw = environ.get(ENV_PREFIX + name.upper())
         if raw is not None and raw != "":
-            found[name] = _convert(raw, schema)
-    return found
+            found[name] = raw
+    return TapHubspotGather.typed_settings(found)
 
 
 def from_file(path: str) -> dict[str, Any]:
