@@ -245,18 +245,29 @@ def quiet_env(**extra: str) -> dict[str, str]:
 
 def sdk_record_counts(log: str) -> dict[str, int]:
     """Records per stream from the singer-sdk `record_count` METRIC lines of a tap's log."""
-    counts: dict[str, int] = {}
+    return {k: int(v) for k, v in _sdk_metric(log, "record_count").items()}
+
+
+def sdk_sync_seconds(log: str) -> float:
+    """Seconds the streams spent syncing (singer-sdk `sync_duration` timers): no start-up."""
+    return round(sum(_sdk_metric(log, "sync_duration").values()), 3)
+
+
+def _sdk_metric(log: str, name: str) -> dict[str, float]:
+    """Sum of one singer-sdk METRIC's values per stream (counters log deltas)."""
+    totals: dict[str, float] = {}
+    needle = f'"metric":"{name}"'
     for line in log.splitlines():
         marker = line.find("METRIC: ")
-        if marker < 0 or '"record_count"' not in line:
+        if marker < 0 or needle not in line.replace(" ", ""):
             continue
         try:
             metric = json.loads(line[marker + len("METRIC: ") :])
         except json.JSONDecodeError:
             continue
         stream = str(metric.get("tags", {}).get("stream"))
-        counts[stream] = counts.get(stream, 0) + int(metric.get("value", 0))
-    return counts
+        totals[stream] = totals.get(stream, 0.0) + float(metric.get("value", 0))
+    return totals
 
 
 def ratio(value: float | None, reference: float | None) -> float | None:

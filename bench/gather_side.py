@@ -203,9 +203,11 @@ def _role(proc: psutil.Process, root: int) -> str | None:
     return None
 
 
-def run_meltano(contacts: int, companies: int, workdir: Path) -> dict[str, Any]:
+def run_meltano(
+    contacts: int, companies: int, workdir: Path, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Scenario 6: one `meltano run` of the job from an empty state; peak memory per process."""
-    run_dir = workdir / f"e2e-{contacts}"
+    run_dir = workdir / ("-".join([f"e2e-{contacts}", *sorted(extra_env or {})]))
     run_dir.mkdir(parents=True, exist_ok=True)
     with (
         hubspot_emulator(contacts, companies, run_dir) as (hubspot_url, _),
@@ -220,6 +222,7 @@ def run_meltano(contacts: int, companies: int, workdir: Path) -> dict[str, Any]:
             TARGET_GATHER_LEDGER_PATH=str(run_dir / "ledger.sqlite3"),
             TARGET_GATHER_REJECTS_PATH=str(run_dir / "rejects.jsonl"),
             TARGET_GATHER_SUMMARY_PATH=str(run_dir / "summary.json"),
+            **(extra_env or {}),
         )
         command = [str(BIN / "meltano"), "--environment=demo", "run"]
         command += ["tap-hubspot-gather", "target-gather"]

@@ -35,6 +35,7 @@ from bench.common import (
     route_counts,
     run_process,
     sdk_record_counts,
+    sdk_sync_seconds,
     status_counts,
 )
 
@@ -197,6 +198,8 @@ def _tap_figures(result: ProcResult, records: dict[str, int], url: str, log: str
         "records": records,
         "records_total": total,
         "records_per_s": round(total / result.seconds, 1) if result.seconds else None,
+        # Without process start-up and discovery: the streams' own sync time (SDK timers).
+        "sync_seconds": sdk_sync_seconds(log),
         "cpu_s": round(result.cpu_s, 3),
         "cpu_us_per_record": round(result.cpu_s / total * 1e6, 1) if total else None,
         "peak_rss_mib": round(result.peak_rss_mib, 1),

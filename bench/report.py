@@ -63,7 +63,7 @@ def throughput_bars(result: dict[str, Any]) -> list[tuple[str, list[tuple[str, f
         (
             "6. meltano run\n(end to end)",
             [
-                ("ceiling: bare Gather client", _rps(s["s5"]["bare"])),
+                ("reference: target alone (5.)", _rps(s["s5"]["target"])),
                 ("meltano run", _rps(s["s6"]["runs"][-1])),
             ],
         ),
@@ -81,7 +81,7 @@ def draw_throughput(result: dict[str, Any], path: Path) -> None:
         values = [v or 0.0 for _, v in bars]
         colour = [
             colours["ceiling"]
-            if n.startswith("ceiling")
+            if n.startswith(("ceiling", "reference"))
             else colours["peer"]
             if "peer" in n
             else "#2f6db3"
@@ -132,21 +132,24 @@ def _bars_table(result: dict[str, Any]) -> list[str]:
 
 def _run_row(name: str, run: dict[str, Any] | None, reference: float | None) -> str:
     if run is None:
-        return f"| {name} | not run | | | | | | |"
+        return f"| {name} | not run | | | | | | | |"
     rps = run.get("records_per_s")
     ratio = None if rps is None or not reference else rps / reference
+    records = run.get("records_total", run.get("records_in"))
+    sync_s = run.get("sync_seconds")
+    steady = records / sync_s if records and sync_s else None
     return (
-        f"| {name} | {_fmt(run.get('records_total', run.get('records_in')))} | "
-        f"{_fmt(run.get('seconds'), 2)} | {_fmt(rps)} | {_x(ratio)} | "
+        f"| {name} | {_fmt(records)} | "
+        f"{_fmt(run.get('seconds'), 2)} | {_fmt(rps)} | {_x(ratio)} | {_fmt(steady)} | "
         f"{_fmt(run.get('cpu_us_per_record'), 1)} | {_fmt(run.get('peak_rss_mib'), 1)} | "
         f"{_fmt(run.get('requests_total'))} |"
     )
 
 
 _RUN_HEADER = [
-    "| contender | records | seconds | records/s | vs reference | CPU us/record "
-    "| peak RSS MiB | requests |",
-    "|---|---|---|---|---|---|---|---|",
+    "| contender | records | seconds | records/s | vs reference | records/s after start-up "
+    "| CPU us/record | peak RSS MiB | requests |",
+    "|---|---|---|---|---|---|---|---|---|",
 ]
 
 
@@ -171,6 +174,9 @@ def render(result: dict[str, Any]) -> str:
         "## Bars",
         "",
         *_bars_table(result),
+        "",
+        "Why the missed bars are missed, with the profiles that show it and what would fix it: "
+        "[ANALYSIS.md](ANALYSIS.md).",
         "",
         "## 1. Extraction ceiling (no rate limits)",
         "",

@@ -18,7 +18,7 @@ import pytest
 from bench import report
 
 ROOT = Path(__file__).resolve().parents[2]
-SMOKE_BUDGET_S = 120  # the run itself takes ~40 s on 2 cores
+SMOKE_BUDGET_S = 150  # the run itself takes ~40 s on 2 cores when the machine is otherwise idle
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_contenders_extract_everything_they_were_given(smoke_result: dict[str, A
 def test_incremental_runs_see_exactly_the_changes(smoke_result: dict[str, Any]) -> None:
     s = smoke_result["scenarios"]
     for run in s["s4"]["runs"]:
-        assert run["records"] == {"contacts": run["changed"]}
+        assert {k: v for k, v in run["records"].items() if v} == {"contacts": run["changed"]}
     ties = s["s2_ties"]
     assert ties["tap"]["distinct_ids"] == {"contacts": ties["changed"]}
     assert ties["tap"]["records"] == {"contacts": ties["changed"]}
@@ -73,11 +73,11 @@ def test_incremental_runs_see_exactly_the_changes(smoke_result: dict[str, Any]) 
 def test_target_and_pipeline_deliver(smoke_result: dict[str, Any]) -> None:
     s5, s6 = smoke_result["scenarios"]["s5"], smoke_result["scenarios"]["s6"]
     assert s5["bare"]["failures"] == 0
-    assert s5["target"]["exit_code"] == 0
+    assert s5["target"]["exit_code"] == 0, s5["target"]
     assert s5["same_traits_as_bare"] is True
     assert s5["target"]["gather_stats"]["records"]["user"]["creates"] == s5["records"]
     for run in s6["runs"]:
-        assert run["exit_code"] == 0
+        assert run["exit_code"] == 0, run.get("error_tail")
         assert {"meltano", "tap", "target"} <= set(run["peak_rss_mib"])
 
 
