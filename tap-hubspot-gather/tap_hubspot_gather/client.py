@@ -11,14 +11,16 @@ what went wrong and what to do, with no token and no record data in it.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import logging
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import msgspec
 
@@ -30,7 +32,13 @@ from tap_hubspot_gather.errors import (
     HubSpotRateLimitError,
     redact,
 )
-from tap_hubspot_gather.transport import Answer, NoAnswerError, Transport
+from tap_hubspot_gather.transport import (
+    Answer,
+    InvalidURLError,
+    NoAnswerError,
+    Transport,
+    UnsendableError,
+)
 
 DEFAULT_API_URL = "https://api.hubapi.com"
 DEFAULT_TIMEOUT_S = 60.0
@@ -44,6 +52,16 @@ LOCKED_WAIT_S = 2.0
 # 423 Locked, 429 Too Many Requests, 477 Migration in Progress, and every 5xx are transient.
 RETRY_STATUSES = frozenset({423, 429, 477})
 USER_AGENT = "tap-hubspot-gather"
+# Hosts plain http:// may reach without allow_insecure_http: the token never leaves the machine.
+LOOPBACK_NAMES = frozenset({"localhost"})
+API_URL_FIX = (
+    "set api_url to https://api.hubapi.com (or the full http(s) base URL of your HubSpot "
+    "proxy or emulator)"
+)
+CA_BUNDLE_FIX = (
+    "if a proxy or emulator with its own CA sits in between, point SSL_CERT_FILE or "
+    "REQUESTS_CA_BUNDLE at that CA's bundle (verification itself cannot be turned off)"
+)
 # What to tell the user for statuses that retrying will not fix.
 _HINTS = {
     400: "The request was invalid; this is a bug in the tap or an unsupported portal "
@@ -68,6 +86,61 @@ class ClientStats:
     by_kind: Counter[str] = field(default_factory=Counter)
 
 
+def check_api_url(
+    api_url: str, *, allow_insecure_http: bool = False, logger: logging.Logger | None = None
+) -> str:
+    """The base URL without trailing slash, refused at once when it cannot work or is unsafe.
+
+    Checked once, when the client is built: a malformed URL would fail every request in a
+    way that looks like a dropped connection, and plain http:// to another machine would
+    send the token unencrypted (allowed only by `allow_insecure_http`, with a warning).
+    """
+    shown = _without_userinfo(api_url)
+    try:
+        parts = urlsplit(api_url)
+        host = parts.hostname
+        _ = parts.port  # raises on a port that is not a number in range
+    except ValueError:
+        host = None
+    if (
+        host is None
+        or parts.scheme not in ("http", "https")
+        or parts.query
+        or parts.fragment
+        or re.search(r"\s", api_url)
+    ):
+        msg = f"api_url {shown!r} is not a full http(s) URL with a host: {API_URL_FIX}."
+        raise HubSpotError(msg)
+    if parts.scheme == "http" and not _is_loopback(host):
+        if not allow_insecure_http:
+            msg = (
+                f"api_url uses plain http:// to {host}, which would send the HubSpot token "
+                "unencrypted. Fix: use https://, or set allow_insecure_http: true if this is "
+                "a trusted network (not recommended)."
+            )
+            raise HubSpotError(msg)
+        (logger or logging.getLogger(__name__)).warning(
+            "api_url uses plain http:// to %s (allow_insecure_http is set): the HubSpot token "
+            "and records travel unencrypted.",
+            host,
+        )
+    return api_url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _without_userinfo(url: str) -> str:
+    """`url` with any `user:password@` replaced, so a message never echoes credentials."""
+    return re.sub(r"(?<=//)[^/?#]*@", "***@", url)
+
+
 class HubSpotClient:
     """Sends CRM API requests within HubSpot's limits and classifies the answers."""
 
@@ -83,15 +156,18 @@ class HubSpotClient:
         transport: Transport | None = None,
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        allow_insecure_http: bool = False,
     ) -> None:
-        self.api_url = api_url.rstrip("/")
+        self.logger = logger or logging.getLogger("tap_hubspot_gather.client")
+        self.api_url = check_api_url(
+            api_url, allow_insecure_http=allow_insecure_http, logger=self.logger
+        )
         self.auth = auth
         self.budget = budget or RequestBudget()
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_max_s = backoff_max_s
         self.transport = transport or Transport(self.api_url, USER_AGENT)  # keep-alive pool
-        self.logger = logger or logging.getLogger("tap_hubspot_gather.client")
         self._sleep = sleep
         self.stats = ClientStats()
 
@@ -129,6 +205,7 @@ class HubSpotClient:
             max_retries=int(config.get("max_retries", DEFAULT_MAX_RETRIES)),
             backoff_max_s=float(config.get("backoff_max_seconds") or DEFAULT_BACKOFF_MAX_S),
             logger=logger,
+            allow_insecure_http=bool(config.get("allow_insecure_http", False)),
         )
 
     # Convenience verbs -------------------------------------------------------------------
@@ -187,6 +264,8 @@ class HubSpotClient:
             except NoAnswerError as exc:
                 attempt = self._retry_or_raise(attempt, method, path, f"{exc} (no answer)", None)
                 continue
+            except UnsendableError as exc:
+                raise self._unsendable(method, path, exc) from None
             status = response.status
             self.budget.observe(response.headers, search=search, ok=status < 300)
             if status < 300:
@@ -209,6 +288,20 @@ class HubSpotClient:
                 attempt = self._retry_or_raise(attempt, method, path, f"HTTP {status}", response)
                 continue
             raise self._error(method, path, response)
+
+    def _unsendable(self, method: str, path: str, exc: UnsendableError) -> HubSpotError:
+        """Not retried: the same URL or certificate would fail the same way every time."""
+        where = f"HubSpot {method} {_path_only(path)}"
+        if isinstance(exc, InvalidURLError):
+            msg = f"{where} cannot be sent to {_without_userinfo(self.api_url)!r} "
+            msg += f"({_without_userinfo(str(exc))}): "
+            msg += f"{API_URL_FIX}."
+        else:
+            msg = (
+                f"{where}: the TLS certificate of {_without_userinfo(self.api_url)} failed "
+                f"verification ({exc}). Check api_url; {CA_BUNDLE_FIX}."
+            )
+        return HubSpotError(redact(msg, self.auth.secrets))
 
     def _on_rate_limited(self, response: Answer) -> None:
         self.stats.rate_limited += 1

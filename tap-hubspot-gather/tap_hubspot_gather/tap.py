@@ -109,7 +109,15 @@ class TapHubspotGather(Tap):
             "api_url",
             th.StringType,
             default=DEFAULT_API_URL,
-            description="Base URL of the HubSpot API; the OAuth token URL derives from it.",
+            description="Base URL of the HubSpot API; the OAuth token URL derives from it. "
+            "Plain http:// only for loopback hosts unless allow_insecure_http.",
+        ),
+        th.Property(
+            "allow_insecure_http",
+            th.BooleanType,
+            default=False,
+            description="Allow a plain http:// api_url to non-loopback hosts (not recommended: "
+            "the token travels unencrypted; a warning is logged).",
         ),
         th.Property(
             "account_id_property",

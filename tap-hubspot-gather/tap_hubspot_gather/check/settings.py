@@ -12,11 +12,11 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_hubspot_gather.errors import redact
+from tap_hubspot_gather.client import check_api_url as client_check_api_url
+from tap_hubspot_gather.errors import HubSpotError, redact
 from tap_hubspot_gather.tap import TapHubspotGather
 
 ENV_SOURCE = "ENV"
@@ -83,16 +83,17 @@ def build_tap(settings: Mapping[str, Any]) -> TapHubspotGather:
         msg = f"Invalid tap settings: {problems}. Fix them in meltano.yml, .env or the config file."
         secrets = [str(settings[k]) for k in SECRET_SETTINGS if settings.get(k)]
         raise SettingsError(redact(msg, secrets)) from None
-    check_api_url(str(tap.config.get("api_url") or ""))
+    check_api_url(
+        str(tap.config.get("api_url") or ""),
+        allow_insecure_http=bool(tap.config.get("allow_insecure_http", False)),
+    )
     return tap
 
 
-def check_api_url(api_url: str) -> None:
-    """Refuse an api_url that cannot work at once (the client would retry it for minutes)."""
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        msg = (
-            f"api_url {api_url!r} is not a full http(s) URL: set it to https://api.hubapi.com "
-            "(or the base URL of your HubSpot proxy or emulator)."
-        )
-        raise SettingsError(msg)
+def check_api_url(api_url: str, *, allow_insecure_http: bool = False) -> None:
+    """Refuse an api_url that cannot work, or is unsafe, before any request (the client's
+    own check, reported as a settings problem)."""
+    try:
+        client_check_api_url(api_url, allow_insecure_http=allow_insecure_http)
+    except HubSpotError as exc:
+        raise SettingsError(str(exc)) from None
