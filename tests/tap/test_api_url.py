@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tap_hubspot_gather.auth import StaticToken
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotError
-from tests.tap.harness import run_cli
+from tap_hubspot_gather.tap import TapHubspotGather
+from tests.tap.harness import cli_command, run_cli
 
 TOKEN = "pat-na1-test-token-0000"
 MALFORMED = [
@@ -69,9 +71,8 @@ def test_the_tap_fails_at_once_on_an_api_url_without_scheme(
 
 def test_a_request_urllib3_cannot_send_fails_without_retries(hubspot: HubSpotEmulator) -> None:
     """A URL urllib3 refuses (LocationValueError) is not a dropped connection."""
-    sleeps: list[float] = []
-    client = HubSpotClient.from_config({"api_url": hubspot.url, "access_token": hubspot.token})
-    client._sleep = sleeps.append  # the clock hook: any retry would sleep first
+    sleeps: list[float] = []  # the clock hook: any retry would sleep first
+    client = HubSpotClient(hubspot.url, StaticToken(hubspot.token), sleep=sleeps.append)
     with pytest.raises(HubSpotError, match="api_url"):
         client.get("99999/crm/v3/properties/contacts")  # the path spills into the port
     assert sleeps == []
@@ -102,12 +103,17 @@ def test_plain_http_to_another_host_is_refused_unless_allowed(
     assert any("unencrypted" in r.getMessage() for r in caplog.records)  # never silent
 
 
-def test_the_tap_declares_allow_insecure_http_off_by_default() -> None:
-    from tap_hubspot_gather.tap import TapHubspotGather
-
-    setting = TapHubspotGather.config_jsonschema["properties"]["allow_insecure_http"]
-    assert "boolean" in setting["type"]
-    assert setting["default"] is False
+def test_the_tap_passes_allow_insecure_http_to_its_client_off_by_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no project .env for the SDK's ENV reader
+    remote = {"api_url": "http://hubspot.internal:8080", "access_token": TOKEN}
+    tap = TapHubspotGather(config=remote, setup_mapper=False)
+    with pytest.raises(HubSpotError, match="allow_insecure_http"):
+        _ = tap.client
+    monkeypatch.setenv("TAP_HUBSPOT_GATHER_ALLOW_INSECURE_HTTP", "true")
+    allowed = TapHubspotGather(config=remote, parse_env_config=True, setup_mapper=False)
+    assert allowed.client.api_url == remote["api_url"]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -165,8 +171,7 @@ def test_https_to_a_self_signed_server_fails_with_a_certificate_error_without_re
     for name, value in VERIFY_OFF_ENV.items():
         monkeypatch.setenv(name, value)
     sleeps: list[float] = []
-    client = HubSpotClient.from_config({"api_url": self_signed_server, "access_token": TOKEN})
-    client._sleep = sleeps.append
+    client = HubSpotClient(self_signed_server, StaticToken(TOKEN), sleep=sleeps.append)
     with pytest.raises(HubSpotError) as raised:
         client.get("/crm/v3/properties/contacts")
     message = str(raised.value)
@@ -183,14 +188,8 @@ def test_the_tap_cli_refuses_a_self_signed_server_whatever_the_environment(
     config_path.write_text(json.dumps({"api_url": self_signed_server, "access_token": TOKEN}))
     env = {**os.environ, **VERIFY_OFF_ENV}
     run = subprocess.run(
-        [*_cli(config_path)], capture_output=True, text=True, check=False, timeout=120, env=env
+        cli_command(config_path), capture_output=True, text=True, check=False, timeout=120, env=env
     )
     assert run.returncode != 0
     assert "certificate" in run.stderr.lower()
     assert '"type": "RECORD"' not in run.stdout
-
-
-def _cli(config_path: Path) -> list[str]:
-    from tests.tap.harness import cli_command
-
-    return cli_command(config_path)
