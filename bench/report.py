@@ -46,11 +46,19 @@ def throughput_bars(result: dict[str, Any]) -> list[tuple[str, list[tuple[str, f
             ],
         ),
         (
-            "3. HubSpot limits\n(190/10 s, 5 search/s)",
+            "3. HubSpot limits, full sync\n(190/10 s, 5 search/s)",
             [
                 ("ceiling: limits", s["s3"]["tap"]["ceiling"]["records_per_s"]),
                 ("tap-hubspot-gather", _rps(s["s3"]["tap"])),
                 ("peer tap-hubspot", _rps(s["s3"].get("peer"))),
+            ],
+        ),
+        (
+            "3. HubSpot limits, incremental\n(search)",
+            [
+                ("ceiling: limits", s["s3"]["tap_incremental"]["ceiling"]["records_per_s"]),
+                ("tap-hubspot-gather", _rps(s["s3"]["tap_incremental"])),
+                ("peer tap-hubspot", _rps(s["s3"].get("peer_incremental"))),
             ],
         ),
         (
@@ -282,30 +290,42 @@ def _ties_section(ties: dict[str, Any]) -> list[str]:
 
 
 def _limited_section(s3: dict[str, Any]) -> list[str]:
-    tap, peer = s3["tap"], s3.get("peer")
-    ceiling = tap["ceiling"]
+    tap, tap_incr = s3["tap"], s3["tap_incremental"]
+    ceiling, ceiling_incr = tap["ceiling"], tap_incr["ceiling"]
     lines = [
-        f"{s3['contacts']:,} contacts and {s3['companies']:,} companies, full sync. The ceiling is "
-        "computed from the requests the tap actually made (emulator stats): "
-        f"{ceiling['burst_requests']} burst-counted requests (190 per rolling 10 s) and "
-        f"{ceiling['search_requests']} searches (5 per s) need at least "
-        f"{ceiling['min_seconds']} s (the first 190 at once, each further 190 a window later), "
-        f"i.e. {_fmt(ceiling['records_per_s'])} records/s; at the sustained rate (19 per s, what "
-        f"a long sync converges to) {ceiling['sustained_min_seconds']} s, "
-        f"{_fmt(ceiling['sustained_records_per_s'])} records/s. Wall time includes start-up.",
+        f"{s3['contacts']:,} contacts and {s3['companies']:,} companies: a full sync (the tap uses "
+        f"the list endpoint), then an incremental sync after {s3['changed']:,} contacts changed "
+        "(distinct timestamps; the tap uses keyset search). Each ceiling is computed from the "
+        "requests the tap actually made (emulator stats by route): calls other than search at "
+        "190 per rolling 10 s (the first 190 at once, each further 190 a window later), "
+        "searches at 5 per second. Wall time includes start-up.",
         "",
-        "| contender | records | seconds | records/s | vs ceiling | requests | 429s | failed "
-        "| exit |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"- full sync: {ceiling['burst_requests']} calls and {ceiling['search_requests']} "
+        f"searches need at least {ceiling['min_seconds']} s: {_fmt(ceiling['records_per_s'])} "
+        f"records/s (sustained rate, what a long sync converges to: "
+        f"{_fmt(ceiling['sustained_records_per_s'])} records/s);",
+        f"- incremental: {ceiling_incr['burst_requests']} calls and "
+        f"{ceiling_incr['search_requests']} searches need at least "
+        f"{ceiling_incr['min_seconds']} s: {_fmt(ceiling_incr['records_per_s'])} records/s.",
+        "",
+        "| sync | contender | records | seconds | records/s | vs ceiling | requests | 429s "
+        "| failed | exit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, run in (("tap-hubspot-gather", tap), ("peer", peer)):
+    rows = (
+        ("full", "tap-hubspot-gather", tap, ceiling),
+        ("full", "peer", s3.get("peer"), ceiling),
+        ("incremental", "tap-hubspot-gather", tap_incr, ceiling_incr),
+        ("incremental", "peer", s3.get("peer_incremental"), ceiling_incr),
+    )
+    for sync, name, run, ceil in rows:
         if run is None:
-            lines.append(f"| {name} | not run | | | | | | | |")
+            lines.append(f"| {sync} | {name} | not run | | | | | | | |")
             continue
-        rps = run["records_per_s"]
+        rps, top = run["records_per_s"], ceil["records_per_s"]
         lines.append(
-            f"| {name} | {_fmt(run['records_total'])} | {_fmt(run['seconds'], 1)} | {_fmt(rps)} | "
-            f"{_x(rps / ceiling['records_per_s'] if rps and ceiling['records_per_s'] else None)} | "
+            f"| {sync} | {name} | {_fmt(run['records_total'])} | {_fmt(run['seconds'], 1)} | "
+            f"{_fmt(rps)} | {_x(rps / top if rps and top else None)} | "
             f"{run['requests_total']} | {run['responses_429']} | {run['failed_responses']} | "
             f"{'timeout' if run['timed_out'] else run['exit_code']} |"
         )

@@ -59,6 +59,8 @@ def test_contenders_extract_everything_they_were_given(smoke_result: dict[str, A
     limited = sizes["limited_contacts"] + sizes["limited_companies"]
     assert s["s3"]["tap"]["records_total"] == limited
     assert s["s3"]["tap"]["ceiling"]["burst_requests"] > 0
+    assert s["s3"]["tap_incremental"]["records"].get("contacts") == sizes["limited_changes"]
+    assert s["s3"]["tap_incremental"]["ceiling"]["search_requests"] > 0
 
 
 def test_incremental_runs_see_exactly_the_changes(smoke_result: dict[str, Any]) -> None:
