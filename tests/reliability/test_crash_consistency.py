@@ -35,6 +35,8 @@ TRIALS = [
     pytest.param("target-gather", 202, id="target-202"),
     pytest.param("gather-emulator", 303, id="gather-303"),
     pytest.param("gather-emulator", 304, id="gather-304"),
+    pytest.param("tap-hubspot-gather", 105, id="tap-105"),
+    pytest.param("target-gather", 206, id="target-206"),
 ]
 
 

@@ -7,6 +7,7 @@ minus the records it holds.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import threading
@@ -19,6 +20,7 @@ import pytest
 
 from emulators.gather.pytest_plugin import GatherEmulatorFactory
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tests.conftest import BIN
 from tests.e2e.conftest import Pipeline
 from tests.reliability.conftest import (
     FAST_RETRY_ENV,
@@ -219,3 +221,66 @@ def test_fast_retry_settings_are_integers_meltano_can_pass(project_root: Path) -
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert '"max_retries": 6' in result.stdout
+
+
+@pytest.mark.e2e
+def test_responses_slower_than_the_timeout_are_retried_on_both_sides(
+    pipeline: Pipeline, fault_free: tuple[Any, Any], tmp_path: Path
+) -> None:
+    """Tap piped into target without Meltano: their timeouts are fractional settings, which
+    Meltano cannot take from the environment (test_settings_by_env)."""
+    pipeline.hubspot.seed(**SEED)
+    slow = {"action": "latency", "delay_s": 2.5}
+    pipeline.hubspot.set_faults([{**slow, "path": OBJECTS, "skip": 1, "times": 2}])
+    pipeline.gather.set_faults([{**slow, "path": RECORDS, "skip": 10, "every": 40, "times": 3}])
+    tap_config = tmp_path / "tap.json"
+    tap_config.write_text(
+        json.dumps(
+            {
+                "api_url": pipeline.hubspot.url,
+                "access_token": pipeline.hubspot.token,
+                "account_id_property": pipeline.account_id_property,
+                "user_id_property": pipeline.user_id_property,
+                "search_lag_seconds": 0,
+                "include_archived": True,
+                "request_timeout": 1,
+                "backoff_max_seconds": 0.2,
+                "max_retries": 4,
+            }
+        )
+    )
+    target_config = tmp_path / "target.json"
+    target_config.write_text(
+        json.dumps(
+            {
+                "api_url": pipeline.gather.url,
+                "api_key": pipeline.gather.api_key,
+                "delete_records": True,
+                "ledger_path": str(tmp_path / "ledger.sqlite3"),
+                "rejects_path": str(tmp_path / "rejects.jsonl"),
+                "request_timeout_s": 1,
+                "backoff_base_s": 0.01,
+                "backoff_max_s": 0.2,
+                "max_retries": 4,
+            }
+        )
+    )
+    with subprocess.Popen(
+        [str(BIN / "tap-hubspot-gather"), "--config", str(tap_config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as tap:
+        target = subprocess.run(
+            [str(BIN / "target-gather"), "--config", str(target_config)],
+            stdin=tap.stdout,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        tap_stderr = tap.stderr.read().decode() if tap.stderr else ""
+    assert tap.returncode == 0, tap_stderr[-3000:]
+    assert target.returncode == 0, target.stderr.decode()[-3000:]
+
+    assert "timeout" in tap_stderr.lower() or "Timeout" in tap_stderr, tap_stderr[-2000:]
+    assert all(rule["fired"] for rule in pipeline.hubspot.faults() + pipeline.gather.faults())
+    assert pipeline.held() == fault_free
