@@ -30,7 +30,12 @@ ODD_IDS = [
     "\u202eRTL-id",
 ]
 # Junk HubSpot returns in typed properties (issue 5: "must not crash the sync").
-JUNK = {"numberofemployees": "N/A", "annualrevenue": "1,000,000", "industry": "NOT_AN_OPTION"}
+JUNK = {
+    "numberofemployees": "N/A",
+    "annualrevenue": "1,000,000",
+    "industry": "NOT_AN_OPTION",
+    "contract_start_date": "not a date",
+}
 # Every property of both streams, so the junk travels through the tap's typing too.
 SELECT_ALL = json.dumps(["companies.*", "contacts.*"])
 
@@ -57,6 +62,7 @@ def build_hostile_portal(pipeline: Pipeline) -> list[tuple[dict[str, Any], dict[
                 "lastname": "\u0644\u0648\u0631\u0627",
                 "email": f"  Odd.{n}@Example.COM ",
                 "gather_user_id": odd,
+                "gather_signup_date": "31/02/2024",
             },
             primary_company_id=created["id"],
         )
