@@ -88,11 +88,15 @@ def run(smoke: bool, with_peer: bool, workdir: Path) -> dict[str, Any]:
     records = SMOKE_TARGET_RECORDS if smoke else FULL_TARGET_RECORDS
     say(f"scenario 5: target, {records:,} users")
     scenarios["s5"] = gather_side.run_target(records, workdir)
-    e2e = []
+    e2e, small_buffer = [], []
     for contacts, companies in SMOKE_E2E if smoke else FULL_E2E:
         say(f"scenario 6: meltano run, {contacts:,} contacts")
         e2e.append(gather_side.run_meltano(contacts, companies, workdir))
-    scenarios["s6"] = {"runs": e2e}
+        say(f"scenario 6: meltano run, {contacts:,} contacts, elt.buffer_size 2 MiB")
+        small_buffer.append(
+            gather_side.run_meltano(contacts, companies, workdir, gather_side.SMALL_ELT_BUFFER)
+        )
+    scenarios["s6"] = {"runs": e2e, "runs_small_buffer": small_buffer}
     result: dict[str, Any] = {
         "timestamp": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "smoke": smoke,

@@ -29,6 +29,9 @@ from bench.common import (
 CONCURRENCY = 16  # target-gather's default max_concurrency; the bare client uses the same
 UNCHANGED_RPS_BAR = 50_000
 MEMORY_GROWTH_BAR = 0.30
+# Meltano 4.4 buffers up to `elt.buffer_size` (default 100 MiB) of tap output while the target
+# lags; the variant run with 2 MiB shows what that default costs (lines up to 1 MiB still fit).
+SMALL_ELT_BUFFER = {"MELTANO_ELT_BUFFER_SIZE": str(2 * 1024 * 1024)}
 _CITIES = ("Paris", "Lyon", "Berlin", "Tokyo", "Austin", "Lima")
 _COUNTRIES = ("France", "Germany", "Japan", "United States", "Peru")
 _SCHEMA = {
@@ -268,20 +271,24 @@ def bars(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             ),
         ]
     }
-    small, large = s6["runs"][0], s6["runs"][-1]
-    growth = []
+    out["6"] = _growth_bars(s6["runs"], "")
+    if s6.get("runs_small_buffer"):
+        out["6"] += _growth_bars(s6["runs_small_buffer"], " (elt.buffer_size 2 MiB)")[:1]
+    ok = all(r["exit_code"] == 0 for r in [*s6["runs"], *s6.get("runs_small_buffer", [])])
+    out["6"].append(bar("every meltano run succeeded", 1 if ok else 0, 1))
+    return out
+
+
+def _growth_bars(runs: list[dict[str, Any]], variant: str) -> list[dict[str, Any]]:
+    """Peak memory growth per process from the smallest to the largest run."""
+    small, large = runs[0], runs[-1]
+    out = []
     for role in ("meltano", "tap", "target"):
         a, b = small["peak_rss_mib"].get(role), large["peak_rss_mib"].get(role)
         value = round(b / a - 1, 3) if a and b else None
-        growth.append(
-            bar(
-                f"{role}: peak memory grows < 30% from {small['contacts']:,}"
-                f" to {large['contacts']:,} contacts",
-                value,
-                MEMORY_GROWTH_BAR,
-                "<",
-            )
+        name = (
+            f"{role}{variant}: peak memory grows < 30% from {small['contacts']:,}"
+            f" to {large['contacts']:,} contacts"
         )
-    ok = all(r["exit_code"] == 0 for r in s6["runs"])
-    out["6"] = [*growth, bar("every meltano run succeeded", 1 if ok else 0, 1)]
+        out.append(bar(name, value, MEMORY_GROWTH_BAR, "<"))
     return out
