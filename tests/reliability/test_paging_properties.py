@@ -162,3 +162,72 @@ def test_no_interleaving_of_changes_loses_or_repeats_a_record(
         assert last.get(vid, (0, False))[1], f"archived {vid} never emitted as archived"
     needless = {vid for vid, _, _ in versions(after)} - mutations.changed
     assert not needless, f"re-emitted without a change: {sorted(needless)[:10]}"
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    schedule=st.lists(STEP, min_size=1, max_size=6),
+    crash_at=st.integers(min_value=0, max_value=50),
+)
+def test_resuming_from_any_checkpoint_of_a_changing_sync_loses_nothing(
+    portal: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    schedule: list[tuple[int, str, int]],
+    crash_at: int,
+) -> None:
+    """A run killed after any of its STATE messages, resumed from it: nothing is lost."""
+    portal.reset()
+    portal.unlimit()
+    portal.seed(companies=5, contacts=CONTACTS, seed=4)
+    config = {
+        "api_url": portal.url,
+        "access_token": portal.token,
+        "account_id_property": "companyId",
+        "user_id_property": "vid",
+        "search_lag_seconds": 0,
+        "include_archived": True,
+        "searches_per_second": 100,
+        "max_retries": 2,
+    }
+    catalog = select_only(discover(config), {"contacts": {"city", "firstname"}})
+    first = run_tap(config, catalog=catalog)
+    time.sleep(0.005)
+    portal.touch("contacts", timestamp=int(time.time() * 1000))
+    time.sleep(0.005)
+
+    mutations = MutatingPortal(portal, schedule)
+    monkeypatch.setattr(Transport, "send", mutations.wrap(Transport.send))
+    crashed = run_tap(config, catalog=catalog, state=first.last_state)
+    monkeypatch.undo()
+    mutations.flush()
+    checkpoint = crashed.states[crash_at % len(crashed.states)]
+    # What a killed run delivered: its records up to that checkpoint.
+    delivered = TapRun(_lines_until_state(crashed, crash_at % len(crashed.states)))
+    resumed = run_tap(config, catalog=catalog, state=checkpoint)
+    final = run_tap(config, catalog=catalog, state=resumed.last_state)
+
+    last: dict[str, tuple[int, bool]] = {}
+    for run in (first, delivered, resumed, final):
+        for vid, stamp, archived in versions(run):
+            last[vid] = (stamp, archived)
+    for contact in portal.dump("contacts"):
+        assert last.get(str(contact["id"])) == (ms(contact["updatedAt"]), False), contact["id"]
+    for vid in mutations.archived:
+        assert last.get(vid, (0, False))[1], f"archived {vid} never emitted as archived"
+
+
+def _lines_until_state(run: TapRun, index: int) -> list[dict[str, Any]]:
+    """The run's messages up to and including its `index`-th STATE."""
+    lines: list[dict[str, Any]] = []
+    seen = -1
+    for line in run.lines:
+        lines.append(line)
+        if line["type"] == "STATE":
+            seen += 1
+            if seen == index:
+                break
+    return lines
