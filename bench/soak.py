@@ -48,7 +48,7 @@ RUN_TIMEOUT_S = 600
 PROCESS_WAIT_S = 60.0
 OBJECTS = "^/crm/v3/objects/"
 RECORDS = "^/models/"
-CRASH_CHANCE = 0.35
+CRASH_CHANCE = 0.35  # share of cycles whose faulty run is also crashed
 VICTIMS = ("tap-hubspot-gather", "target-gather", "gather-emulator")
 TAP_RETRY_LINE = re.compile(r"HubSpot \S+ \S+: .*; retry \d+/\d+")
 
@@ -153,8 +153,11 @@ def change_portal(hubspot: Any, rng: random.Random) -> None:
 class Soak:
     """The pipeline, its emulators and the running report."""
 
-    def __init__(self, workdir: Path, seed: int, companies: int, contacts: int) -> None:
+    def __init__(
+        self, workdir: Path, seed: int, companies: int, contacts: int, crash_chance: float
+    ) -> None:
         self.rng = random.Random(seed)
+        self.crash_chance = crash_chance
         self.workdir = workdir
         self.hubspot = HubSpotEmulator.start()
         self.hubspot.unlimit()
@@ -200,7 +203,7 @@ class Soak:
         hubspot_faults, gather_faults = fault_plan(self.rng)
         self.hubspot.set_faults(hubspot_faults)
         self.gather.set_faults(gather_faults)
-        victim = self.rng.choice(VICTIMS) if self.rng.random() < CRASH_CHANCE else None
+        victim = self.rng.choice(VICTIMS) if self.rng.random() < self.crash_chance else None
         ok = self.run(report, victim)
         self.count_faults(report)
         self.hubspot.clear_faults()
@@ -317,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--companies", type=int, default=60)
     parser.add_argument("--contacts", type=int, default=1500)
+    parser.add_argument("--crash-chance", type=float, default=CRASH_CHANCE)
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
 
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(
         prefix="soak-", dir=Path(__file__).parent.parent / ".cache"
     ) as tmp:
-        soak = Soak(Path(tmp), args.seed, args.companies, args.contacts)
+        soak = Soak(Path(tmp), args.seed, args.companies, args.contacts, args.crash_chance)
         try:
             soak.run(report, None)  # the first full sync, fault-free
             while time.monotonic() - started < args.minutes * 60:
