@@ -98,7 +98,7 @@ def _rss_mib(pid: int) -> float | None:
         import psutil
     except ImportError:
         return None
-    return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+    return round(float(psutil.Process(pid).memory_info().rss) / 2**20, 1)
 
 
 def _cpu_seconds(pid: int) -> float | None:
