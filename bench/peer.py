@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ PEER_VENV = CACHE / "peer-venv"
 PEER_PYTHON = PEER_VENV / "bin" / "python"
 LAUNCHER = ROOT / "bench" / "peer_tap_hubspot.py"
 UV = ROOT / ".tools" / "bin" / "uv"
-PEER_PYTHON_VERSION = "3.11"
+# The interpreter version running the bench: one uv will find without downloading anything.
+PEER_PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 # Streams of tap-hubspot 0.10.1 whose schema needs a properties call (deselected here).
 _OTHER_STREAMS = (
     "deals",
