@@ -240,14 +240,23 @@ def run_meltano(
         "exit_code": result.returncode,
         "seconds": round(result.seconds, 2),
         "records_per_s": round((contacts + companies) / result.seconds, 1),
+        # Records Gather wrote (invalid ones, e.g. without an ID or email, are never sent).
+        "gather_writes_per_s": round(_writes(gather_stats) / result.seconds, 1),
         "peak_rss_mib": {k: round(v, 1) for k, v in result.peaks_by_role.items()},
         "gather_stats": gather_stats,
         "target_summary": summary,
     }
     if result.returncode != 0:
-        tail = (run_dir / "meltano.log").read_text(errors="replace").splitlines()[-8:]
-        out["error_tail"] = [line[:300] for line in tail]
+        lines = (run_dir / "meltano.log").read_text(errors="replace").splitlines()
+        wanted = [line for line in lines if "error" in line.lower() or "Traceback" in line]
+        out["error_tail"] = [line[:400] for line in (wanted or lines)[-15:]]
     return out
+
+
+def _writes(gather_stats: dict[str, Any]) -> int:
+    """Records Gather created or updated, over every model."""
+    models = gather_stats.get("records") or {}
+    return sum(int(v.get("creates", 0)) + int(v.get("updates", 0)) for v in models.values())
 
 
 def bars(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
