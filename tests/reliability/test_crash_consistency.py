@@ -8,7 +8,9 @@ the STATE stored after the crash is never ahead of what Gather holds.
 from __future__ import annotations
 
 import random
+import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +32,7 @@ SEED = {"companies": 30, "contacts": 400}
 GATHER_LATENCY = {"path": "^/models/", "action": "latency", "delay_s": 0.01, "times": None}
 HUBSPOT_LATENCY = {"path": "^/crm/v3/objects/", "action": "latency", "delay_s": 0.1, "times": None}
 MAX_RERUNS = 3
+POLL_S = 0.005
 TRIALS = [
     pytest.param("tap-hubspot-gather", 101, id="tap-101"),
     pytest.param("target-gather", 202, id="target-202"),
@@ -66,23 +69,31 @@ class CrashTrial:
 
 
 def crash_once(trial: CrashTrial, victim: str, rng: random.Random) -> bool:
-    """Start a run and kill `victim` at a random point; True when the crash hit the run.
+    """Start a run and crash `victim` at a seeded point of its progress; True when it hit.
 
-    A killed plugin fails the run. A restarted Gather may be absorbed by the target's retries;
-    it hit the run when the new Gather served requests of it (or the run failed).
+    The point is counted in requests (HubSpot object pages read by the tap, record upserts
+    Gather served), not in seconds, so the same seed crashes at the same place on any machine.
+    A killed plugin fails the run; a restarted Gather may be absorbed by the target's retries,
+    and hit the run when the new Gather served requests of it.
     """
     pipeline = trial.pipeline
+    hubspot_pages = rng.randint(1, 4)
+    upserts = rng.randint(1, 250)
     meltano = pipeline.start()
     try:
-        if victim == "gather-emulator":
-            wait_for_child(meltano, "target-gather")
-            time.sleep(rng.uniform(0.2, 1.5))
-            trial.restart_gather(downtime_s=rng.uniform(0.0, 0.5))
-        else:
+        if victim == "tap-hubspot-gather":
             process = wait_for_child(meltano, victim)
-            if process is not None:
-                time.sleep(rng.uniform(0.1, 1.5))
+            if process is not None and wait_until(
+                meltano, lambda: _object_pages(pipeline) >= hubspot_pages
+            ):
                 kill(process)
+        else:
+            process = wait_for_child(meltano, "target-gather")
+            if process is not None and wait_until(meltano, lambda: _upserts(pipeline) >= upserts):
+                if victim == "gather-emulator":
+                    trial.restart_gather(downtime_s=rng.uniform(0.0, 0.5))
+                else:
+                    kill(process)
         meltano.communicate(timeout=240)
     finally:
         if meltano.poll() is None:
@@ -91,6 +102,25 @@ def crash_once(trial: CrashTrial, victim: str, rng: random.Random) -> bool:
     if meltano.returncode != 0:
         return True
     return victim == "gather-emulator" and pipeline.gather.stats()["requests"]["total"] > 0
+
+
+def wait_until(meltano: subprocess.Popen[str], reached: Callable[[], bool]) -> bool:
+    """Poll until `reached()`; False if the run ended first."""
+    while meltano.poll() is None:
+        if reached():
+            return True
+        time.sleep(POLL_S)
+    return False
+
+
+def _object_pages(pipeline: Pipeline) -> int:
+    routes = pipeline.hubspot.stats()["routes"]
+    return sum(data["total"] for route, data in routes.items() if "/crm/v3/objects/" in route)
+
+
+def _upserts(pipeline: Pipeline) -> int:
+    total: int = pipeline.gather.stats()["requests"]["total"]
+    return total
 
 
 @pytest.mark.slow
