@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -73,6 +74,7 @@ def run(smoke: bool, with_peer: bool, workdir: Path) -> dict[str, Any]:
     """Every scenario; returns the result document."""
     sizes = SMOKE if smoke else FULL
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]  # other work on the machine skews absolute figures
     scenarios: dict[str, Any] = {}
     if with_peer:
         say("peer venv (built once in .cache/bench/peer-venv)")
@@ -116,6 +118,10 @@ def run(smoke: bool, with_peer: bool, workdir: Path) -> dict[str, Any]:
     }
     result["bars"] = {**hubspot_side.bars(scenarios), **gather_side.bars(scenarios)}
     result["total_seconds"] = round(time.perf_counter() - started, 1)
+    result["load_average_1min"] = {
+        "start": round(load_before, 2),
+        "end": round(os.getloadavg()[0], 2),
+    }
     return result
 
 

@@ -136,6 +136,17 @@ def draw_memory(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _load_note(result: dict[str, Any]) -> str:
+    """Other work on the machine during the run (it skews absolute figures, less the ratios)."""
+    load = result.get("load_average_1min")
+    if not load:
+        return ""
+    return (
+        f"1-minute load average {load['start']} at the start and {load['end']} at the end of "
+        f"the run ({result['machine']['cores']} cores)."
+    )
+
+
 def _bars_table(result: dict[str, Any]) -> list[str]:
     lines = ["| scenario | bar | value | threshold | met |", "|---|---|---|---|---|"]
     lines += [
@@ -182,7 +193,8 @@ def render(result: dict[str, Any]) -> str:
         f" {result['total_seconds']:.0f} s"
         f" in all) on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}"
         f" ({m['platform']}). Raw figures: `bench/results/{result['file']}`.",
-        "Every figure sits beside its ratio to the reference measured in the same run.",
+        "Every figure sits beside its ratio to the reference measured in the same run. "
+        + _load_note(result),
         "",
         f"![records per second]({THROUGHPUT_PNG})",
         "",
