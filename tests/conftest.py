@@ -57,16 +57,15 @@ def run_meltano(
 
 
 # Concurrent `meltano run`s in one project share `.meltano/run/<plugin>/` (the generated config
-# and catalog files), so under pytest-xdist every test that runs Meltano goes to one worker.
+# and catalog files), so every test that runs Meltano carries the `meltano` marker and `make test`
+# runs those one at a time, after the others (which run on two xdist workers).
 MELTANO_TEST_DIRS = ("e2e", "reliability", "security", "bench")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Serialize the Meltano-running tests on one xdist worker (`--dist loadgroup`)."""
-    for item in items:
-        in_meltano_dir = any(part in MELTANO_TEST_DIRS for part in item.path.parts)
-        if in_meltano_dir or item.get_closest_marker("meltano") is not None:
-            item.add_marker(pytest.mark.xdist_group("meltano"))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark every test in the Meltano-running folders `meltano`."""
+    if any(part in MELTANO_TEST_DIRS for part in item.path.parts):
+        item.add_marker(pytest.mark.meltano)
 
 
 @pytest.fixture(scope="session")
