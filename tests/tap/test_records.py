@@ -162,3 +162,30 @@ def test_unknown_id_property_fails_discovery_with_a_fix(
         HubSpotError, match=r"user_id_property is 'no_such_prop'.*Set user_id_property"
     ):
         discover({**config, "user_id_property": "no_such_prop"})
+
+
+def test_records_hold_only_selected_and_automatic_fields(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=20, contacts=60)
+    settings = {**config, "account_id_property": "gather_account_id"}
+    catalog = select_only(discover(settings), {"contacts": {"email"}, "companies": {"name"}})
+    automatic = {
+        stream["tap_stream_id"]: {
+            md["breadcrumb"][-1]
+            for md in stream["metadata"]
+            if md["breadcrumb"] and md["metadata"].get("inclusion") == "automatic"
+        }
+        for stream in catalog["streams"]
+    }
+
+    run = run_tap(settings, catalog=catalog)
+
+    for stream, chosen in (("contacts", {"email"}), ("companies", {"name"})):
+        assert run.records[stream]
+        allowed = chosen | automatic[stream]
+        for record in run.records[stream]:
+            assert set(record) <= allowed, set(record) - allowed
+    # The tap reads these for its own use (links, windows) but they were not selected.
+    assert "associatedcompanyid" not in automatic["contacts"]
+    assert all("associatedcompanyid" not in r for r in run.records["contacts"])
