@@ -1,8 +1,9 @@
 """The one rule for turning a HubSpot ID value into the key Gather matches on.
 
 The target normalizes the same way, so a key never differs between tap and target: `str`,
-surrounding whitespace stripped, integral numbers without a trailing `.0`, and emails
-lower-cased. An empty result means "no usable ID".
+surrounding whitespace stripped, integral numbers (and numeric strings with an all-zero
+fraction, such as "+7.00") without the fraction or a plus sign, and emails lower-cased. An
+empty result means "no usable ID". `tests/reliability` checks the two agree for any value.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import math
 import re
 from typing import Any
 
-_INTEGRAL_FLOAT = re.compile(r"^([+-]?\d+)\.0*$")
+# Same pattern as target_gather.mapping: "123.0" and "+7.00" are integers, "0." and "7" stay.
+_INTEGRAL_STRING = re.compile(r"^[+-]?\d+\.0+$")
 
 
 def normalize_id(value: Any, *, lower: bool = False) -> str | None:
@@ -24,9 +26,8 @@ def normalize_id(value: Any, *, lower: bool = False) -> str | None:
         text = str(int(value)) if value.is_integer() else repr(value)
     else:
         text = str(value).strip()
-    match = _INTEGRAL_FLOAT.match(text)
-    if match:
-        text = match.group(1)
+    if _INTEGRAL_STRING.match(text):
+        text = text.split(".", 1)[0].lstrip("+")
     if not text:
         return None
     return text.lower() if lower else text
