@@ -24,6 +24,7 @@ from typing import IO, Any
 import psutil
 
 from bench import emulator_gather, emulator_hubspot
+from emulators.common.process import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -187,11 +188,7 @@ def hubspot_emulator(contacts: int, companies: int, workdir: Path) -> Iterator[t
     try:
         yield url, startup
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 @contextmanager
@@ -201,11 +198,7 @@ def gather_emulator(workdir: Path, name: str) -> Iterator[str]:
     try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 def machine() -> dict[str, Any]:

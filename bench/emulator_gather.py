@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import re
 import statistics
 import subprocess
 import sys
@@ -26,8 +24,9 @@ from typing import Any
 
 import aiohttp
 
+from emulators.common.process import start_emulator as start_process
+
 KEY = "bench-key"
-STARTUP_TIMEOUT_S = 20.0
 WARMUP_REQUESTS = 200
 UPDATE_SHARE = 10  # one update per this many creates, like a re-sync touching some records
 
@@ -47,22 +46,9 @@ def _user(i: int) -> dict[str, Any]:
 
 def start_emulator(data_dir: Path | None, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start the emulator and return the process and its base URL."""
-    command = [sys.executable, "-m", "emulators.gather.cli", "--port", "0"]
-    command += ["--in-memory"] if data_dir is None else ["--data-dir", str(data_dir)]
-    env = {**os.environ, "GATHER_EMULATOR_API_KEYS": KEY}
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        match = re.search(r"Listening on (http://\S+)", log.read_text())
-        if match:
-            return process, match.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.02)
-    process.kill()
-    msg = f"gather-emulator did not start: {log.read_text()}"
-    raise RuntimeError(msg)
+    args = ["--in-memory"] if data_dir is None else ["--data-dir", str(data_dir)]
+    emulator = start_process("gather", args, log_path=log, env={"GATHER_EMULATOR_API_KEYS": KEY})
+    return emulator.process, emulator.url
 
 
 async def _load(

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -27,8 +25,9 @@ from typing import Any
 import psutil
 import requests
 
+from emulators.common.process import start_emulator as start_process
+
 TOKEN = "bench-token"  # noqa: S105 - a throwaway local credential
-STARTUP_TIMEOUT_S = 120.0
 PROPERTIES = [
     "email",
     "firstname",
@@ -51,33 +50,15 @@ def start_emulator(
     contacts: int, companies: int, log: Path
 ) -> tuple[subprocess.Popen[bytes], str, float]:
     """Start the emulator; returns the process, its URL and the seconds until it listened."""
-    command = [
-        sys.executable,
-        "-m",
-        "emulators.hubspot.cli",
-        "--port",
-        "0",
+    args = [
         "--no-rate-limits",
         "--seed-contacts",
         str(contacts),
         "--seed-companies",
         str(companies),
     ]
-    env = {**os.environ, "HUBSPOT_EMULATOR_TOKENS": TOKEN}
-    started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = started + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        match = re.search(r"Listening on (http://\S+)", log.read_text())
-        if match:
-            return process, match.group(1), time.monotonic() - started
-        if process.poll() is not None:
-            break
-        time.sleep(0.02)
-    process.kill()
-    msg = f"hubspot-emulator did not start: {log.read_text()}"
-    raise RuntimeError(msg)
+    emulator = start_process("hubspot", args, log_path=log, env={"HUBSPOT_EMULATOR_TOKENS": TOKEN})
+    return emulator.process, emulator.url, emulator.startup_s
 
 
 def _list_pages(session: requests.Session, url: str, associations: bool) -> int:

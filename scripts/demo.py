@@ -8,7 +8,8 @@
    travelled (request counts on both sides).
 
 The emulators are stopped on success, failure and Ctrl-C. Everything the demo writes stays under
-`output/demo/` (state, Gather's database, the rejects file and run summaries).
+`output/demo/` (state, Gather's database, the rejects file and run summaries), or under
+`$DEMO_OUTPUT_DIR` when set.
 """
 
 from __future__ import annotations
@@ -22,19 +23,17 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from emulators.common.process import running_emulator
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-OUT = ROOT / "output" / "demo"
+OUT = Path(os.environ.get("DEMO_OUTPUT_DIR", ROOT / "output" / "demo"))
 HUBSPOT_TOKEN = "demo-hubspot-token"  # noqa: S105 - the demo environment's emulator token
 GATHER_KEY = "demo-gather-key"
 SEED = {"companies": 300, "contacts": 3000, "seed": 7}
-LISTENING = re.compile(r"Listening on (http://\S+)")
-START_TIMEOUT_S = 30.0
 ADMIN = "/_emulator"
 
 
@@ -53,35 +52,6 @@ def admin(url: str, method: str, path: str, body: Any = None) -> Any:
         return json.loads(response.read() or b"null")
 
 
-@contextmanager
-def emulator(name: str, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run an emulator's console script on a free port; yield its URL; always stop it."""
-    log = (OUT / f"{name}.log").open("w")
-    proc = subprocess.Popen(
-        [str(BIN / name), "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = LISTENING.search(line)
-        if match is None or time.monotonic() > deadline:
-            msg = f"{name} did not start (see {log.name})"
-            raise RuntimeError(msg)
-        yield match.group(1)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
 def meltano_run(hubspot_url: str, gather_url: str, run: int) -> float:
     """One `meltano run` of the main job; returns its duration in seconds."""
     env = {
@@ -89,6 +59,8 @@ def meltano_run(hubspot_url: str, gather_url: str, run: int) -> float:
         "TAP_HUBSPOT_GATHER_API_URL": hubspot_url,
         "TARGET_GATHER_API_URL": gather_url,
         "MELTANO_STATE_BACKEND_URI": (OUT / "state").as_uri(),
+        # Run history and locks too: a demo interrupted earlier never blocks the next one.
+        "MELTANO_DATABASE_URI": f"sqlite:///{OUT / 'meltano.db'}",
         "TARGET_GATHER_LEDGER_PATH": str(OUT / "ledger.sqlite3"),
         "TARGET_GATHER_REJECTS_PATH": str(OUT / "rejects.jsonl"),
         "TARGET_GATHER_SUMMARY_PATH": str(OUT / f"summary-run{run}.json"),
@@ -110,7 +82,7 @@ def meltano_run(hubspot_url: str, gather_url: str, run: int) -> float:
         say("\n".join(tail))
         msg = f"meltano run failed (exit {result.returncode}); full log: {log.name}"
         raise SystemExit(msg)
-    say(f"  finished in {elapsed:.1f} s (log: {(OUT / f'meltano-run{run}.log').relative_to(ROOT)})")
+    say(f"  finished in {elapsed:.1f} s (log: {OUT / f'meltano-run{run}.log'})")
     return elapsed
 
 
@@ -146,7 +118,7 @@ def show_rejects() -> None:
     for line in path.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
         reasons[f"{entry.get('model')}: {entry.get('reason')}"] += 1
-    say(f"  Not sent to Gather (see {path.relative_to(ROOT)}):")
+    say(f"  Not sent to Gather (see {path}):")
     for reason, count in reasons.most_common(6):
         say(f"    {count:5d} x {reason}")
 
@@ -232,8 +204,6 @@ def main() -> int:
     OUT.mkdir(parents=True)
     say("Gather's HubSpot integration, on local emulators\n")
     hubspot_args = [
-        "--token",
-        HUBSPOT_TOKEN,
         "--seed-companies",
         str(SEED["companies"]),
         "--seed-contacts",
@@ -241,11 +211,21 @@ def main() -> int:
         "--seed",
         str(SEED["seed"]),
     ]
-    gather_args = ["--data-dir", str(OUT / "gather"), "--api-key", GATHER_KEY]
     with (
-        emulator("hubspot-emulator", *hubspot_args) as hubspot_url,
-        emulator("gather-emulator", *gather_args) as gather_url,
+        running_emulator(
+            "hubspot",
+            hubspot_args,
+            log_path=OUT / "hubspot-emulator.log",
+            env={"HUBSPOT_EMULATOR_TOKENS": HUBSPOT_TOKEN},
+        ) as hubspot,
+        running_emulator(
+            "gather",
+            ["--data-dir", str(OUT / "gather")],
+            log_path=OUT / "gather-emulator.log",
+            env={"GATHER_EMULATOR_API_KEYS": GATHER_KEY},
+        ) as gather,
     ):
+        hubspot_url, gather_url = hubspot.url, gather.url
         say(
             f"HubSpot emulator: {hubspot_url}  ({SEED['companies']} companies, "
             f"{SEED['contacts']} contacts)"
@@ -272,7 +252,7 @@ def main() -> int:
         show_summary(2)
         show_requests("HubSpot served", request_counts(hubspot_url))
         show_requests("Gather received", request_counts(gather_url))
-    say("\nEmulators stopped. Everything the demo wrote is under output/demo/.")
+    say(f"\nEmulators stopped. Everything the demo wrote is under {OUT}.")
     return 0
 
 
