@@ -102,6 +102,32 @@ def versions(run: TapRun) -> list[tuple[str, int, bool]]:
     ]
 
 
+def first_sync_then_touch_all(
+    portal: Any, *, seed: int
+) -> tuple[dict[str, Any], dict[str, Any], TapRun]:
+    """A fresh seeded portal, a first full sync, then every contact changed once more with one
+    shared timestamp (so the next, incremental run searches them all)."""
+    portal.reset()
+    portal.unlimit()
+    portal.seed(companies=5, contacts=CONTACTS, seed=seed)
+    config = {
+        "api_url": portal.url,
+        "access_token": portal.token,
+        "account_id_property": "companyId",
+        "user_id_property": "vid",
+        "search_lag_seconds": 0,
+        "include_archived": True,
+        "searches_per_second": 100,
+        "max_retries": 2,
+    }
+    catalog = select_only(discover(config), {"contacts": {"city", "firstname"}})
+    first = run_tap(config, catalog=catalog)
+    time.sleep(0.005)
+    portal.touch("contacts", timestamp=int(time.time() * 1000))
+    time.sleep(0.005)
+    return config, catalog, first
+
+
 @pytest.fixture(scope="module")
 def portal(hubspot_emulator_module: Any) -> Any:
     hubspot_emulator_module.unlimit()
@@ -117,25 +143,7 @@ def portal(hubspot_emulator_module: Any) -> Any:
 def test_no_interleaving_of_changes_loses_or_repeats_a_record(
     portal: Any, monkeypatch: pytest.MonkeyPatch, schedule: list[tuple[int, str, int]]
 ) -> None:
-    portal.reset()
-    portal.unlimit()
-    portal.seed(companies=5, contacts=CONTACTS, seed=3)
-    config = {
-        "api_url": portal.url,
-        "access_token": portal.token,
-        "account_id_property": "companyId",
-        "user_id_property": "vid",
-        "search_lag_seconds": 0,
-        "include_archived": True,
-        "searches_per_second": 100,
-        "max_retries": 2,
-    }
-    catalog = select_only(discover(config), {"contacts": {"city", "firstname"}})
-    first = run_tap(config, catalog=catalog)
-    # Every record changes once more, all sharing one timestamp: the next run searches them.
-    time.sleep(0.005)
-    portal.touch("contacts", timestamp=int(time.time() * 1000))
-    time.sleep(0.005)
+    config, catalog, first = first_sync_then_touch_all(portal, seed=3)
 
     mutations = MutatingPortal(portal, schedule)
     monkeypatch.setattr(Transport, "send", mutations.wrap(Transport.send))
@@ -180,24 +188,7 @@ def test_resuming_from_any_checkpoint_of_a_changing_sync_loses_nothing(
     crash_at: int,
 ) -> None:
     """A run killed after any of its STATE messages, resumed from it: nothing is lost."""
-    portal.reset()
-    portal.unlimit()
-    portal.seed(companies=5, contacts=CONTACTS, seed=4)
-    config = {
-        "api_url": portal.url,
-        "access_token": portal.token,
-        "account_id_property": "companyId",
-        "user_id_property": "vid",
-        "search_lag_seconds": 0,
-        "include_archived": True,
-        "searches_per_second": 100,
-        "max_retries": 2,
-    }
-    catalog = select_only(discover(config), {"contacts": {"city", "firstname"}})
-    first = run_tap(config, catalog=catalog)
-    time.sleep(0.005)
-    portal.touch("contacts", timestamp=int(time.time() * 1000))
-    time.sleep(0.005)
+    config, catalog, first = first_sync_then_touch_all(portal, seed=4)
 
     mutations = MutatingPortal(portal, schedule)
     monkeypatch.setattr(Transport, "send", mutations.wrap(Transport.send))
