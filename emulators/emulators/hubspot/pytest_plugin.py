@@ -55,6 +55,20 @@ class AdminCallError(RuntimeError):
         self.status = status
 
 
+def _record_body(
+    properties: Mapping[str, Any] | None,
+    company_ids: Sequence[str | int] | None,
+    primary_company_id: str | int | None,
+) -> dict[str, Any]:
+    """The admin API's body for creating or updating a record."""
+    body: dict[str, Any] = {"properties": dict(properties or {})}
+    if company_ids is not None:
+        body["company_ids"] = [str(i) for i in company_ids]
+    if primary_company_id is not None:
+        body["primary_company_id"] = str(primary_company_id)
+    return body
+
+
 class AdminClient:
     """Typed helpers over the admin API of an emulator at `url`."""
 
@@ -106,11 +120,7 @@ class AdminClient:
         primary_company_id: str | int | None = None,
     ) -> dict[str, Any]:
         """Create a record; returns its dump (``id`` is the new HubSpot id)."""
-        body: dict[str, Any] = {"properties": dict(properties or {})}
-        if company_ids is not None:
-            body["company_ids"] = [str(i) for i in company_ids]
-        if primary_company_id is not None:
-            body["primary_company_id"] = str(primary_company_id)
+        body = _record_body(properties, company_ids, primary_company_id)
         result: dict[str, Any] = self.call("POST", f"/objects/{object_type}", body)
         return result
 
@@ -124,11 +134,7 @@ class AdminClient:
         primary_company_id: str | int | None = None,
     ) -> dict[str, Any]:
         """Change properties (None clears) and/or a contact's companies; bumps modified."""
-        body: dict[str, Any] = {"properties": dict(properties or {})}
-        if company_ids is not None:
-            body["company_ids"] = [str(i) for i in company_ids]
-        if primary_company_id is not None:
-            body["primary_company_id"] = str(primary_company_id)
+        body = _record_body(properties, company_ids, primary_company_id)
         result: dict[str, Any] = self.call("PATCH", f"/objects/{object_type}/{record_id}", body)
         return result
 
