@@ -35,7 +35,7 @@ import psutil
 
 from emulators.gather.pytest_plugin import GatherEmulatorProcess, GatherProcessFactory
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
-from tests.e2e.conftest import Pipeline
+from tests.e2e.conftest import Pipeline, find_plugin_process
 from tests.reliability.conftest import (
     FAST_RETRY_ENV,
     assert_state_not_ahead_of_gather,
@@ -45,7 +45,6 @@ from tests.reliability.conftest import (
 DEFAULT_MINUTES = 5.0
 MAX_RERUNS = 4
 RUN_TIMEOUT_S = 600
-PROCESS_WAIT_S = 60.0
 OBJECTS = "^/crm/v3/objects/"
 RECORDS = "^/models/"
 CRASH_CHANCE = 0.35  # share of cycles whose faulty run is also crashed
@@ -252,7 +251,7 @@ class Soak:
         return meltano.returncode == 0
 
     def _crash(self, meltano: subprocess.Popen[str], victim: str) -> bool:
-        started = _wait_for_child(
+        started = find_plugin_process(
             meltano, "target-gather" if victim == "gather-emulator" else victim
         )
         if started is None:
@@ -297,20 +296,6 @@ def accepted_upserts(stats: dict[str, Any]) -> int:
         if route.startswith("POST ") and route.endswith("/records")
         for status in ("200", "201")
     )
-
-
-def _wait_for_child(meltano: subprocess.Popen[str], name: str) -> psutil.Process | None:
-    deadline = time.monotonic() + PROCESS_WAIT_S
-    while time.monotonic() < deadline and meltano.poll() is None:
-        for child in psutil.Process(meltano.pid).children(recursive=True):
-            try:
-                cmdline = child.cmdline()
-            except psutil.NoSuchProcess:
-                continue
-            if any(p.endswith(f"/{name}") for p in cmdline) and "--discover" not in cmdline:
-                return child
-        time.sleep(0.02)
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:

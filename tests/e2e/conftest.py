@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.conftest import BIN, MELTANO_ENV, ROOT
@@ -16,6 +18,27 @@ from tests.e2e.expected import expected_gather
 
 JOB = ("run", "tap-hubspot-gather", "target-gather")
 RUN_TIMEOUT_S = 300
+PROCESS_WAIT_S = 60.0
+POLL_S = 0.02
+
+
+def find_plugin_process(
+    meltano: subprocess.Popen[str], name: str, timeout_s: float = PROCESS_WAIT_S
+) -> psutil.Process | None:
+    """The plugin process `name` (e.g. `target-gather`) that a `meltano run` started, or None
+    when the run ended first or nothing appeared in time. Meltano first runs `tap --discover`
+    as a separate, short-lived process: that one is never returned."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and meltano.poll() is None:
+        for child in psutil.Process(meltano.pid).children(recursive=True):
+            try:
+                cmdline = child.cmdline()
+            except psutil.NoSuchProcess:
+                continue
+            if any(part.endswith(f"/{name}") for part in cmdline) and "--discover" not in cmdline:
+                return child
+        time.sleep(POLL_S)
+    return None
 
 
 @dataclass

@@ -11,36 +11,24 @@ import time
 import psutil
 import pytest
 
-from tests.e2e.conftest import Pipeline
+from tests.e2e.conftest import Pipeline, find_plugin_process
 
 SEED = {"companies": 60, "contacts": 1500, "seed": 5}
 # Slow both sides down a little so that a kill lands while records are still in flight.
 GATHER_LATENCY = {"path": "^/models/", "action": "latency", "delay_s": 0.02, "times": None}
 HUBSPOT_LATENCY = {"path": "^/crm/v3/objects/", "action": "latency", "delay_s": 0.15, "times": None}
-PROCESS_WAIT_S = 60.0
 
 
 def wait_for_child(meltano: subprocess.Popen[str], name: str) -> psutil.Process:
-    """The plugin process `name` that `meltano run` started."""
-    deadline = time.monotonic() + PROCESS_WAIT_S
-    while time.monotonic() < deadline:
-        if meltano.poll() is not None:
-            _, stderr = meltano.communicate()
-            pytest.fail(f"meltano run ended before {name} started: {stderr[-3000:]}")
-        for child in psutil.Process(meltano.pid).children(recursive=True):
-            cmdline = _cmdline(child)
-            # Meltano first runs `tap --discover` as a separate, short-lived process.
-            if any(part.endswith(f"/{name}") for part in cmdline) and "--discover" not in cmdline:
-                return child
-        time.sleep(0.05)
+    """The plugin process `name` under `meltano run`; fails the test with meltano's log if the
+    run ended before it started."""
+    child = find_plugin_process(meltano, name)
+    if child is not None:
+        return child
+    if meltano.poll() is not None:
+        _, stderr = meltano.communicate()
+        pytest.fail(f"meltano run ended before {name} started: {stderr[-3000:]}")
     pytest.fail(f"{name} never started under meltano run")
-
-
-def _cmdline(process: psutil.Process) -> list[str]:
-    try:
-        return process.cmdline()
-    except psutil.NoSuchProcess:
-        return []
 
 
 @pytest.mark.e2e

@@ -12,7 +12,6 @@ import contextlib
 import json
 import signal
 import subprocess
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.e2e.conftest import Pipeline
+from tests.e2e.conftest import Pipeline, find_plugin_process
 from tests.e2e.expected import record_id
 
 # Retries stay bounded, so a fault schedule costs seconds, not minutes. Only integer settings:
@@ -33,7 +32,6 @@ FAST_RETRY_ENV = {
 }
 # The incremental cursor of each stream, as HubSpot names it (issue 5).
 MODIFIED_PROPERTY = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
-PROCESS_WAIT_S = 60.0
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -167,19 +165,10 @@ def _epoch_ms(value: str | int) -> int:
 
 def wait_for_child(meltano: subprocess.Popen[str], name: str) -> psutil.Process | None:
     """The plugin process `name` under `meltano run`, or None if the run ended first."""
-    deadline = time.monotonic() + PROCESS_WAIT_S
-    while time.monotonic() < deadline:
-        if meltano.poll() is not None:
-            return None
-        for child in psutil.Process(meltano.pid).children(recursive=True):
-            try:
-                cmdline = child.cmdline()
-            except psutil.NoSuchProcess:
-                continue
-            if any(part.endswith(f"/{name}") for part in cmdline) and "--discover" not in cmdline:
-                return child
-        time.sleep(0.02)
-    pytest.fail(f"{name} never started under meltano run")
+    child = find_plugin_process(meltano, name)
+    if child is None and meltano.poll() is None:
+        pytest.fail(f"{name} never started under meltano run")
+    return child
 
 
 def kill(process: psutil.Process) -> None:
