@@ -17,6 +17,19 @@ from tests.conftest import BIN
 CLI = [sys.executable, "-m", "emulators.gather.cli"]
 
 
+def refused_start(*args: str, keys: str | None = "k") -> subprocess.CompletedProcess[str]:
+    """Run the CLI with `args` (API keys from the env var unless `keys` is None), expecting it
+    to refuse to start: exit 2 with its reason on stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "GATHER_EMULATOR_API_KEYS"}
+    if keys is not None:
+        env["GATHER_EMULATOR_API_KEYS"] = keys
+    result = subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2, result.stderr
+    return result
+
+
 def test_prints_url_and_sigterm_stops_cleanly(
     gather_emulator_process: GatherProcessFactory,
 ) -> None:
@@ -37,16 +50,7 @@ def test_prints_url_and_sigterm_stops_cleanly(
 
 
 def test_refuses_to_start_without_a_key(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "GATHER_EMULATOR_API_KEYS"}
-    result = subprocess.run(
-        [*CLI, "--port", "0", "--in-memory"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 2
+    result = refused_start("--port", "0", "--in-memory", keys=None)
     assert "--api-key" in result.stderr
     assert "GATHER_EMULATOR_API_KEYS" in result.stderr
 
@@ -110,16 +114,7 @@ def test_refuses_a_data_dir_of_another_schema_version(tmp_path: Path) -> None:
     data_dir.mkdir()
     with sqlite3.connect(data_dir / "gather.sqlite3") as db:
         db.execute("PRAGMA user_version = 99")
-    env = {**os.environ, "GATHER_EMULATOR_API_KEYS": "k"}
-    result = subprocess.run(
-        [*CLI, "--port", "0", "--data-dir", str(data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 2
+    result = refused_start("--port", "0", "--data-dir", str(data_dir))
     assert "schema version 99" in result.stderr
     assert "--data-dir" in result.stderr
 
@@ -146,16 +141,7 @@ def test_command_line_switches_rate_limit_update_rule_and_body_limit(
 
 
 def test_rejects_a_non_positive_rate_limit() -> None:
-    env = {**os.environ, "GATHER_EMULATOR_API_KEYS": "k"}
-    result = subprocess.run(
-        [*CLI, "--in-memory", "--rate-limit", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 2
+    result = refused_start("--in-memory", "--rate-limit", "0")
     assert "--rate-limit must be > 0" in result.stderr
 
 
