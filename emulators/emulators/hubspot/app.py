@@ -16,6 +16,7 @@ from emulators.common.stats import stats_middleware
 from emulators.hubspot.admin import add_admin_routes, admin_errors
 from emulators.hubspot.auth import Auth, OAuthClient
 from emulators.hubspot.config import EmulatorConfig
+from emulators.hubspot.consent import add_consent_routes
 from emulators.hubspot.errors import (
     URI_TOO_LONG_HTML,
     HubSpotError,
@@ -122,5 +123,6 @@ def make_app(
     )
     app[STATE_KEY] = state
     add_routes(app)
+    add_consent_routes(app)
     add_admin_routes(app)
     return app

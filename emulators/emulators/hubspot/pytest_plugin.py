@@ -225,6 +225,11 @@ class AdminClient:
             "POST", "/credentials", {"tokens": list(tokens), "oauth_clients": list(oauth_clients)}
         )
 
+    def configure_consent(self, **settings: Any) -> dict[str, Any]:
+        """The OAuth app's `redirect_uris`, `withheld_scopes` and `app_name` (consent page)."""
+        answer: dict[str, Any] = self.call("PUT", "/oauth/consent", settings)
+        return answer
+
     def expire_tokens(self) -> int:
         """Make every issued OAuth access token stale now."""
         expired: int = self.call("POST", "/oauth/expire")["expired"]
