@@ -1,0 +1,233 @@
+"""`tap-hubspot-gather-connect`: connect a HubSpot portal to this tap through OAuth.
+
+Opens HubSpot's consent page for the configured OAuth app (client_id, client_secret), waits
+for HubSpot's redirect on a loopback port, trades the code for tokens, checks that the grant
+holds every scope the tap needs, and stores the refresh token in the Meltano project's `.env`
+as `TAP_HUBSPOT_GATHER_REFRESH_TOKEN`. No token is ever printed or logged.
+
+Exit codes: 0 connected, 1 not connected (the line on stderr says why and what to do),
+2 cannot start (settings, port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import webbrowser
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tap_hubspot_gather.check.settings import SettingsError, check_api_url, load_settings
+from tap_hubspot_gather.client import DEFAULT_API_URL
+from tap_hubspot_gather.connect.callback import CallbackListener
+from tap_hubspot_gather.connect.dotenv import set_variable
+from tap_hubspot_gather.connect.oauth import (
+    ConnectError,
+    OAuthApp,
+    authorize_base,
+    authorize_url,
+    new_state,
+)
+from tap_hubspot_gather.errors import redact
+
+EXIT_CONNECTED = 0
+EXIT_NOT_CONNECTED = 1
+EXIT_CANNOT_START = 2
+EXIT_INTERRUPTED = 130
+DEFAULT_PORT = 8976
+DEFAULT_PATH = "/oauth-callback"
+DEFAULT_TIMEOUT_S = 300.0
+REFRESH_TOKEN_VARIABLE = "TAP_HUBSPOT_GATHER_REFRESH_TOKEN"  # noqa: S105 (a variable name)
+PROJECT_ROOT_VARIABLE = "MELTANO_PROJECT_ROOT"
+CHECK_COMMAND = "meltano invoke tap-hubspot-gather:check --format text"
+PREFIX = "connect: "
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(
+        prog="tap-hubspot-gather-connect",
+        description="Connect your HubSpot account: approve the app in your browser, and the "
+        "refresh token is stored in the Meltano project's .env.",
+        epilog="Exit codes: 0 connected, 1 not connected, 2 cannot start.",
+    )
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="FILE|ENV",
+        help="The tap's settings: a JSON config file, or ENV for TAP_HUBSPOT_GATHER_* "
+        "variables (repeatable, later wins; default ENV). Needs client_id and client_secret.",
+    )
+    browser = p.add_mutually_exclusive_group()
+    browser.add_argument(
+        "--no-browser",
+        dest="browser",
+        action="store_false",
+        help="Only print the URL to open (e.g. on a machine without a browser).",
+    )
+    browser.add_argument(
+        "--browser",
+        dest="browser",
+        action="store_true",
+        help="Open the consent page in your browser (the default).",
+    )
+    p.set_defaults(browser=True)
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="Loopback port of the redirect URL http://localhost:PORT/oauth-callback, as "
+        "registered in your app (default %(default)s; 0 picks a free one).",
+    )
+    p.add_argument(
+        "--redirect-path",
+        default=DEFAULT_PATH,
+        help="Path of the redirect URL (default %(default)s).",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="How long to wait for you to approve (default %(default)s).",
+    )
+    p.add_argument(
+        "--env-file",
+        type=Path,
+        help="Where to store the refresh token (default: the Meltano project's .env, "
+        f"${PROJECT_ROOT_VARIABLE}/.env, else ./.env).",
+    )
+    p.add_argument(
+        "--authorize-url",
+        help="HubSpot's authorize page (default: derived from api_url, "
+        "https://app.hubspot.com/oauth/authorize for HubSpot itself).",
+    )
+    return p
+
+
+def _env_file(args: argparse.Namespace) -> Path:
+    if args.env_file is not None:
+        return Path(args.env_file).resolve()
+    root = os.environ.get(PROJECT_ROOT_VARIABLE)
+    return (Path(root) if root else Path.cwd()).resolve() / ".env"
+
+
+def _credentials(settings: dict[str, Any]) -> tuple[str, str, str]:
+    missing = [k for k in ("client_id", "client_secret") if not settings.get(k)]
+    if missing:
+        msg = (
+            f"connect needs your OAuth app's {' and '.join(missing)} (HubSpot: your app's Auth "
+            "tab): set them with `meltano config tap-hubspot-gather set client_id ...` and "
+            "`... set client_secret ...`, then run connect again."
+        )
+        raise SettingsError(msg)
+    api_url = str(settings.get("api_url") or DEFAULT_API_URL)
+    check_api_url(api_url, allow_insecure_http=bool(settings.get("allow_insecure_http", False)))
+    return api_url, str(settings["client_id"]), str(settings["client_secret"])
+
+
+def _wait_for_code(listener: CallbackListener, timeout_s: float) -> str:
+    """The authorization code HubSpot redirected with, or one line saying why there is none."""
+    try:
+        redirect = listener.wait(timeout_s)
+    except TimeoutError:
+        if listener.refused_wrong_state:
+            msg = (
+                f"Only a redirect for another connect run (its state did not match) came "
+                f"back within {timeout_s:g} s, and it was refused. Run connect again and "
+                "use the link it prints."
+            )
+            raise ConnectError(msg) from None
+        msg = (
+            f"Nothing came back within {timeout_s:g} s. If HubSpot's page said the "
+            f"redirect URL does not match, add {listener.redirect_uri} to your app's "
+            "Redirect URLs (or pass --port); otherwise run connect again and approve sooner."
+        )
+        raise ConnectError(msg) from None
+    if redirect.error == "access_denied":
+        msg = "You cancelled on HubSpot's page: nothing was connected or stored."
+        raise ConnectError(msg)
+    if redirect.error:
+        said = f" ({redirect.description})" if redirect.description else ""
+        msg = f"HubSpot answered {redirect.error}{said}: nothing was stored; run connect again."
+        raise ConnectError(msg)
+    return redirect.code
+
+
+def connect(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the flow; returns the exit code. Raises `SettingsError` / `ConnectError`."""
+    settings = load_settings(args.config)
+    api_url, client_id, client_secret = _credentials(settings)
+    try:
+        listener = CallbackListener(args.port, args.redirect_path, state := new_state())
+    except ConnectError as exc:
+        raise SettingsError(str(exc)) from None
+    app = OAuthApp(api_url, client_id, client_secret)
+    try:
+        url = authorize_url(
+            args.authorize_url or authorize_base(api_url), client_id, listener.redirect_uri, state
+        )
+        print(f"{PREFIX}approve read access to your companies and contacts at:", file=out)
+        print(f"  {url}", file=out)
+        if args.browser and not webbrowser.open(url):
+            print(f"{PREFIX}no browser could be opened here: open the URL above.", file=out)
+        print(
+            f"{PREFIX}waiting up to {args.timeout:g} s for HubSpot to redirect to "
+            f"{listener.redirect_uri} ...",
+            file=out,
+            flush=True,
+        )
+        code = _wait_for_code(listener, args.timeout)
+        tokens = app.exchange(code, listener.redirect_uri)
+        grant = app.grant(tokens)
+    finally:
+        listener.close()
+        app.close()
+    if grant.missing_scopes:
+        msg = (
+            f"The grant lacks the scope(s) {', '.join(grant.missing_scopes)}: add them to your "
+            "app's scopes (Auth tab) and sign in as a user allowed to read companies and "
+            "contacts, then run connect again. Nothing was stored."
+        )
+        raise ConnectError(msg)
+    env_file = _env_file(args)
+    try:
+        set_variable(env_file, REFRESH_TOKEN_VARIABLE, tokens.refresh_token)
+    except (OSError, ValueError) as exc:
+        msg = redact(
+            f"Could not store the refresh token in {env_file}: {exc}", [tokens.refresh_token]
+        )
+        raise ConnectError(msg) from None
+    portal = f"{grant.hub_id}" + (f" ({grant.hub_domain})" if grant.hub_domain else "")
+    who = f" as {grant.user}" if grant.user else ""
+    print(f"{PREFIX}connected to HubSpot portal {portal}{who}", file=out)
+    print(f"{PREFIX}granted scopes: {', '.join(sorted(grant.scopes))}", file=out)
+    print(f"{PREFIX}refresh token stored in {env_file} as {REFRESH_TOKEN_VARIABLE}", file=out)
+    if settings.get("access_token"):
+        print(
+            f"{PREFIX}note: access_token is also set and takes precedence over OAuth; unset it "
+            "(meltano config tap-hubspot-gather unset access_token) to sync with this connection.",
+            file=out,
+        )
+    print(f"next: check the portal before the first sync: {CHECK_COMMAND}", file=out)
+    return EXIT_CONNECTED
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    """Console entry point; returns the exit code (also used by `python -m`)."""
+    out = stdout if stdout is not None else sys.stdout
+    args = parser().parse_args(argv)
+    try:
+        return connect(args, out)
+    except SettingsError as exc:
+        print(f"{PREFIX}cannot start: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    except ConnectError as exc:
+        print(f"{PREFIX}not connected: {exc}", file=sys.stderr)
+        return EXIT_NOT_CONNECTED
+    except KeyboardInterrupt:
+        print(f"{PREFIX}interrupted: nothing was stored.", file=sys.stderr)
+        return EXIT_INTERRUPTED

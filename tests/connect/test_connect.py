@@ -1,0 +1,200 @@
+"""`tap-hubspot-gather-connect` against the HubSpot emulator's consent page, over HTTP: the
+command runs as a process, the test plays the user's browser."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from emulators.hubspot.auth import HUB_DOMAIN, HUB_ID
+from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tap_hubspot_gather.client import HubSpotClient
+from tap_hubspot_gather.connect.oauth import (
+    REQUIRED_SCOPES,
+    ConnectError,
+    OAuthApp,
+    authorize_base,
+)
+from tests.connect.conftest import (
+    HTTP_TIMEOUT_S,
+    connect_env,
+    consent_form,
+    decide,
+    start_connect,
+)
+
+VARIABLE = "TAP_HUBSPOT_GATHER_REFRESH_TOKEN"
+
+
+def _stored_token(env_file: Path) -> str:
+    lines = [ln for ln in env_file.read_text().splitlines() if ln.startswith(VARIABLE + "=")]
+    assert len(lines) == 1, env_file.read_text()
+    return lines[0].split("=", 1)[1].strip("'")
+
+
+def test_approving_stores_a_working_refresh_token_and_names_portal_scopes_and_next_step(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("TARGET_GATHER_API_KEY='keep-me'\nTAP_HUBSPOT_GATHER_REFRESH_TOKEN=old\n")
+    run = start_connect(connect_env(hubspot), env_file)
+
+    query = parse_qs(urlsplit(run.url).query)
+    assert query["scope"] == [" ".join(REQUIRED_SCOPES)]
+    assert query["redirect_uri"][0].startswith("http://localhost:")
+    assert len(query["state"][0]) >= 32
+    landing = decide(run.url, "connect")
+    assert landing.status_code == 200
+    assert "HubSpot is connected" in landing.text
+
+    assert run.finish() == 0, run.stderr
+    assert f"connected to HubSpot portal {HUB_ID} ({HUB_DOMAIN})" in run.stdout
+    assert "granted scopes: " + ", ".join(sorted(REQUIRED_SCOPES)) in run.stdout
+    assert f"stored in {env_file} as {VARIABLE}" in run.stdout
+    assert (
+        run.stdout.strip()
+        .splitlines()[-1]
+        .endswith("meltano invoke tap-hubspot-gather:check --format text")
+    )
+    token = _stored_token(env_file)
+    assert token not in run.stdout + run.stderr
+    assert "TARGET_GATHER_API_KEY='keep-me'" in env_file.read_text()
+
+    # The stored token alone (no access token) reads the portal through the tap's client.
+    client = HubSpotClient.from_config(
+        {
+            "api_url": hubspot.url,
+            "client_id": hubspot.oauth_client.client_id,
+            "client_secret": hubspot.oauth_client.client_secret,
+            "refresh_token": token,
+        }
+    )
+    assert client.get("/crm/v3/objects/contacts")["results"] == []
+
+
+def test_a_new_env_file_is_private(hubspot: HubSpotEmulator, tmp_path: Path) -> None:
+    env_file = tmp_path / "project" / ".env"
+    run = start_connect(connect_env(hubspot), env_file)
+    decide(run.url, "connect")
+    assert run.finish() == 0, run.stderr
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+def test_cancel_ends_with_one_clear_line_and_stores_nothing(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    env_file = tmp_path / ".env"
+    run = start_connect(connect_env(hubspot), env_file)
+    assert "not connected" in decide(run.url, "cancel").text.lower()
+    assert run.finish() == 1
+    assert run.stderr.strip().splitlines() == [
+        "connect: not connected: You cancelled on HubSpot's page: nothing was connected or stored."
+    ]
+    assert not env_file.exists()
+
+
+def test_a_missing_scope_is_named_and_nothing_is_stored(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    hubspot.configure_consent(withheld_scopes=["crm.schemas.companies.read"])
+    env_file = tmp_path / ".env"
+    run = start_connect(connect_env(hubspot), env_file)
+    decide(run.url, "connect")
+    assert run.finish() == 1
+    assert "lacks the scope(s) crm.schemas.companies.read" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert not env_file.exists()
+
+
+def test_a_redirect_url_the_app_did_not_register_ends_in_a_line_saying_how_to_fix_it(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    hubspot.configure_consent(redirect_uris=["http://localhost:1/oauth-callback"])
+    run = start_connect(connect_env(hubspot), tmp_path / ".env", "--timeout", "2")
+    page = requests.get(run.url, timeout=HTTP_TIMEOUT_S)
+    assert page.status_code == 400
+    assert "does not match" in page.text
+    assert run.finish() == 1
+    [line] = run.stderr.strip().splitlines()
+    assert "Nothing came back within 2 s" in line
+    assert "to your app's Redirect URLs" in line
+
+
+def test_a_redirect_for_another_run_is_refused(hubspot: HubSpotEmulator, tmp_path: Path) -> None:
+    run = start_connect(connect_env(hubspot), tmp_path / ".env", "--timeout", "3")
+    redirect_uri = parse_qs(urlsplit(run.url).query)["redirect_uri"][0]
+    forged = requests.get(redirect_uri, params={"code": "x", "state": "other"}, timeout=10)
+    assert forged.status_code == 400
+    assert run.finish() == 1
+    assert "its state did not match" in run.stderr
+    assert not (tmp_path / ".env").exists()
+
+
+def test_a_reused_code_is_one_clear_line(hubspot: HubSpotEmulator) -> None:
+    client = hubspot.oauth_client
+    app = OAuthApp(hubspot.url, client.client_id, client.client_secret)
+    redirect_uri = "http://localhost:1/oauth-callback"
+    url = (
+        f"{hubspot.url}/oauth/authorize?client_id={client.client_id}&state=s"
+        f"&redirect_uri={redirect_uri}&scope=" + "%20".join(REQUIRED_SCOPES)
+    )
+    target, fields = consent_form(url)
+    answer = requests.post(
+        target, data={**fields, "decision": "connect"}, allow_redirects=False, timeout=10
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    app.exchange(code, redirect_uri)
+    with pytest.raises(ConnectError) as refused:
+        app.exchange(code, redirect_uri)
+    message = str(refused.value)
+    assert "a code works once" in message
+    assert code not in message
+    assert client.client_secret not in message
+
+
+def _exits_early(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run connect that fails before printing a URL: exit code and its one stderr line."""
+    command = [sys.executable, "-m", "tap_hubspot_gather.connect", "--no-browser", *args]
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    [line] = result.stderr.strip().splitlines()
+    return result.returncode, line
+
+
+def test_missing_app_credentials_cannot_start(hubspot: HubSpotEmulator, tmp_path: Path) -> None:
+    env = connect_env(hubspot)
+    del env["TAP_HUBSPOT_GATHER_CLIENT_SECRET"]
+    code, line = _exits_early(env, "--env-file", str(tmp_path / ".env"))
+    assert code == 2
+    assert "needs your OAuth app's client_secret" in line
+
+
+def test_a_busy_port_cannot_start(hubspot: HubSpotEmulator, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, line = _exits_early(connect_env(hubspot), "--port", str(port))
+    assert code == 2
+    assert f"Cannot listen on localhost port {port}" in line
+
+
+@pytest.mark.parametrize(
+    ("api_url", "expected"),
+    [
+        ("https://api.hubapi.com", "https://app.hubspot.com/oauth/authorize"),
+        ("https://api.hubapi.com/", "https://app.hubspot.com/oauth/authorize"),
+        ("https://api-eu1.hubapi.com", "https://app-eu1.hubspot.com/oauth/authorize"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/oauth/authorize"),
+    ],
+)
+def test_the_authorize_page_derives_from_api_url(api_url: str, expected: str) -> None:
+    assert authorize_base(api_url) == expected
