@@ -30,8 +30,11 @@ endif
 PACKAGES := tap-hubspot-gather target-gather emulators
 PACKAGE_SOURCES := tap-hubspot-gather/tap_hubspot_gather target-gather/target_gather emulators/emulators
 PYTEST_ARGS ?=
+# The browser test (tests/connect/test_browser.py) drives Debian's Chromium with Playwright.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM_PATH := $(CHROMIUM)
 
-.PHONY: help install demo test lint format readme bench bench-smoke lock clean
+.PHONY: help install chromium demo test lint format readme bench bench-smoke lock clean
 
 help:  ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,10 +55,27 @@ $(VENV)/.installed: $(UV) requirements/dev.txt $(addsuffix /pyproject.toml,$(PAC
 
 install: .meltano/.installed  ## Build the dev environment (.venv) and the Meltano plugins
 
+chromium:  ## Install Debian's chromium for the browser test when it is missing (needs root)
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "make: installing Debian's chromium for the browser test (about a minute)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  log=$$(mktemp); \
+	  { apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends chromium fonts-liberation; } >"$$log" 2>&1 \
+	  || { cat "$$log" >&2; rm -f "$$log"; echo "make: apt-get could not install chromium" >&2; \
+	       exit 1; }; \
+	  rm -f "$$log"; \
+	else \
+	  echo "make: $(CHROMIUM) is missing and the browser test needs it: install Debian's" \
+	    "chromium package (sudo apt-get install chromium), or set CHROMIUM=/path/to/chromium" >&2; \
+	  exit 1; \
+	fi
+
 demo: install  ## Run the main job against the local emulators with sample data
 	$(BIN)/python scripts/demo.py
 
-test: install  ## Run the whole test suite
+test: install chromium  ## Run the whole test suite
 	@# Two passes: most tests on two workers, then the ones running Meltano one at a time (they
 	@# share .meltano/run/). pytest exits 5 when a pass collected nothing: fine for one pass
 	@# (PYTEST_ARGS may select a subset), a broken suite when both did.
