@@ -15,11 +15,18 @@ from typing import TextIO
 
 import requests
 
-from tap_hubspot_gather.check.idstore import IdStore
+from tap_hubspot_gather.check.idstore import IdStore, ObjectType
 from tap_hubspot_gather.check.render import REPORT_JSON_SCHEMA, exit_code, to_json, to_text
 from tap_hubspot_gather.check.report import CheckReport, judge
 from tap_hubspot_gather.check.scan import DEFAULT_PROGRESS_INTERVAL_S, PortalScanner, Progress
 from tap_hubspot_gather.check.settings import SettingsError, build_tap, load_settings
+from tap_hubspot_gather.check.suggest import (
+    Candidate,
+    Suggestion,
+    candidate_properties,
+    fetch_definitions,
+    rank,
+)
 from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 
@@ -29,6 +36,7 @@ EXIT_CANNOT_CHECK = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell convention
 DEFAULT_SAMPLE_SIZE = 10
 DEFAULT_MAX_DUPLICATES = 20
+OBJECT_TYPES: tuple[ObjectType, ...] = ("companies", "contacts")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -70,6 +78,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="Seconds between progress lines on stderr (default %(default)s).",
     )
+    p.add_argument(
+        "--suggest",
+        action="store_true",
+        help="Also rank the properties that could be each object's ID and recommend one "
+        "(reads their values in the same scan).",
+    )
     p.add_argument("--quiet", action="store_true", help="No progress lines on stderr.")
     p.add_argument(
         "--work-dir",
@@ -95,26 +109,44 @@ def check_portal(
     client = tap.client
     progress.note("reading property definitions")
     definitions = tap.definitions
+    account_property = str(config["account_id_property"])
+    user_property = str(config["user_id_property"])
+    candidates: dict[ObjectType, list[Candidate]] = {}
+    if args.suggest:
+        progress.note("reading property definitions for ID suggestions")
+        configured: dict[ObjectType, str] = {
+            "companies": account_property,
+            "contacts": user_property,
+        }
+        for object_type in OBJECT_TYPES:
+            candidates[object_type] = candidate_properties(
+                object_type, fetch_definitions(client, object_type), configured[object_type]
+            )
+    suggestions: list[Suggestion] | None = None
     with IdStore(args.work_dir) as store:
         scanner = PortalScanner(
             client,
             definitions,
             store,
-            account_id_property=str(config["account_id_property"]),
-            user_id_property=str(config["user_id_property"]),
+            account_id_property=account_property,
+            user_id_property=user_property,
             max_url_length=int(config.get("max_url_length") or DEFAULT_MAX_URL_LENGTH),
             sample_size=max(args.sample_size, 0),
             max_duplicate_groups=max(args.max_duplicates, 0),
             progress=progress,
+            candidates={k: [c.name for c in v] for k, v in candidates.items()},
         )
         companies = scanner.check_companies()
         contacts = scanner.check_contacts(companies)
+        if args.suggest:
+            suggestions = [rank(o, candidates[o], store, store.count(o)) for o in OBJECT_TYPES]
     report = CheckReport(
         api_url=client.api_url,
         objects=[companies, contacts],
         strict=args.strict,
         requests=client.stats.requests,
         elapsed_s=time.monotonic() - started,
+        suggestions=suggestions,
     )
     return judge(report)
 

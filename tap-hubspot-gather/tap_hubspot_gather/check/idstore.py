@@ -37,6 +37,11 @@ CREATE TABLE contacts (
     raw_value TEXT,
     company_id TEXT
 );
+CREATE TABLE candidate_values (
+    object_type TEXT NOT NULL,
+    property TEXT NOT NULL,
+    value TEXT NOT NULL
+);
 CREATE TABLE company_accounts (
     company_id TEXT PRIMARY KEY,
     account_id TEXT
@@ -71,6 +76,15 @@ class Duplicates:
     values: int  # distinct ID values held by more than one record
     records: int  # records holding such a value
     groups: list[DuplicateGroup]
+
+
+@dataclass(frozen=True)
+class CandidateStats:
+    """A candidate ID property's values over every scanned record."""
+
+    filled: int  # records with a usable value
+    duplicate_values: int  # values held by more than one record
+    duplicate_records: int  # records holding such a value
 
 
 class IdStore:
@@ -123,7 +137,36 @@ class IdStore:
                 pairs,
             )
 
+    def add_candidates(self, object_type: ObjectType, values: Iterable[tuple[str, str]]) -> None:
+        """Append `(property, normalized value)` pairs of candidate ID properties (`--suggest`)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO candidate_values (object_type, property, value) VALUES (?, ?, ?)",
+                ((object_type, name, value) for name, value in values),
+            )
+
     # Reading ----------------------------------------------------------------------------
+
+    def candidate_stats(self, object_type: ObjectType, name: str) -> CandidateStats:
+        """How many records fill candidate `name`, and how many values/records are shared."""
+        if "candidate_values" not in self._indexed:
+            with self._db:
+                self._db.execute(
+                    "CREATE INDEX IF NOT EXISTS candidates_by_value "
+                    "ON candidate_values (object_type, property, value)"
+                )
+            self._indexed.add("candidate_values")
+        where = "object_type = ? AND property = ?"
+        filled = self._db.execute(
+            f"SELECT COUNT(*) FROM candidate_values WHERE {where}",  # noqa: S608 (literal)
+            (object_type, name),
+        ).fetchone()[0]
+        shared = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (SELECT COUNT(*) AS n "  # noqa: S608
+            f"FROM candidate_values WHERE {where} GROUP BY value HAVING n > 1)",
+            (object_type, name),
+        ).fetchone()
+        return CandidateStats(int(filled), int(shared[0]), int(shared[1]))
 
     def count(self, object_type: ObjectType) -> int:
         """Records scanned."""

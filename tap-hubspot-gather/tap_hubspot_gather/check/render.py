@@ -107,6 +107,64 @@ _OBJECT = {
         },
     },
 }
+_IDENTITY_CASE = {
+    "type": "object",
+    "required": ["object", "code", "count", "keep", "mirror"],
+    "properties": {
+        "object": {"enum": ["companies", "contacts"]},
+        "code": {
+            "enum": [
+                "shared_ids",
+                "no_id",
+                "uniqueness_not_enforced",
+                "no_primary_company",
+                "company_without_account_id",
+            ]
+        },
+        "count": {"type": "integer", "minimum": 0},
+        "keep": {"type": "string"},
+        "mirror": {"type": "string"},
+    },
+}
+_SUGGESTION = {
+    "type": "object",
+    "required": ["setting", "recommended", "reason", "candidates"],
+    "properties": {
+        "setting": {"enum": ["account_id_property", "user_id_property"]},
+        "recommended": {"type": "string"},
+        "reason": {"type": "string"},
+        "candidates": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "name",
+                    "kind",
+                    "type",
+                    "has_unique_value",
+                    "total",
+                    "filled",
+                    "coverage",
+                    "duplicate_values",
+                    "duplicate_records",
+                    "reason",
+                ],
+                "properties": {
+                    "name": {"type": "string"},
+                    "kind": {"enum": ["property", "email", "hubspot_id"]},
+                    "type": {"type": ["string", "null"]},
+                    "has_unique_value": {"type": "boolean"},
+                    "total": {"type": "integer", "minimum": 0},
+                    "filled": {"type": "integer", "minimum": 0},
+                    "coverage": {"type": "number", "minimum": 0, "maximum": 1},
+                    "duplicate_values": {"type": "integer", "minimum": 0},
+                    "duplicate_records": {"type": "integer", "minimum": 0},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
 # The JSON Schema of `--format json` output (also printed by `--json-schema`).
 REPORT_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -123,6 +181,8 @@ REPORT_JSON_SCHEMA: dict[str, Any] = {
         "problems",
         "requests",
         "elapsed_s",
+        "identity_cases",
+        "suggestions",
     ],
     "properties": {
         "schema_version": {"const": JSON_SCHEMA_VERSION},
@@ -137,6 +197,12 @@ REPORT_JSON_SCHEMA: dict[str, Any] = {
             "properties": {"companies": _OBJECT, "contacts": _OBJECT},
         },
         "problems": {"type": "array", "items": _PROBLEM},
+        "identity_cases": {"type": "array", "items": _IDENTITY_CASE},
+        "suggestions": {
+            "type": ["object", "null"],
+            "required": ["companies", "contacts"],
+            "properties": {"companies": _SUGGESTION, "contacts": _SUGGESTION},
+        },
         "requests": {"type": "integer", "minimum": 0},
         "elapsed_s": {"type": "number", "minimum": 0},
     },
@@ -187,9 +253,72 @@ def to_json(report: CheckReport) -> dict[str, Any]:
             }
             for p in report.problems
         ],
+        "identity_cases": [
+            {
+                "object": c.object_type,
+                "code": c.code,
+                "count": c.count,
+                "keep": c.keep,
+                "mirror": c.mirror,
+            }
+            for c in report.identity_cases
+        ],
+        "suggestions": None if report.suggestions is None else _suggestions_json(report),
         "requests": report.requests,
         "elapsed_s": round(report.elapsed_s, 3),
     }
+
+
+def _suggestions_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        s.object_type: {
+            "setting": s.setting,
+            "recommended": s.recommended,
+            "reason": s.reason,
+            "candidates": [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "type": c.type,
+                    "has_unique_value": c.has_unique_value,
+                    "total": c.total,
+                    "filled": c.filled,
+                    "coverage": round(c.coverage, 6),
+                    "duplicate_values": c.duplicate_values,
+                    "duplicate_records": c.duplicate_records,
+                    "reason": c.reason,
+                }
+                for c in s.candidates
+            ],
+        }
+        for s in report.suggestions or []
+    }
+
+
+def _suggestion_lines(report: CheckReport) -> list[str]:
+    lines = ["ID suggestions (--suggest), best first:"]
+    for suggestion in report.suggestions or []:
+        lines.append(f"  {suggestion.object_type.capitalize()} ({suggestion.setting}):")
+        for rank, candidate in enumerate(suggestion.candidates, start=1):
+            lines.append(f"    {rank}. {candidate.reason}")
+        lines.append(f"    recommended: {suggestion.setting} = {suggestion.recommended}")
+        lines.append(f"      because {suggestion.reason}")
+    lines.append("")
+    return lines
+
+
+def _identity_lines(report: CheckReport) -> list[str]:
+    lines = [
+        "Identity cases and what each sync mode does (keep: the default, never deletes in "
+        "Gather; mirror: opt-in, deletes what HubSpot no longer has):"
+    ]
+    for case in report.identity_cases:
+        count = f" ({case.count:,})" if case.count else ""
+        lines.append(f"  {case.object_type} {case.code.replace('_', ' ')}{count}:")
+        lines.append(f"      keep: {case.keep}")
+        lines.append(f"      mirror: {case.mirror}")
+    lines.append("")
+    return lines
 
 
 def _shown(value: str | None) -> str:
@@ -265,6 +394,10 @@ def to_text(report: CheckReport) -> str:
             lines.append(f"  [{problem.severity}] {problem.object_type}: {problem.message}")
             lines.append(f"      fix: {problem.fix}")
         lines.append("")
+    if report.identity_cases:
+        lines += _identity_lines(report)
+    if report.suggestions is not None:
+        lines += _suggestion_lines(report)
     lines.append(f"{report.requests:,} HubSpot requests in {report.elapsed_s:,.1f} s.")
     lines.append(report.verdict)
     return "\n".join(lines) + "\n"

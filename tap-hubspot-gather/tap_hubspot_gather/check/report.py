@@ -7,9 +7,12 @@ a suggested fix) and a one-line verdict, and `render` prints them for people or 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tap_hubspot_gather.check.idstore import Duplicates
+
+if TYPE_CHECKING:
+    from tap_hubspot_gather.check.suggest import Suggestion
 
 Severity = Literal["error", "warning"]
 # How uniqueness of the ID is guaranteed:
@@ -84,6 +87,17 @@ class Problem:
 
 
 @dataclass
+class IdentityCase:
+    """An identity situation the check can see before a sync, and what each sync mode does."""
+
+    object_type: str
+    code: str
+    count: int
+    keep: str  # the default mode: never deletes in Gather, reports what is left behind
+    mirror: str  # opt-in: deletes what HubSpot no longer has, never a key a live record holds
+
+
+@dataclass
 class CheckReport:
     """The whole answer: facts per object type, problems, verdict."""
 
@@ -95,6 +109,8 @@ class CheckReport:
     strict: bool = False
     requests: int = 0
     elapsed_s: float = 0.0
+    identity_cases: list[IdentityCase] = field(default_factory=list)
+    suggestions: list[Suggestion] | None = None  # None: --suggest not asked
 
     @property
     def errors(self) -> list[Problem]:
@@ -244,14 +260,88 @@ def link_problems(check: ObjectCheck) -> list[Problem]:
     return found
 
 
+def identity_cases(check: ObjectCheck) -> list[IdentityCase]:
+    """What the sync modes do with the identity situations found for `check`'s records."""
+    model = check.gather_model
+    obj = check.object_type
+    found: list[IdentityCase] = []
+    dups = check.duplicates
+    if dups is not None and dups.values:
+        found.append(
+            IdentityCase(
+                obj,
+                "shared_ids",
+                dups.records,
+                f"the {dups.records:,} {obj} sharing {_n(dups.values, 'ID value')} become "
+                f"{_n(dups.values, model)}: each sync writes whichever changed last over it; "
+                "nothing is deleted",
+                f"the same, and a shared {model} is never deleted while one live HubSpot record "
+                "still holds its ID (archiving or merging away the others deletes nothing)",
+            )
+        )
+    if check.missing_id:
+        found.append(
+            IdentityCase(
+                obj,
+                "no_id",
+                check.missing_id,
+                f"{_n(check.missing_id, obj)} without an ID are skipped and reported on every "
+                "run until the ID is filled",
+                f"skipped the same way; if a synced record's ID is cleared later, its old {model} "
+                "is deleted",
+            )
+        )
+    if check.id_property.uniqueness == "not_enforced":
+        found.append(
+            IdentityCase(
+                obj,
+                "uniqueness_not_enforced",
+                0,
+                f"a value given to a second record later makes both one {model}; an ID edited "
+                f"later leaves the old {model} in Gather, reported",
+                f"an ID edited or cleared later deletes the old {model}, unless another live "
+                "record holds that ID",
+            )
+        )
+    links = check.links
+    if links is not None:
+        if links.without_company:
+            found.append(
+                IdentityCase(
+                    obj,
+                    "no_primary_company",
+                    links.without_company,
+                    f"{_n(links.without_company, 'contacts')} without a primary company sync as "
+                    "users without account_id (a link they had is cleared)",
+                    "the same: links follow HubSpot in both modes",
+                )
+            )
+        if links.company_without_account_id:
+            found.append(
+                IdentityCase(
+                    obj,
+                    "company_without_account_id",
+                    links.company_without_account_id,
+                    f"{_n(links.company_without_account_id, 'contacts')} whose company has no "
+                    f"{links.account_id_property} sync as users without account_id; once the "
+                    "company gets one, the next run links them",
+                    "the same: links follow HubSpot in both modes",
+                )
+            )
+    return found
+
+
 def judge(report: CheckReport) -> CheckReport:
     """Derive the problems, readiness and the one-line verdict from the facts."""
     problems: list[Problem] = []
+    cases: list[IdentityCase] = []
     for check in report.objects:
         problems += property_problems(check)
         problems += value_problems(check)
         problems += link_problems(check)
+        cases += identity_cases(check)
     report.problems = problems
+    report.identity_cases = cases
     errors, warnings = report.errors, report.warnings
     report.ready = not errors and not (report.strict and warnings)
     counts = ", ".join(f"{c.object_type}: {c.total:,}" for c in report.objects)

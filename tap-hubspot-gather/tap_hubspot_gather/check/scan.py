@@ -27,7 +27,7 @@ from tap_hubspot_gather.check.report import (
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.ids import normalize_id
-from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH, ListPager
+from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH, ListPager, Page
 from tap_hubspot_gather.properties import PropertyDef
 
 # The contact property naming the primary company's HubSpot id (what the tap links with).
@@ -111,6 +111,7 @@ class PortalScanner:
         sample_size: int = 10,
         max_duplicate_groups: int = 20,
         progress: Progress | None = None,
+        candidates: Mapping[ObjectType, Sequence[str]] | None = None,
     ) -> None:
         self.client = client
         self.definitions = {k: {d.name: d for d in v} for k, v in definitions.items()}
@@ -120,6 +121,10 @@ class PortalScanner:
         self.sample_size = sample_size
         self.max_duplicate_groups = max_duplicate_groups
         self.progress = progress or Progress(enabled=False)
+        # `--suggest`: candidate ID properties read in the same scan, values to the store.
+        self.candidates: dict[ObjectType, list[str]] = {
+            k: list(v) for k, v in (candidates or {}).items()
+        }
 
     # Property definitions -----------------------------------------------------------------
 
@@ -163,6 +168,9 @@ class PortalScanner:
         if prop.uniqueness == "hubspot_id":
             # Every company has its own HubSpot id: nothing can be missing or shared.
             check.duplicates_note = "companyId is HubSpot's own company id: unique by construction"
+            if self.candidates.get("companies"):
+                self._scan("companies", [], check)  # --suggest needs the candidates' values
+                return check
             total = self.total("companies")
             if total is None:  # search unavailable: list them instead (exact, just slower)
                 self._scan("companies", [], check)
@@ -172,6 +180,11 @@ class PortalScanner:
             return check
         if not prop.exists:
             check.duplicates_note = "not scanned: the ID property does not exist"
+            if self.candidates.get("companies"):
+                self._scan("companies", [], check)
+                check.duplicates = None
+                check.missing_id, check.missing_sample = 0, []
+                check.with_id = 0
             return check
         self._scan("companies", [prop.name], check)
         return check
@@ -203,11 +216,16 @@ class PortalScanner:
         name = check.id_property.name
         builtin = check.id_property.uniqueness == "hubspot_id"
         lower = object_type == "contacts" and name == EMAIL  # as the tap keys emails
-        pager = ListPager(self.client, object_type, properties, max_url_length=self.max_url_length)
+        extra = [c for c in self.candidates.get(object_type, []) if c not in properties]
+        pager = ListPager(
+            self.client, object_type, properties + extra, max_url_length=self.max_url_length
+        )
         self.progress.start(object_type, self.total(object_type))
         for page in pager.pages():
             rows = [self._row(obj, name, builtin, lower) for obj in page.results]
             self.store.add(object_type, rows)
+            if self.candidates.get(object_type):
+                self.store.add_candidates(object_type, self._candidate_values(object_type, page))
             if object_type == "companies":
                 self.store.add_company_accounts((r.hubspot_id, r.id_value) for r in rows)
             self.progress.advance(len(rows))
@@ -220,6 +238,17 @@ class PortalScanner:
             check.duplicates = self.store.duplicates(
                 object_type, self.max_duplicate_groups, self.sample_size
             )
+
+    def _candidate_values(self, object_type: ObjectType, page: Page) -> list[tuple[str, str]]:
+        """Normalized values of the candidate properties on one page (emails lower-cased)."""
+        found: list[tuple[str, str]] = []
+        for obj in page.results:
+            properties = obj.get("properties") or {}
+            for name in self.candidates[object_type]:
+                value = normalize_id(properties.get(name), lower=name == EMAIL)
+                if value is not None:
+                    found.append((name, value))
+        return found
 
     @staticmethod
     def _row(obj: Mapping[str, Any], name: str, builtin: bool, lower: bool) -> ScannedRecord:
