@@ -15,7 +15,8 @@ import requests
 
 from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, redact
 
-# HubSpot's OAuth v1 token endpoint, relative to the API base URL (hubspot-api.md section 9).
+# HubSpot's OAuth v1 token endpoint, relative to the API base URL
+# (https://developers.hubspot.com/docs/methods/OAuth2/refresh-access-token).
 TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 (a URL path, not a secret)
 # Refresh this long before expiry (singer-io refreshes 600 s early; tokens live 1800 s), but
 # never more than a fifth of the token's lifetime, so short-lived tokens are still used.

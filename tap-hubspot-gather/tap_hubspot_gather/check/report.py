@@ -21,7 +21,7 @@ Severity = Literal["error", "warning"]
 # email: HubSpot deduplicates contacts by email but does not mark the property unique;
 # not_enforced: nothing stops two records sharing a value; unknown: the property is missing.
 Uniqueness = Literal["hubspot_id", "enforced", "email", "not_enforced", "unknown"]
-# Property types that make sensible IDs (HubSpot property types, hubspot-api.md section 4).
+# Property types that make sensible IDs (https://developers.hubspot.com/docs/api/crm/properties).
 ID_FRIENDLY_TYPES = frozenset({"string", "number"})
 GATHER_MODEL = {"companies": "account", "contacts": "user"}
 SETTING = {"companies": "account_id_property", "contacts": "user_id_property"}
