@@ -6,14 +6,15 @@ either source the same way: ask `token()` before each request, `invalidate()` af
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
-
-import requests
+from urllib.parse import urlencode
 
 from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, redact
+from tap_hubspot_gather.transport import Answer, NoAnswerError, Transport, UnsendableError
 
 # HubSpot's OAuth v1 token endpoint, relative to the API base URL
 # (https://developers.hubspot.com/docs/methods/OAuth2/refresh-access-token).
@@ -25,6 +26,8 @@ REFRESH_MARGIN_SHARE = 0.2
 # The token endpoint is not rate limited like the CRM API; a few quick retries on 5xx/drops.
 TOKEN_RETRIES = 3
 TOKEN_TIMEOUT_S = 30.0
+USER_AGENT = "tap-hubspot-gather"  # the client's User-Agent (client.py imports this module)
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class TokenSource(Protocol):
@@ -82,14 +85,15 @@ class OAuthRefresher:
         client_secret: str,
         refresh_token: str,
         *,
-        session: requests.Session | None = None,
+        transport: Transport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token_url = api_url.rstrip("/") + TOKEN_PATH
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
-        self._session = session or requests.Session()
+        # The tap's one HTTP stack (its own pool: token calls never wait behind CRM pages).
+        self._transport = transport or Transport(self.token_url, USER_AGENT)
         self._clock = clock
         self._lock = threading.Lock()
         self._access_token: str | None = None
@@ -139,19 +143,36 @@ class OAuthRefresher:
 
     def _post(self, form: dict[str, str]) -> dict[str, Any]:
         last_problem = ""
+        body = urlencode(form).encode()
         for _ in range(TOKEN_RETRIES):
             try:
-                response = self._session.post(self.token_url, data=form, timeout=TOKEN_TIMEOUT_S)
-            except requests.RequestException as exc:
-                last_problem = type(exc).__name__
+                response = self._transport.send(
+                    "POST",
+                    self.token_url,
+                    headers=FORM_HEADERS,
+                    body=body,
+                    timeout_s=TOKEN_TIMEOUT_S,
+                )
+            except NoAnswerError as exc:
+                last_problem = str(exc) or type(exc).__name__
                 continue
-            if response.status_code >= 500 or response.status_code == 429:
-                last_problem = f"HTTP {response.status_code}"
+            except UnsendableError as exc:
+                msg = redact(
+                    f"Cannot reach HubSpot's OAuth token endpoint {self.token_url} ({exc}): "
+                    "check api_url.",
+                    self.secrets,
+                )
+                raise HubSpotError(msg) from None
+            if response.status >= 500 or response.status == 429:
+                last_problem = f"HTTP {response.status}"
                 continue
-            if response.status_code >= 400:
+            if response.status >= 400:
                 raise HubSpotAuthError(self._rejection(response))
-            body = response.json()
-            return body if isinstance(body, dict) else {}
+            decoded = _json(response)
+            if decoded is None:
+                last_problem = "a body that is not JSON"
+                continue
+            return decoded
         msg = redact(
             f"Could not refresh the HubSpot OAuth token at {self.token_url} after "
             f"{TOKEN_RETRIES} attempts ({last_problem}). Check api_url and that HubSpot is "
@@ -160,18 +181,22 @@ class OAuthRefresher:
         )
         raise HubSpotError(msg)
 
-    def _rejection(self, response: requests.Response) -> str:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        reason = ""
-        if isinstance(body, dict):
-            reason = str(body.get("status") or body.get("error") or "")
+    def _rejection(self, response: Answer) -> str:
+        body = _json(response) or {}
+        reason = str(body.get("status") or body.get("error") or "")
         return redact(
-            f"HubSpot refused to refresh the OAuth token (HTTP {response.status_code}"
+            f"HubSpot refused to refresh the OAuth token (HTTP {response.status}"
             f"{', ' + reason if reason else ''}). The refresh_token, client_id or "
             "client_secret is wrong or was revoked: re-authorize the app in HubSpot and set "
             "new values for client_id, client_secret and refresh_token.",
             self.secrets,
         )
+
+
+def _json(response: Answer) -> dict[str, Any] | None:
+    """The answer's JSON object, or None when the body is not one."""
+    try:
+        decoded = json.loads(response.data)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
