@@ -3,6 +3,7 @@ command runs as a process, the test plays the user's browser."""
 
 from __future__ import annotations
 
+import json
 import socket
 import stat
 import subprocess
@@ -85,6 +86,28 @@ def test_a_new_env_file_is_private(hubspot: HubSpotEmulator, tmp_path: Path) -> 
     decide(run.url, "connect")
     assert run.finish() == 0, run.stderr
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+def test_settings_can_come_from_the_taps_config_file(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "tap-config.json"
+    client = hubspot.oauth_client
+    config.write_text(
+        json.dumps(
+            {
+                "api_url": hubspot.url,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+            }
+        )
+    )
+    env = {k: v for k, v in connect_env(hubspot).items() if not k.startswith("TAP_HUBSPOT")}
+    run = start_connect(env, tmp_path / ".env", "--config", str(config))
+    assert run.url.startswith(hubspot.url + "/oauth/authorize?client_id=" + client.client_id)
+    decide(run.url, "connect")
+    assert run.finish() == 0, run.stderr
+    assert _stored_token(tmp_path / ".env")
 
 
 def test_cancel_ends_with_one_clear_line_and_stores_nothing(

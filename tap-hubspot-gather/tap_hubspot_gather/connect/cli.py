@@ -17,10 +17,8 @@ import sys
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from tap_hubspot_gather.check.settings import SettingsError, check_api_url, load_settings
-from tap_hubspot_gather.client import DEFAULT_API_URL
 from tap_hubspot_gather.connect.callback import CallbackListener
 from tap_hubspot_gather.connect.dotenv import set_variable
 from tap_hubspot_gather.connect.oauth import (
@@ -30,6 +28,7 @@ from tap_hubspot_gather.connect.oauth import (
     authorize_url,
     new_state,
 )
+from tap_hubspot_gather.connect.settings import SettingsError, app_credentials, load
 from tap_hubspot_gather.errors import redact
 
 EXIT_CONNECTED = 0
@@ -115,20 +114,6 @@ def _env_file(args: argparse.Namespace) -> Path:
     return (Path(root) if root else Path.cwd()).resolve() / ".env"
 
 
-def _credentials(settings: dict[str, Any]) -> tuple[str, str, str]:
-    missing = [k for k in ("client_id", "client_secret") if not settings.get(k)]
-    if missing:
-        msg = (
-            f"connect needs your OAuth app's {' and '.join(missing)} (HubSpot: your app's Auth "
-            "tab): set them with `meltano config tap-hubspot-gather set client_id ...` and "
-            "`... set client_secret ...`, then run connect again."
-        )
-        raise SettingsError(msg)
-    api_url = str(settings.get("api_url") or DEFAULT_API_URL)
-    check_api_url(api_url, allow_insecure_http=bool(settings.get("allow_insecure_http", False)))
-    return api_url, str(settings["client_id"]), str(settings["client_secret"])
-
-
 def _wait_for_code(listener: CallbackListener, timeout_s: float) -> str:
     """The authorization code HubSpot redirected with, or one line saying why there is none."""
     try:
@@ -159,8 +144,8 @@ def _wait_for_code(listener: CallbackListener, timeout_s: float) -> str:
 
 def connect(args: argparse.Namespace, out: TextIO) -> int:
     """Run the flow; returns the exit code. Raises `SettingsError` / `ConnectError`."""
-    settings = load_settings(args.config)
-    api_url, client_id, client_secret = _credentials(settings)
+    settings = load(args.config)
+    api_url, client_id, client_secret = app_credentials(settings)
     try:
         listener = CallbackListener(args.port, args.redirect_path, state := new_state())
     except ConnectError as exc:
