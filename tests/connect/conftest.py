@@ -84,12 +84,18 @@ def connect_env(hubspot: HubSpotEmulator, **settings: str) -> dict[str, str]:
 
 
 def start_connect(
-    env: Mapping[str, str], env_file: Path, *args: str, command: list[str] | None = None
+    env: Mapping[str, str],
+    env_file: Path,
+    *args: str,
+    command: list[str] | None = None,
+    browser: bool = False,
 ) -> Connect:
-    """Start connect with `--no-browser --port 0` and read the authorize URL it prints."""
+    """Start connect with `--port 0` (and `--no-browser` unless `browser`); read the authorize
+    URL it prints."""
     argv = command or [sys.executable, "-m", "tap_hubspot_gather.connect"]
+    opening = "--browser" if browser else "--no-browser"
     proc = subprocess.Popen(
-        [*argv, "--no-browser", "--port", "0", "--env-file", str(env_file), *args],
+        [*argv, opening, "--port", "0", "--env-file", str(env_file), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

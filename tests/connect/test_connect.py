@@ -23,6 +23,7 @@ from tap_hubspot_gather.connect.oauth import (
     OAuthApp,
     authorize_base,
 )
+from tests.conftest import ROOT
 from tests.connect.conftest import (
     HTTP_TIMEOUT_S,
     connect_env,
@@ -78,6 +79,24 @@ def test_approving_stores_a_working_refresh_token_and_names_portal_scopes_and_ne
         }
     )
     assert client.get("/crm/v3/objects/contacts")["results"] == []
+
+
+def test_by_default_the_users_browser_opens_the_consent_page(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    """$BROWSER (honoured by Python's webbrowser) is a stand-in browser that clicks Connect."""
+    browser = tmp_path / "browser"
+    browser.write_text(
+        f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        "from tests.connect.conftest import decide\n"
+        "decide(sys.argv[1], 'connect')\n"
+    )
+    browser.chmod(0o755)
+    env = {**connect_env(hubspot), "BROWSER": str(browser)}
+    run = start_connect(env, tmp_path / ".env", browser=True)
+    assert run.finish() == 0, run.stderr
+    assert "no browser could be opened" not in run.stdout
+    assert _stored_token(tmp_path / ".env")
 
 
 def test_a_new_env_file_is_private(hubspot: HubSpotEmulator, tmp_path: Path) -> None:
@@ -190,6 +209,25 @@ def _exits_early(env: dict[str, str], *args: str) -> tuple[int, str]:
     )
     [line] = result.stderr.strip().splitlines()
     return result.returncode, line
+
+
+def test_a_redirect_url_other_than_the_codes_is_one_line_saying_where_to_register_it(
+    hubspot: HubSpotEmulator,
+) -> None:
+    client = hubspot.oauth_client
+    app = OAuthApp(hubspot.url, client.client_id, client.client_secret)
+    url = (
+        f"{hubspot.url}/oauth/authorize?client_id={client.client_id}&state=s"
+        "&redirect_uri=http://localhost:1/oauth-callback&scope=" + "%20".join(REQUIRED_SCOPES)
+    )
+    target, fields = consent_form(url)
+    answer = requests.post(
+        target, data={**fields, "decision": "connect"}, allow_redirects=False, timeout=10
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    with pytest.raises(ConnectError) as refused:
+        app.exchange(code, "http://localhost:2/oauth-callback")
+    assert "must be exactly one of your app's Redirect URLs" in str(refused.value)
 
 
 def test_missing_app_credentials_cannot_start(hubspot: HubSpotEmulator, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,8 @@ EXIT_INTERRUPTED = 130
 DEFAULT_PORT = 8976
 DEFAULT_PATH = "/oauth-callback"
 DEFAULT_TIMEOUT_S = 300.0
+# How long to wait for a browser to report that it could not start.
+BROWSER_START_S = 2.0
 REFRESH_TOKEN_VARIABLE = "TAP_HUBSPOT_GATHER_REFRESH_TOKEN"  # noqa: S105 (a variable name)
 PROJECT_ROOT_VARIABLE = "MELTANO_PROJECT_ROOT"
 CHECK_COMMAND = "meltano invoke tap-hubspot-gather:check --format text"
@@ -114,6 +117,19 @@ def _env_file(args: argparse.Namespace) -> Path:
     return (Path(root) if root else Path.cwd()).resolve() / ".env"
 
 
+def _open_browser(url: str) -> bool:
+    """Open `url` in the user's browser; False when none could be started.
+
+    In a thread: a browser named by $BROWSER runs until it exits (a console browser stays
+    open while the user reads), and the redirect must be served meanwhile.
+    """
+    opened: list[bool] = []
+    thread = threading.Thread(target=lambda: opened.append(webbrowser.open(url)), daemon=True)
+    thread.start()
+    thread.join(BROWSER_START_S)
+    return not opened or opened[0]
+
+
 def _wait_for_code(listener: CallbackListener, timeout_s: float) -> str:
     """The authorization code HubSpot redirected with, or one line saying why there is none."""
     try:
@@ -157,7 +173,7 @@ def connect(args: argparse.Namespace, out: TextIO) -> int:
         )
         print(f"{PREFIX}approve read access to your companies and contacts at:", file=out)
         print(f"  {url}", file=out)
-        if args.browser and not webbrowser.open(url):
+        if args.browser and not _open_browser(url):
             print(f"{PREFIX}no browser could be opened here: open the URL above.", file=out)
         print(
             f"{PREFIX}waiting up to {args.timeout:g} s for HubSpot to redirect to "
