@@ -97,7 +97,8 @@ def test_every_candidate_is_read_in_the_one_scan(
     settings: dict[str, Any],
     run_check: Callable[..., CheckRun],
 ) -> None:
-    """Same list requests with or without --suggest (250 contacts: 3 pages each way)."""
+    """Same list requests with or without --suggest (250 contacts: 3 pages each way; one
+    companies page; one page of archived records per object)."""
     hubspot.seed(companies=20, contacts=250, seed=3)
     settings |= {"account_id_property": "gather_account_id", "user_id_property": "email"}
 
@@ -107,7 +108,7 @@ def test_every_candidate_is_read_in_the_one_scan(
         route: dict[str, Any] = hubspot.stats()["routes"][LIST_CONTACTS]
         return int(route["total"])
 
-    assert list_requests("--suggest") == list_requests() == 1 + 3  # companies page + contacts
+    assert list_requests("--suggest") == list_requests() == 1 + 3 + 2
 
 
 def test_identity_cases_say_what_keep_and_mirror_do(
@@ -152,3 +153,27 @@ def test_identity_cases_say_what_keep_and_mirror_do(
     text = run_check(settings, "--quiet").stdout
     assert "Identity cases and what each sync mode does" in text
     assert "      keep: the 2 contacts sharing 1 ID value become 1 user" in text
+
+
+def test_an_archived_contact_whose_email_a_live_contact_took_is_named_with_what_mirror_keeps(
+    hubspot: HubSpotEmulator,
+    settings: dict[str, Any],
+    run_check: Callable[..., CheckRun],
+) -> None:
+    old = hubspot.create("contacts", {"email": "Same@Example.com"})["id"]
+    hubspot.archive("contacts", old)
+    gone = hubspot.create("contacts", {"email": "gone@example.com"})["id"]
+    hubspot.archive("contacts", gone)
+    hubspot.create("contacts", {"email": "same@example.com"})
+    settings |= {"account_id_property": "companyId", "user_id_property": "email"}
+
+    report = run_check(settings, *JSON).report
+
+    jsonschema.validate(report, REPORT_JSON_SCHEMA)
+    cases = {(c["object"], c["code"]): c for c in report["identity_cases"]}
+    assert cases[("contacts", "archived")]["count"] == 2
+    assert "are deleted" in cases[("contacts", "archived")]["mirror"]
+    held = cases[("contacts", "archived_id_held_by_live_record")]
+    assert held["count"] == 1
+    assert f"sample HubSpot ids: {old}" in held["keep"]
+    assert held["mirror"] == "that user is not deleted: a live HubSpot record still holds its ID"

@@ -138,6 +138,9 @@ def check_portal(
         )
         companies = scanner.check_companies()
         contacts = scanner.check_contacts(companies)
+        progress.note("listing archived records")
+        scanner.check_archived(companies)
+        scanner.check_archived(contacts)
         if args.suggest:
             suggestions = [rank(o, candidates[o], store, store.count(o)) for o in OBJECT_TYPES]
     report = CheckReport(

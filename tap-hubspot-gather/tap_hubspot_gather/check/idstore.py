@@ -37,6 +37,11 @@ CREATE TABLE contacts (
     raw_value TEXT,
     company_id TEXT
 );
+CREATE TABLE archived (
+    object_type TEXT NOT NULL,
+    hubspot_id TEXT NOT NULL,
+    id_value TEXT
+);
 CREATE TABLE candidate_values (
     object_type TEXT NOT NULL,
     property TEXT NOT NULL,
@@ -145,7 +150,34 @@ class IdStore:
                 ((object_type, name, value) for name, value in values),
             )
 
+    def add_archived(self, object_type: ObjectType, records: Sequence[ScannedRecord]) -> None:
+        """Append one page of archived records (HubSpot id and normalized ID value)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO archived (object_type, hubspot_id, id_value) VALUES (?, ?, ?)",
+                [(object_type, r.hubspot_id, r.id_value) for r in records],
+            )
+
     # Reading ----------------------------------------------------------------------------
+
+    def archived_stats(self, object_type: ObjectType, sample: int) -> tuple[int, int, list[str]]:
+        """Archived records: how many, how many whose ID a live record holds, sample of those."""
+        self._index(object_type)
+        total = self._db.execute(
+            "SELECT COUNT(*) FROM archived WHERE object_type = ?", (object_type,)
+        ).fetchone()[0]
+        held = (
+            "FROM archived a WHERE a.object_type = ? AND a.id_value IS NOT NULL AND EXISTS "  # noqa: S608 (table name is a literal)
+            f"(SELECT 1 FROM {object_type} l WHERE l.id_value = a.id_value)"
+        )
+        count = self._db.execute(f"SELECT COUNT(*) {held}", (object_type,)).fetchone()[0]
+        ids = [
+            str(r[0])
+            for r in self._db.execute(
+                f"SELECT a.hubspot_id {held} ORDER BY a.rowid LIMIT ?", (object_type, sample)
+            )
+        ]
+        return int(total), int(count), ids
 
     def candidate_stats(self, object_type: ObjectType, name: str) -> CandidateStats:
         """How many records fill candidate `name`, and how many values/records are shared."""

@@ -116,6 +116,8 @@ _IDENTITY_CASE = {
             "enum": [
                 "shared_ids",
                 "no_id",
+                "archived",
+                "archived_id_held_by_live_record",
                 "uniqueness_not_enforced",
                 "no_primary_company",
                 "company_without_account_id",
@@ -328,6 +330,15 @@ def _shown(value: str | None) -> str:
     return repr(text)
 
 
+def _archived_lines(check: ObjectCheck) -> list[str]:
+    if check.archived is None:
+        return []
+    return [
+        f"  archived: {check.archived:,} records; {check.archived_held_by_live:,} share their "
+        "ID with a live record"
+    ]
+
+
 def _object_lines(check: ObjectCheck) -> list[str]:
     prop = check.id_property
     title = (
@@ -368,6 +379,7 @@ def _object_lines(check: ObjectCheck) -> list[str]:
                 f"    ... and {dups.values - len(dups.groups):,} more (--max-duplicates, "
                 "or --format json)"
             )
+    lines += _archived_lines(check)
     links = check.links
     if links is not None:
         line = f"  primary company: {links.without_company:,} contacts have none"

@@ -67,6 +67,11 @@ class ObjectCheck:
     duplicates: Duplicates | None = None  # None: not looked for (see `duplicates_note`)
     duplicates_note: str = ""
     links: LinkCheck | None = None  # contacts only
+    # Archived records (None: not listed, e.g. HubSpot's own id is the ID), how many share
+    # their ID with a live record, and a sample of those.
+    archived: int | None = None
+    archived_held_by_live: int = 0
+    archived_held_sample: list[str] = field(default_factory=list)
 
     @property
     def gather_model(self) -> str:
@@ -289,6 +294,30 @@ def identity_cases(check: ObjectCheck) -> list[IdentityCase]:
                 "run until the ID is filled",
                 f"skipped the same way; if a synced record's ID is cleared later, its old {model} "
                 "is deleted",
+            )
+        )
+    if check.archived:
+        found.append(
+            IdentityCase(
+                obj,
+                "archived",
+                check.archived,
+                f"the {model}s of {_n(check.archived, obj)} archived in HubSpot stay in Gather "
+                "and are reported as left behind",
+                f"their {model}s are deleted (HubSpot keeps archived records 90 days; later, "
+                "the reconciliation pass finds them)",
+            )
+        )
+    if check.archived_held_by_live:
+        found.append(
+            IdentityCase(
+                obj,
+                "archived_id_held_by_live_record",
+                check.archived_held_by_live,
+                f"{_n(check.archived_held_by_live, obj)} archived in HubSpot share their ID with "
+                f"a live record (sample HubSpot ids: {', '.join(check.archived_held_sample)}): "
+                f"the live record keeps the {model} current",
+                f"that {model} is not deleted: a live HubSpot record still holds its ID",
             )
         )
     if check.id_property.uniqueness == "not_enforced":

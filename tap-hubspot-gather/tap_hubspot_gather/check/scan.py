@@ -239,6 +239,32 @@ class PortalScanner:
                 object_type, self.max_duplicate_groups, self.sample_size
             )
 
+    def check_archived(self, check: ObjectCheck) -> None:
+        """List the archived records' IDs (one pass) and count those a live record holds.
+
+        Only for an ID property of the portal's own: HubSpot's ids are never reused.
+        """
+        prop = check.id_property
+        if not prop.exists or prop.uniqueness == "hubspot_id":
+            return
+        object_type: ObjectType = "companies" if check.object_type == "companies" else "contacts"
+        lower = object_type == "contacts" and prop.name == EMAIL
+        pager = ListPager(
+            self.client,
+            object_type,
+            [prop.name],
+            archived=True,
+            max_url_length=self.max_url_length,
+        )
+        for page in pager.pages():
+            rows = [self._row(obj, prop.name, False, lower) for obj in page.results]
+            self.store.add_archived(object_type, rows)
+        (
+            check.archived,
+            check.archived_held_by_live,
+            check.archived_held_sample,
+        ) = self.store.archived_stats(object_type, self.sample_size)
+
     def _candidate_values(self, object_type: ObjectType, page: Page) -> list[tuple[str, str]]:
         """Normalized values of the candidate properties on one page (emails lower-cased)."""
         found: list[tuple[str, str]] = []
