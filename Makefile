@@ -81,10 +81,11 @@ readme: $(VENV)/.installed  ## Regenerate the plugin READMEs' settings tables fr
 definitions: $(VENV)/.installed  ## Rewrite plugins/*/*.lock from the plugins' meltano-hub.yml
 	$(BIN)/python scripts/definitions.py
 
-build: $(UV)  ## Build both plugins' sdists and wheels into dist/
-	$(UV) build --quiet --sdist --wheel --out-dir dist tap-hubspot-gather
-	$(UV) build --quiet --sdist --wheel --out-dir dist target-gather
-	@ls -1 dist
+DIST ?= dist
+build: $(UV)  ## Build both plugins' sdists and wheels into dist/ (DIST=...)
+	$(UV) build --quiet --sdist --wheel --out-dir $(DIST) tap-hubspot-gather
+	$(UV) build --quiet --sdist --wheel --out-dir $(DIST) target-gather
+	@ls -1 $(DIST)
 
 test-matrix: $(UV)  ## Run the non-Meltano tests on every Python 3.10-3.13 found here
 	$(TOOLS)/bin/python scripts/test_matrix.py

@@ -13,7 +13,11 @@ import sys
 from typing import Any
 
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 import yaml
 
 from tests.conftest import BIN, ROOT
