@@ -14,12 +14,22 @@ if [ -z "${MELTANO_STATE_BACKEND_URI:-}" ]; then
   exit 2
 fi
 
-make --no-print-directory install
+# Install only what a sync needs: Meltano with the state backend's extra, in its own venv, at the
+# versions the tests ran (requirements/dev.txt as constraints), and the scheduled job's two
+# plugins (`meltano install --schedule`). Not the dev environment (linters, test and benchmark
+# tools), nor the project's other plugins.
 case "$MELTANO_STATE_BACKEND_URI" in
-  s3://*) .tools/bin/uv pip install --quiet --python .venv/bin/python "meltano[s3]==4.4.1" ;;
-  gs://*) .tools/bin/uv pip install --quiet --python .venv/bin/python "meltano[gcs]==4.4.1" ;;
-  azure://*) .tools/bin/uv pip install --quiet --python .venv/bin/python "meltano[azure]==4.4.1" ;;
+  s3://*) extra="[s3]" ;;
+  gs://*) extra="[gcs]" ;;
+  azure://*) extra="[azure]" ;;
+  *) extra="" ;;
 esac
-
+export UV_CACHE_DIR="${UV_CACHE_DIR:-$PWD/.cache/uv}" UV_SYSTEM_CERTS=1
+make --no-print-directory "$PWD/.tools/bin/uv"
+.tools/bin/uv venv --quiet --allow-existing --python "${PYTHON:-python3}" .venv-sync
+.tools/bin/uv pip install --quiet --python .venv-sync/bin/python \
+  --constraint requirements/dev.txt "meltano$extra"
 export MELTANO_CLI_DISABLE_VERSION_CHECK=true MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
-exec .venv/bin/meltano --environment="${MELTANO_ENVIRONMENT:-prod}" run hubspot-to-gather "$@"
+.venv-sync/bin/meltano install --schedule hubspot-to-gather-hourly
+
+exec .venv-sync/bin/meltano --environment="${MELTANO_ENVIRONMENT:-prod}" run hubspot-to-gather "$@"
