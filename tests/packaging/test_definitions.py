@@ -8,8 +8,10 @@ which file to edit or what to run.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +22,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 import yaml
 
-from tests.conftest import BIN, ROOT
+from tests.conftest import BIN, ROOT, run_meltano
 
 PLUGINS = {"tap-hubspot-gather": "extractors", "target-gather": "loaders"}
 # JSON Schema type of a setting -> the Meltano kinds that can hold it.
@@ -165,3 +167,22 @@ def test_tap_billing_inherits_the_hub_plugin_pinned() -> None:
     assert "==" in base["pip_url"]
     lock = ROOT / "plugins" / "extractors" / "tap-spreadsheets--celine-eu.lock"
     assert json.loads(lock.read_text())["variant"] == "celine-eu"
+
+
+@pytest.mark.meltano
+def test_meltano_config_set_stores_stream_maps_as_an_object(tmp_path: Path) -> None:
+    """The SDK's built-in settings are declared with their kinds: an object stays an object."""
+    for item in ("meltano.yml", "plugins"):
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / item)
+        else:
+            shutil.copy(source, tmp_path / item)
+    maps = {"companies": {"name_upper": "name.upper()"}}
+    result = run_meltano(
+        "config", "set", "tap-hubspot-gather", "stream_maps", json.dumps(maps), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    project = yaml.safe_load((tmp_path / "meltano.yml").read_text(encoding="utf-8"))
+    (tap,) = [p for p in project["plugins"]["extractors"] if p["name"] == "tap-hubspot-gather"]
+    assert tap["config"]["stream_maps"] == maps
