@@ -37,7 +37,7 @@ def test_a_new_meltano_project_adds_both_plugins_and_syncs(
     hubspot_emulator: Any, gather_emulator: Any, tmp_path: Path
 ) -> None:
     hubspot_emulator.unlimit()
-    hubspot_emulator.seed(companies=8, contacts=40, seed=5)
+    hubspot_emulator.seed(companies=8, contacts=40, seed=5)  # some lack their ID: skipped
     project = tmp_path / "my-project"
     env = {
         **os.environ,
@@ -64,6 +64,8 @@ def test_a_new_meltano_project_adds_both_plugins_and_syncs(
         "TAP_HUBSPOT_GATHER_API_URL": hubspot_emulator.url,
         "TAP_HUBSPOT_GATHER_ACCESS_TOKEN": hubspot_emulator.token,
         "TAP_HUBSPOT_GATHER_SEARCH_LAG_SECONDS": "0",
+        "TAP_HUBSPOT_GATHER_ACCOUNT_ID_PROPERTY": "gather_account_id",
+        "TAP_HUBSPOT_GATHER_USER_ID_PROPERTY": "gather_user_id",
         "TARGET_GATHER_API_URL": gather_emulator.url,
         "TARGET_GATHER_API_KEY": gather_emulator.api_key,
     }
@@ -71,9 +73,20 @@ def test_a_new_meltano_project_adds_both_plugins_and_syncs(
         "run", "tap-hubspot-gather", "target-gather", cwd=project, env={**env, **settings}
     )
     assert run.returncode == 0, run.stderr[-4000:]
+    # structured-logging is declared, so Meltano renders the plugins' levels and metrics.
+    lines = run.stderr.splitlines()
+    skipped = [line for line in lines if "tap-hubspot-gather" in line and "records skipped" in line]
+    assert skipped
+    assert all("[warning" in line for line in skipped), skipped
+    metrics = [line for line in lines if " METRIC " in line]
+    assert any("metric_name=record_count" in line for line in metrics), metrics
+    assert not [line for line in lines if '"metric_name"' in line or '"type": "counter"' in line]
 
     accounts, users = expected_gather(
-        hubspot_emulator.dump("companies"), hubspot_emulator.dump("contacts"), "companyId", "vid"
+        hubspot_emulator.dump("companies"),
+        hubspot_emulator.dump("contacts"),
+        "gather_account_id",
+        "gather_user_id",
     )
     assert accounts
     assert users
