@@ -7,6 +7,7 @@ which file to edit or what to run.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -54,6 +55,7 @@ HUB_KEYS = (
 PROJECT_KEYS = {"name", "variant", "pip_url", "config", "select", "metadata", "schema"}
 
 
+@functools.cache
 def definition(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(
         (ROOT / name / "meltano-hub.yml").read_text(encoding="utf-8")
@@ -61,6 +63,7 @@ def definition(name: str) -> dict[str, Any]:
     return loaded
 
 
+@functools.cache
 def about(name: str) -> dict[str, Any]:
     out = subprocess.run(
         [str(BIN / name), "--about", "--format=json"], check=True, capture_output=True, text=True
