@@ -47,7 +47,7 @@ DEFAULT_BACKOFF_MAX_S = 60.0
 BACKOFF_BASE_S = 0.5
 # Honour a Retry-After up to this long; beyond it, fail and let the next scheduled run resume.
 MAX_RETRY_AFTER_S = 900.0
-# "Locks will last for 2 seconds" (HubSpot error-handling docs, hubspot-api.md section 7).
+# "Locks will last for 2 seconds" (https://developers.hubspot.com/docs/api-reference/error-handling).
 LOCKED_WAIT_S = 2.0
 # 423 Locked, 429 Too Many Requests, 477 Migration in Progress, and every 5xx are transient.
 RETRY_STATUSES = frozenset({423, 429, 477})
