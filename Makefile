@@ -34,7 +34,7 @@ PYTEST_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM_PATH := $(CHROMIUM)
 
-.PHONY: help install chromium demo test lint format readme bench bench-smoke lock clean
+.PHONY: help install chromium demo test test-matrix lint format readme definitions build bench bench-smoke lock clean
 
 help:  ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ $(VENV)/.installed: $(UV) requirements/dev.txt $(addsuffix /pyproject.toml,$(PAC
 		$(addprefix -e ./,$(PACKAGES))
 	touch $@
 
-.meltano/.installed: $(VENV)/.installed meltano.yml
+.meltano/.installed: $(VENV)/.installed meltano.yml $(wildcard plugins/*/*.lock)
 	$(BIN)/meltano install
 	touch $@
 
@@ -97,6 +97,18 @@ format: $(VENV)/.installed  ## Apply ruff's fixes and formatting
 
 readme: $(VENV)/.installed  ## Regenerate the plugin READMEs' settings tables from --about
 	$(BIN)/python scripts/sync_readme_settings.py
+
+definitions: $(VENV)/.installed  ## Rewrite plugins/*/*.lock from the plugins' meltano-hub.yml
+	$(BIN)/python scripts/definitions.py
+
+DIST ?= dist
+build: $(UV)  ## Build both plugins' sdists and wheels into dist/ (DIST=...)
+	$(UV) build --quiet --sdist --wheel --out-dir $(DIST) tap-hubspot-gather
+	$(UV) build --quiet --sdist --wheel --out-dir $(DIST) target-gather
+	@ls -1 $(DIST)
+
+test-matrix: $(UV)  ## Run the non-Meltano tests on every Python 3.10-3.13 found here
+	$(TOOLS)/bin/python scripts/test_matrix.py
 
 bench: install  ## Run the benchmarks and write bench/RESULTS.md
 	$(BIN)/python -m bench

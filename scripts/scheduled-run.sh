@@ -14,12 +14,23 @@ if [ -z "${MELTANO_STATE_BACKEND_URI:-}" ]; then
   exit 2
 fi
 
-make --no-print-directory install
+# Install only what a sync needs: Meltano with the state backend's extra, in its own venv, at the
+# version the tests ran (the pin in requirements/dev.txt; not the whole file as constraints: the
+# extras' own dependencies, e.g. botocore's python-dateutil<3, need not match the dev pins), and
+# the scheduled job's two plugins (`meltano install --schedule`). Not the dev environment
+# (linters, test and benchmark tools), nor the project's other plugins.
 case "$MELTANO_STATE_BACKEND_URI" in
-  s3://*) .tools/bin/uv pip install --quiet --python .venv/bin/python "meltano[s3]==4.4.1" ;;
-  gs://*) .tools/bin/uv pip install --quiet --python .venv/bin/python "meltano[gcs]==4.4.1" ;;
-  azure://*) .tools/bin/uv pip install --quiet --python .venv/bin/python "meltano[azure]==4.4.1" ;;
+  s3://*) extra="[s3]" ;;
+  gs://*) extra="[gcs]" ;;
+  azure://*) extra="[azure]" ;;
+  *) extra="" ;;
 esac
-
+meltano_version="$(sed -n 's/^meltano==//p' requirements/dev.txt)"
+export UV_CACHE_DIR="${UV_CACHE_DIR:-$PWD/.cache/uv}" UV_SYSTEM_CERTS=1
+make --no-print-directory "$PWD/.tools/bin/uv"
+.tools/bin/uv venv --quiet --allow-existing --python "${PYTHON:-python3}" .venv-sync
+.tools/bin/uv pip install --quiet --python .venv-sync/bin/python "meltano$extra==$meltano_version"
 export MELTANO_CLI_DISABLE_VERSION_CHECK=true MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
-exec .venv/bin/meltano --environment="${MELTANO_ENVIRONMENT:-prod}" run hubspot-to-gather "$@"
+.venv-sync/bin/meltano install --schedule hubspot-to-gather-hourly
+
+exec .venv-sync/bin/meltano --environment="${MELTANO_ENVIRONMENT:-prod}" run hubspot-to-gather "$@"

@@ -47,7 +47,7 @@ DEFAULT_BACKOFF_MAX_S = 60.0
 BACKOFF_BASE_S = 0.5
 # Honour a Retry-After up to this long; beyond it, fail and let the next scheduled run resume.
 MAX_RETRY_AFTER_S = 900.0
-# "Locks will last for 2 seconds" (HubSpot error-handling docs, hubspot-api.md section 7).
+# "Locks will last for 2 seconds" (https://developers.hubspot.com/docs/api-reference/error-handling).
 LOCKED_WAIT_S = 2.0
 # 423 Locked, 429 Too Many Requests, 477 Migration in Progress, and every 5xx are transient.
 RETRY_STATUSES = frozenset({423, 429, 477})
@@ -141,6 +141,32 @@ def _without_userinfo(url: str) -> str:
     return re.sub(r"(?<=//)[^/?#]*@", "***@", url)
 
 
+OAUTH_SETTINGS = ("client_id", "client_secret", "refresh_token")
+
+
+def credentials_problem(config: Mapping[str, Any]) -> str | None:
+    """What is missing from the credential settings, as one actionable line; None when complete.
+
+    Checked when the settings are validated (before discovery or a sync) and again when the
+    client is built, so a run without credentials stops with this line, not a traceback.
+    """
+    if config.get("access_token"):
+        return None
+    missing = [name for name in OAUTH_SETTINGS if not config.get(name)]
+    if not missing:
+        return None
+    if len(missing) < len(OAUTH_SETTINGS):
+        return (
+            f"Incomplete HubSpot OAuth credentials: {', '.join(missing)} not set. Set all of "
+            f"{', '.join(OAUTH_SETTINGS)}, or access_token instead (a private app token)."
+        )
+    return (
+        "No HubSpot credentials: set access_token (a private app token; env "
+        "TAP_HUBSPOT_GATHER_ACCESS_TOKEN) or all of client_id, client_secret and refresh_token "
+        "(an OAuth app)."
+    )
+
+
 class HubSpotClient:
     """Sends CRM API requests within HubSpot's limits and classifies the answers."""
 
@@ -188,11 +214,7 @@ class HubSpotClient:
                 str(config["refresh_token"]),
             )
         else:
-            msg = (
-                "No HubSpot credentials: set access_token (a private app token) or all of "
-                "client_id, client_secret and refresh_token (OAuth)."
-            )
-            raise HubSpotAuthError(msg)
+            raise HubSpotAuthError(credentials_problem(config) or "No HubSpot credentials.")
         budget = RequestBudget(
             burst_max=config.get("requests_per_10_seconds"),
             searches_per_second=int(config.get("searches_per_second") or 5),

@@ -12,6 +12,7 @@ from typing import Any
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
@@ -22,6 +23,7 @@ from tap_hubspot_gather.client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
     HubSpotClient,
+    credentials_problem,
 )
 from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.output import PageBufferedWriter
@@ -213,6 +215,21 @@ class TapHubspotGather(Tap):
     # Discovery reads the portal's properties with the configured client, so the settings
     # are validated before it too (singer-sdk skips that for static catalogs).
     dynamic_catalog = True
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """singer-sdk's schema validation, plus the credential rule the schema cannot express.
+
+        A ConfigValidationError is what singer-sdk's CLI reports as one error line and exit 1
+        (no traceback), before discovery and before a sync alike.
+        """
+        errors = super()._validate_config(raise_errors=raise_errors)
+        problem = credentials_problem(self.config)
+        if problem is None:
+            return errors
+        if raise_errors:
+            raise ConfigValidationError(problem, errors=[*errors, problem])
+        self.logger.warning(problem)
+        return [*errors, problem]
 
     @classmethod
     def settings_schema(cls) -> dict[str, Any]:

@@ -79,6 +79,7 @@ def test_env_values_take_the_settings_schema_type(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(PREFIX + name.upper(), raw)
+    monkeypatch.setenv(PREFIX + "ACCESS_TOKEN", "token")  # settings are invalid without one
     tap = TapHubspotGather(  # no mapper: nothing to discover, no HubSpot needed
         config={}, parse_env_config=True, validate_config=True, setup_mapper=False
     )
