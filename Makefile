@@ -27,8 +27,9 @@ ifneq ($(SYSTEM_CA),)
 export SSL_CERT_FILE ?= $(SYSTEM_CA)
 endif
 
-PACKAGES := tap-hubspot-gather target-gather emulators
-PACKAGE_SOURCES := tap-hubspot-gather/tap_hubspot_gather target-gather/target_gather emulators/emulators
+PACKAGES := tap-hubspot-gather target-gather emulators orchestration
+PACKAGE_SOURCES := tap-hubspot-gather/tap_hubspot_gather target-gather/target_gather emulators/emulators \
+	orchestration/hubspot_gather_orchestration
 PYTEST_ARGS ?=
 
 .PHONY: help install demo test lint format readme bench bench-smoke lock clean
