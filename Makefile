@@ -32,7 +32,7 @@ PACKAGE_SOURCES := tap-hubspot-gather/tap_hubspot_gather target-gather/target_ga
 	orchestration/hubspot_gather_orchestration
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test lint format readme bench bench-smoke lock clean
+.PHONY: help install demo orchestrate-demo test lint format readme bench bench-smoke lock clean
 
 help:  ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ install: .meltano/.installed  ## Build the dev environment (.venv) and the Melta
 
 demo: install  ## Run the main job against the local emulators with sample data
 	$(BIN)/python scripts/demo.py
+
+orchestrate-demo: install  ## Three tenants through the Dagster job on emulators (UI=1: then the Dagster UI)
+	$(BIN)/python orchestration/demo.py
 
 test: install  ## Run the whole test suite
 	@# Two passes: most tests on two workers, then the ones running Meltano one at a time (they
