@@ -192,7 +192,9 @@ def run(tenants: int, contacts: int, slots: int) -> dict[str, Any]:
     """All three passes; the JSON result."""
     import dagster as dg
 
+    (ROOT / ".cache").mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-orchestration-", dir=ROOT / ".cache"))
+    (workdir / "dagster").mkdir()
     tokens = [f"bench-token-{i}" for i in range(tenants)]
     workspaces = [f"{p}-{i:03d}:bench-{p}-key-{i}" for p in ("seq", "dag") for i in range(tenants)]
     for i, token in enumerate(tokens):
