@@ -6,7 +6,9 @@ syncs everyone at once under a pool limit of 2, the second one is incremental pe
 
 from __future__ import annotations
 
+import os
 from itertools import combinations
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -59,12 +61,24 @@ def test_first_materialization_lands_every_tenant_in_its_own_workspace(
         assert metadata["user.created"] == len(users)
         assert metadata["hubspot_requests"] > 0
         intervals.append((metadata["started_at"], metadata["finished_at"]))
+        # The run's own Meltano system folder held its catalog (not the project's .meltano/run).
+        run_dir = Path(metadata["run_dir"])
+        assert (
+            run_dir / "meltano-sys" / "run" / "tap-hubspot-gather" / "tap.properties.json"
+        ).exists()
     # Nothing landed in the workspace nobody synced to.
     assert tenants.gather.records("account", workspace="default") == {}
 
     # The pool held: never more than SLOTS syncs at once, and they did run side by side.
     assert max_overlap(intervals) <= SLOTS
     assert any(a[0] < b[1] and b[0] < a[1] for a, b in combinations(intervals, 2))
+
+    # No secret in any file the runs wrote (the plugin venvs are links, not walked).
+    secrets = [t.token for t in tenants.good] + [t.gather_key for t in tenants.good]
+    for folder, _, files in os.walk(tenants.data_dir):
+        for name in files:
+            text = (Path(folder) / name).read_bytes().decode("utf-8", "replace")
+            assert not [s for s in secrets if s in text], Path(folder) / name
 
     # One state ID per tenant, each with its own bookmarks.
     states = sorted(p.parent.name for p in (tenants.data_dir / "state").rglob("*.json"))
@@ -81,7 +95,8 @@ def test_second_materialization_is_incremental_per_tenant(
     company = alpha.hubspot.dump("companies")[0]
     alpha.hubspot.update("companies", company["id"], {"city": "Incremental City"})
 
-    results = materialize(tenants, instance, [t.id for t in tenants.good], slots=SLOTS)
+    # All three at once: a slot each.
+    results = materialize(tenants, instance, [t.id for t in tenants.good], slots=3)
 
     for tenant in tenants.good:
         assert results[tenant.id].success, tenant.id
