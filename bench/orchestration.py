@@ -25,6 +25,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -80,12 +81,15 @@ def write_tenants(path: Path, count: int, prefix: str, hubspot_url: str, gather_
 def _dagster_run(
     tenants_file: str, data_dir: str, instance_ref: Any, tenant_id: str
 ) -> dict[str, Any]:
-    """One Dagster run in this (worker) process; its wall time and the sync's metadata."""
+    """One Dagster run in this (fresh worker) process: its wall time, CPU seconds (this
+    process, Dagster's import included, and the `meltano run` it waited for) and the sync's
+    metadata."""
+    cpu_before = _cpu_seconds()
+    started = time.time()
     import dagster as dg
     from hubspot_gather_orchestration.definitions import MeltanoProject, build_definitions
     from hubspot_gather_orchestration.tenants import load_tenants
 
-    started = time.time()
     instance = dg.DagsterInstance.from_ref(instance_ref)
     meltano = MeltanoProject(
         project_dir=str(ROOT), data_dir=data_dir, meltano_bin=str(BIN / "meltano")
@@ -106,11 +110,19 @@ def _dagster_run(
         "success": result.success,
         "started_at": started,
         "finished_at": time.time(),
+        "cpu_s": _cpu_seconds() - cpu_before,
         "meltano_started_at": metadata.get("started_at"),
         "meltano_finished_at": metadata.get("finished_at"),
         "users_created": metadata.get("user.created", 0),
         "users_records": metadata.get("user.records", 0),
     }
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of the children it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _dagster_pass(
@@ -121,8 +133,8 @@ def _dagster_pass(
     instance.event_log_storage.set_concurrency_slots(SYNC_POOL, slots)
     context = multiprocessing.get_context("spawn")
     started = time.time()
-    # One worker per slot: a worker process runs one Dagster run after another.
-    with ProcessPoolExecutor(max_workers=slots, mp_context=context) as pool:
+    # One worker per slot, a fresh process per run, as Dagster's default run launcher does.
+    with ProcessPoolExecutor(max_workers=slots, mp_context=context, max_tasks_per_child=1) as pool:
         futures = [
             pool.submit(_dagster_run, str(tenants_file), str(data_dir), instance.get_ref(), t)
             for t in ids
@@ -156,6 +168,7 @@ def summarize(runs: list[dict[str, Any]], wall: float) -> dict[str, Any]:
         "meltano_run_mean_s": round(statistics.mean(meltano), 2) if meltano else None,
         "run_mean_s": round(statistics.mean(whole), 2) if whole else None,
         "dagster_overhead_mean_s": round(statistics.mean(overhead), 2) if overhead else None,
+        "cpu_per_run_mean_s": round(statistics.mean(r["cpu_s"] for r in ok), 2) if ok else None,
         "mean_concurrency": round(sum(meltano) / wall, 2) if wall else None,
         "max_concurrency": max_overlap(intervals) if intervals else 0,
         "users_created": sum(r.get("users_created", 0) for r in ok),
@@ -171,7 +184,10 @@ def _sequential_pass(tenants_file: Path, data_dir: Path) -> dict[str, Any]:
     runs = []
     started = time.time()
     for tenant in load_tenants(tenants_file, ROOT / "meltano.yml"):
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         outcome = run_tenant(tenant, setup, "sequential")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
         users = outcome.model_counts().get("user", {})
         runs.append(
             {
@@ -179,6 +195,7 @@ def _sequential_pass(tenants_file: Path, data_dir: Path) -> dict[str, Any]:
                 "success": outcome.returncode == 0,
                 "started_at": outcome.started_at,
                 "finished_at": outcome.finished_at,
+                "cpu_s": cpu,
                 "meltano_started_at": outcome.started_at,
                 "meltano_finished_at": outcome.finished_at,
                 "users_created": users.get("created", 0),
@@ -194,6 +211,7 @@ def run(tenants: int, contacts: int, slots: int) -> dict[str, Any]:
 
     (ROOT / ".cache").mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-orchestration-", dir=ROOT / ".cache"))
+    load_before = os.getloadavg()
     (workdir / "dagster").mkdir()
     tokens = [f"bench-token-{i}" for i in range(tenants)]
     workspaces = [f"{p}-{i:03d}:bench-{p}-key-{i}" for p in ("seq", "dag") for i in range(tenants)]
@@ -238,7 +256,8 @@ def run(tenants: int, contacts: int, slots: int) -> dict[str, Any]:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
-        "load_average": os.getloadavg(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "tenants": tenants,
         "contacts_per_tenant": contacts,
         "slots": slots,
@@ -260,20 +279,22 @@ def markdown(result: dict[str, Any]) -> str:
         "# Orchestration benchmark",
         "",
         f"{result['date']}, {result['machine']['cores']} cores ({result['machine']['cpu']}), "
-        f"load average before {', '.join(f'{x:.1f}' for x in result['load_average'])}. "
+        f"load average {', '.join(f'{x:.1f}' for x in result['load_average_before'])} before, "
+        f"{', '.join(f'{x:.1f}' for x in result['load_average_after'])} after. "
         f"{result['tenants']} tenants x {result['contacts_per_tenant']:,} contacts "
         f"(+{result['contacts_per_tenant'] // COMPANIES_PER_CONTACTS:,} companies) each; "
         "`.venv/bin/python -m bench.orchestration`.",
         "",
-        "| pass | wall s | per run s (meltano) | Dagster overhead per run s "
+        "| pass | wall s | per run s (meltano) | Dagster overhead per run s | CPU s per run "
         "| mean / max runs at once | users written |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, data in rows:
         overhead = data["dagster_overhead_mean_s"] if "Dagster" in name else "-"
         lines.append(
             f"| {name} | {data['wall_s']} | {data['meltano_run_mean_s']} | {overhead} | "
-            f"{data['mean_concurrency']} / {data['max_concurrency']} | {data['users_created']} |"
+            f"{data['cpu_per_run_mean_s']} | {data['mean_concurrency']} / "
+            f"{data['max_concurrency']} | {data['users_created']} |"
         )
     lines += ["", f"Speed-up of the first syncs through Dagster: {result['speedup']}x.", ""]
     return "\n".join(lines)
