@@ -37,7 +37,8 @@ TARGET = "target-gather"
 PLUGINS = (TAP, TARGET)
 # Tenant ids name folders, Dagster partitions and Meltano state IDs.
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-WORKSPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# At most 63 characters: Dagster tag values (the workspace is a run tag) allow no more.
+WORKSPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CRON_FIELDS = 5
 TENANT_FIELDS = frozenset(

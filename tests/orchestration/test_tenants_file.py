@@ -221,3 +221,37 @@ def test_the_instance_settings_limit_runs_globally_per_workspace_and_per_tenant(
         "limit": 2,
     }
     assert limits[TENANT_TAG]["limit"] == 1
+
+
+def test_the_run_queue_admits_at_most_two_runs_per_workspace_and_one_per_tenant(
+    tmp_path: Path,
+) -> None:
+    """The queue daemon's own limiter (Dagster's `TagConcurrencyLimitsCounter`, internal) fed
+    with our instance settings and the tags our partitions give each run."""
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._utils.tags import TagConcurrencyLimitsCounter
+
+    entries = [
+        {"id": f"t{i}", "gather_workspace": workspace, "secrets": {}}
+        for i, workspace in enumerate(["ws-a", "ws-a", "ws-a", "ws-b", "ws-b", "ws-c"])
+    ]
+    tenants = load(tmp_path, {"tenants": entries})
+    meltano = MeltanoProject(project_dir=str(ROOT), data_dir=str(tmp_path))
+    job = build_definitions(tenants, meltano).resolve_job_def(JOB_NAME)
+    config = job.partitioned_config
+    assert config is not None
+    queued = [
+        DagsterRun(job_name=JOB_NAME, tags=config.get_tags_for_partition_key(t.id)) for t in tenants
+    ]
+    # A second run of t3 queued too (a schedule tick while t3's last run still goes).
+    queued.append(DagsterRun(job_name=JOB_NAME, tags=config.get_tags_for_partition_key("t3")))
+
+    settings = yaml.safe_load((ROOT / "orchestration" / "dagster.yaml").read_text())
+    limits = settings["concurrency"]["runs"]["tag_concurrency_limits"]
+    counter = TagConcurrencyLimitsCounter(limits, [])
+    admitted = []
+    for run in queued:
+        if not counter.is_blocked(run):
+            counter.update_counters_with_launched_item(run)
+            admitted.append(run.tags[TENANT_TAG])
+    assert admitted == ["t0", "t1", "t3", "t4", "t5"]  # t2: ws-a full; second t3: running
