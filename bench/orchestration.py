@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -253,6 +254,7 @@ def run(tenants: int, contacts: int, slots: int) -> dict[str, Any]:
         say("dagster, incremental with nothing changed")
         again = _dagster_pass(workdir / "dag.yaml", workdir / "dag-data", instance, ids, slots)
         say(f"dagster incremental: {again}")
+    shutil.rmtree(workdir, ignore_errors=True)  # kept when a pass failed, for its logs
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
