@@ -27,14 +27,15 @@ ifneq ($(SYSTEM_CA),)
 export SSL_CERT_FILE ?= $(SYSTEM_CA)
 endif
 
-PACKAGES := tap-hubspot-gather target-gather emulators
-PACKAGE_SOURCES := tap-hubspot-gather/tap_hubspot_gather target-gather/target_gather emulators/emulators
+PACKAGES := tap-hubspot-gather target-gather emulators orchestration
+PACKAGE_SOURCES := tap-hubspot-gather/tap_hubspot_gather target-gather/target_gather emulators/emulators \
+	orchestration/hubspot_gather_orchestration
 PYTEST_ARGS ?=
 # The browser test (tests/connect/test_browser.py) drives Debian's Chromium with Playwright.
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM_PATH := $(CHROMIUM)
 
-.PHONY: help install chromium demo test test-matrix lint format readme definitions build bench bench-smoke lock clean
+.PHONY: help install chromium demo orchestrate-demo test test-matrix lint format readme definitions build bench bench-smoke lock clean
 
 help:  ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +75,9 @@ chromium:  ## Install Debian's chromium for the browser test when it is missing 
 
 demo: install  ## Run the main job against the local emulators with sample data
 	$(BIN)/python scripts/demo.py
+
+orchestrate-demo: install  ## Three tenants through the Dagster job on emulators (UI=1: then the Dagster UI)
+	$(BIN)/python orchestration/demo.py
 
 test: install chromium  ## Run the whole test suite
 	@# Two passes: most tests on two workers, then the ones running Meltano one at a time (they

@@ -8,6 +8,10 @@
 - ``GET /_emulator/records/{model}``: every record of a model with its metadata.
 - ``GET /_emulator/events``: every event.
 - ``GET /_emulator/health``: liveness.
+
+With several workspaces, ``?workspace=NAME`` picks one for the records, events and stats
+(stats without it: the sums, plus each workspace's counts under ``workspaces``); records and
+events without it are a 400 naming the workspaces.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from aiohttp import web
 from emulators.common.faults import FaultRuleError, parse_rules
 from emulators.gather import errors
 from emulators.gather.config import ConfigError
-from emulators.gather.state import ADMIN_PREFIX, STATE
+from emulators.gather.state import ADMIN_PREFIX, STATE, Workspace
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -36,10 +40,41 @@ async def _json_body(request: web.Request) -> Any:
         ) from exc
 
 
+class UnknownWorkspaceError(web.HTTPBadRequest):
+    """The admin request names no workspace, or one that does not exist."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(text=json.dumps({"detail": detail}), content_type="application/json")
+
+
+def _workspace(request: web.Request) -> Workspace:
+    """The ``?workspace=`` named, or the only one."""
+    workspaces = request.app[STATE].workspaces
+    name = request.query.get("workspace")
+    if name is None and len(workspaces) == 1:
+        return next(iter(workspaces.values()))
+    if name in workspaces:
+        return workspaces[name]
+    known = ", ".join(sorted(workspaces))
+    problem = "no workspace named" if name is None else f"unknown workspace {name!r}"
+    raise UnknownWorkspaceError(f"{problem}: add ?workspace= one of {known}")
+
+
+def _data_path(workspace: Workspace) -> str:
+    return str(workspace.store.path) if workspace.store.path else ":memory:"
+
+
 async def health(request: web.Request) -> web.Response:
-    """Liveness, and where the data lives."""
-    store = request.app[STATE].store
-    return web.json_response({"ok": True, "data": str(store.path) if store.path else ":memory:"})
+    """Liveness, and where the data lives (``workspaces``: each workspace's data)."""
+    workspaces = request.app[STATE].workspaces
+    first = next(iter(workspaces.values()))
+    return web.json_response(
+        {
+            "ok": True,
+            "data": _data_path(first),
+            "workspaces": {name: _data_path(ws) for name, ws in workspaces.items()},
+        }
+    )
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -51,14 +86,21 @@ async def reset(request: web.Request) -> web.Response:
 async def get_stats(request: web.Request) -> web.Response:
     """Request counts by route and status, plus write outcomes."""
     state = request.app[STATE]
-    return web.json_response({"requests": state.stats.to_json(), **state.counts.to_json()})
+    requests = state.stats.to_json()
+    if "workspace" in request.query:
+        return web.json_response({"requests": requests, **_workspace(request).counts.to_json()})
+    per_workspace = {name: ws.counts.to_json() for name, ws in state.workspaces.items()}
+    return web.json_response(
+        {"requests": requests, **state.totals().to_json(), "workspaces": per_workspace}
+    )
 
 
 async def reset_stats(request: web.Request) -> web.Response:
     """Zero the counters (data is kept)."""
     state = request.app[STATE]
     state.stats.reset()
-    state.counts.reset()
+    for workspace in state.workspaces.values():
+        workspace.counts.reset()
     return web.json_response({"reset": True})
 
 
@@ -106,18 +148,18 @@ async def put_config(request: web.Request) -> web.Response:
 
 async def dump_records(request: web.Request) -> web.Response:
     """``{"model", "count", "records": {id: {"traits": {...}, "_meta": {...}}}}``."""
-    state = request.app[STATE]
+    store = _workspace(request).store
     model = request.match_info["model"]
     records = {
         record.id: {"traits": record.traits, "_meta": record.meta()}
-        for record in state.store.all_records(model)
+        for record in store.all_records(model)
     }
     return web.json_response({"model": model, "count": len(records), "records": records})
 
 
 async def dump_events(request: web.Request) -> web.Response:
     """``{"count", "events": [...]}`` in arrival order."""
-    events = [event.to_json() for event in request.app[STATE].store.events({})]
+    events = [event.to_json() for event in _workspace(request).store.events({})]
     return web.json_response({"count": len(events), "events": events})
 
 

@@ -5,6 +5,8 @@
 Prints ``Listening on http://127.0.0.1:PORT`` once bound; SIGTERM or SIGINT stop it
 cleanly. Keys come from ``--api-key`` (repeatable) and/or ``GATHER_EMULATOR_API_KEYS``
 (comma-separated; preferred, since command lines are visible to other local users).
+Separate workspaces (each its own records, like separate Gather teams) come from
+``--workspace NAME:KEY`` (repeatable) and/or ``GATHER_EMULATOR_WORKSPACES=a:k1,b:k2``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from emulators.gather.config import EmulatorConfig
 from emulators.gather.store import StoreError
 
 KEYS_ENV = "GATHER_EMULATOR_API_KEYS"
+WORKSPACES_ENV = "GATHER_EMULATOR_WORKSPACES"
 DEFAULT_DATA_DIR = Path(".emulators") / "gather"
 EXIT_USAGE = 2
 
@@ -35,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY",
         help=f"Accept this API key (repeatable); also read from ${KEYS_ENV} (comma list).",
+    )
+    parser.add_argument(
+        "--workspace",
+        action="append",
+        default=[],
+        metavar="NAME:KEY",
+        help=f"A separate workspace and one of its keys (repeatable); also ${WORKSPACES_ENV}.",
     )
     storage = parser.add_mutually_exclusive_group()
     storage.add_argument(
@@ -73,12 +83,33 @@ def api_keys(cli_keys: Sequence[str], environ: dict[str, str] | os._Environ[str]
     return [k for k in [*cli_keys, *from_env] if k.strip()]
 
 
+def workspaces(
+    cli_pairs: Sequence[str], environ: dict[str, str] | os._Environ[str]
+) -> dict[str, list[str]]:
+    """Workspace name -> keys from ``NAME:KEY`` pairs (command line, then the env var)."""
+    from_env = [p.strip() for p in environ.get(WORKSPACES_ENV, "").split(",") if p.strip()]
+    result: dict[str, list[str]] = {}
+    for pair in [*cli_pairs, *from_env]:
+        name, sep, key = pair.partition(":")
+        if not sep or not name.strip() or not key.strip():
+            # Never echo the entry: without a ':' it may be a bare key.
+            msg = "a workspace entry is not NAME:KEY (e.g. team-a:KEY); check --workspace and "
+            msg += f"${WORKSPACES_ENV}"
+            raise ValueError(msg)
+        result.setdefault(name.strip(), []).append(key.strip())
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator until SIGTERM/SIGINT."""
     parser = build_parser()
     args = parser.parse_args(argv)
     keys = api_keys(args.api_key, os.environ)
-    if not keys:
+    try:
+        named = workspaces(args.workspace, os.environ)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not keys and not named:
         parser.error(f"no API key: pass --api-key KEY or set {KEYS_ENV}=KEY1,KEY2")
     if args.rate_limit is not None and args.rate_limit <= 0:
         parser.error("--rate-limit must be > 0 requests per second")
@@ -92,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             None if args.in_memory else args.data_dir,
             config=config,
             max_body_bytes=args.max_body_bytes,
+            workspaces=named,
         )
+    except ValueError as exc:  # a bad workspace name or a key in two workspaces
+        parser.error(str(exc))
     except StoreError as exc:
         print(f"gather-emulator: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -9,12 +9,17 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from emulators.gather.state import ADMIN_PREFIX
 
 # Admin calls are local and quick; anything slower means the emulator is stuck.
 ADMIN_TIMEOUT_S = 30.0
+
+
+def _in(path: str, workspace: str | None) -> str:
+    """`path` for one workspace (``?workspace=``), or as is."""
+    return path if workspace is None else f"{path}?{urlencode({'workspace': workspace})}"
 
 
 class GatherAdminError(RuntimeError):
@@ -66,14 +71,16 @@ class GatherClient:
             raise GatherAdminError(msg) from exc
         return json.loads(raw) if raw else None
 
-    def records(self, model: str) -> dict[str, dict[str, Any]]:
-        """Every record of `model`: id -> traits (``id`` itself not among the traits)."""
-        dump = self._call("GET", f"{ADMIN_PREFIX}/records/{quote(model, safe='')}")
+    def records(self, model: str, workspace: str | None = None) -> dict[str, dict[str, Any]]:
+        """Every record of `model` (in `workspace`): id -> traits (``id`` not among them)."""
+        dump = self._call("GET", _in(f"{ADMIN_PREFIX}/records/{quote(model, safe='')}", workspace))
         return {rid: entry["traits"] for rid, entry in dump["records"].items()}
 
-    def records_with_meta(self, model: str) -> dict[str, dict[str, Any]]:
+    def records_with_meta(
+        self, model: str, workspace: str | None = None
+    ) -> dict[str, dict[str, Any]]:
         """Every record: id -> ``{"traits": {...}, "_meta": {created_at, updated_at, writes}}``."""
-        dump = self._call("GET", f"{ADMIN_PREFIX}/records/{quote(model, safe='')}")
+        dump = self._call("GET", _in(f"{ADMIN_PREFIX}/records/{quote(model, safe='')}", workspace))
         records: dict[str, dict[str, Any]] = dump["records"]
         return records
 
@@ -84,14 +91,19 @@ class GatherClient:
         )
         return found
 
-    def events(self) -> list[dict[str, Any]]:
-        """Every event in arrival order."""
-        events: list[dict[str, Any]] = self._call("GET", f"{ADMIN_PREFIX}/events")["events"]
+    def events(self, workspace: str | None = None) -> list[dict[str, Any]]:
+        """Every event (of `workspace`) in arrival order."""
+        found = self._call("GET", _in(f"{ADMIN_PREFIX}/events", workspace))
+        events: list[dict[str, Any]] = found["events"]
         return events
 
-    def stats(self) -> dict[str, Any]:
-        """``{"requests": {...by route and status}, "records": {...}, "events": {...}}``."""
-        stats: dict[str, Any] = self._call("GET", f"{ADMIN_PREFIX}/stats")
+    def stats(self, workspace: str | None = None) -> dict[str, Any]:
+        """``{"requests": {...by route and status}, "records": {...}, "events": {...}}``.
+
+        Write counts are those of `workspace`, or the sums over all workspaces (then also
+        each workspace's under ``workspaces``).
+        """
+        stats: dict[str, Any] = self._call("GET", _in(f"{ADMIN_PREFIX}/stats", workspace))
         return stats
 
     def reset_stats(self) -> None:

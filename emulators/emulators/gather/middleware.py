@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
 from emulators.gather import errors
-from emulators.gather.state import ADMIN_PREFIX, STATE
+from emulators.gather.state import ADMIN_PREFIX, STATE, WORKSPACE
 from emulators.gather.validation import BodyError, FieldError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -59,28 +59,31 @@ async def throttle(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
-def key_is_valid(candidate: str, keys: frozenset[str]) -> bool:
-    """Constant-time comparison against every configured key."""
-    found = False
+def matching_key(candidate: str, keys: Iterable[str]) -> str | None:
+    """The configured key equal to `candidate`, compared in constant time against every key."""
+    found = None
     encoded = candidate.encode("utf-8", "surrogateescape")
     for key in keys:
-        found |= hmac.compare_digest(encoded, key.encode("utf-8", "surrogateescape"))
+        if hmac.compare_digest(encoded, key.encode("utf-8", "surrogateescape")):
+            found = key
     return found
 
 
-def authenticate(header: str | None, keys: frozenset[str]) -> str | None:
-    """None when ``Authorization: Token <key>`` names a valid key, else DRF's 401 message."""
+def authenticate(header: str | None, keys: Iterable[str]) -> tuple[str | None, str | None]:
+    """``(key, None)`` when ``Authorization: Token <key>`` names a valid key, else
+    ``(None, DRF's 401 message)``."""
     if not header:
-        return errors.NOT_AUTHENTICATED
+        return None, errors.NOT_AUTHENTICATED
     parts = header.split()
     if not parts or parts[0].lower() != TOKEN_KEYWORD:
         # DRF ignores other schemes, so the request is simply unauthenticated.
-        return errors.NOT_AUTHENTICATED
+        return None, errors.NOT_AUTHENTICATED
     if len(parts) == 1:
-        return errors.TOKEN_HEADER_EMPTY
+        return None, errors.TOKEN_HEADER_EMPTY
     if len(parts) > 2:
-        return errors.TOKEN_HEADER_SPACES
-    return None if key_is_valid(parts[1], keys) else errors.INVALID_TOKEN
+        return None, errors.TOKEN_HEADER_SPACES
+    key = matching_key(parts[1], keys)
+    return (key, None) if key is not None else (None, errors.INVALID_TOKEN)
 
 
 @web.middleware
@@ -94,9 +97,10 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     if _is_admin(request) or unknown_path:
         return await handler(request)
     state = request.app[STATE]
-    problem = authenticate(request.headers.get("Authorization"), state.api_keys)
-    if problem is not None:
-        return errors.detail(401, problem)
+    key, problem = authenticate(request.headers.get("Authorization"), state.key_workspaces)
+    if key is None:
+        return errors.detail(401, problem or errors.INVALID_TOKEN)
     if state.config.permission_denied:
         return errors.detail(403, errors.PERMISSION_DENIED)
+    request[WORKSPACE] = state.workspaces[state.key_workspaces[key]]
     return await handler(request)

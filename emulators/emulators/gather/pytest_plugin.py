@@ -11,9 +11,11 @@
 
 ``gather_emulator_factory`` (function scope)
     In-process emulators with other settings: ``start(*, api_keys=None, config=None,
-    in_memory=False, max_body_bytes=...)`` returns a `GatherEmulator`; ``config`` is an
-    `emulators.gather.config.EmulatorConfig` (the start-up config that ``reset()``
-    restores). ``gather_emulator`` is ``gather_emulator_factory.start()``.
+    in_memory=False, max_body_bytes=..., workspaces=None)`` returns a `GatherEmulator`;
+    ``config`` is an `emulators.gather.config.EmulatorConfig` (the start-up config that
+    ``reset()`` restores); ``workspaces`` maps names to keys of separate workspaces (read
+    them with ``records(model, workspace=NAME)``). ``gather_emulator`` is
+    ``gather_emulator_factory.start()``.
 
 ``gather_emulator_process`` (function scope)
     A factory starting the emulator as a subprocess (``python -m emulators.gather.cli``),
@@ -40,7 +42,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -185,14 +187,21 @@ class GatherEmulatorFactory:
         config: EmulatorConfig | None = None,
         in_memory: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        workspaces: Mapping[str, Sequence[str]] | None = None,
     ) -> GatherEmulator:
-        """Start one emulator; ``.api_key`` is the first of `api_keys`."""
+        """Start one emulator; ``.api_key`` is the first of `api_keys` (none: of the first
+        workspace)."""
         keys = list(api_keys) if api_keys is not None else [GATHER_TEST_API_KEY]
         data_dir = self.root / f"gather-emulator-{len(self.started)}"
         app = make_app(
-            keys, None if in_memory else data_dir, config=config, max_body_bytes=max_body_bytes
+            keys,
+            None if in_memory else data_dir,
+            config=config,
+            max_body_bytes=max_body_bytes,
+            workspaces=workspaces,
         )
-        emulator = GatherEmulator(BackgroundServer(app).start(), keys[0], data_dir)
+        first_key = keys[0] if keys else next(iter(next(iter((workspaces or {}).values()))))
+        emulator = GatherEmulator(BackgroundServer(app).start(), first_key, data_dir)
         self.started.append(emulator)
         return emulator
 

@@ -20,7 +20,7 @@ from emulators.gather.routes import (
     check_model,
     path_record_id,
 )
-from emulators.gather.state import STATE
+from emulators.gather.state import STATE, WORKSPACE
 from emulators.gather.store import EVENT_FILTER_COLUMNS
 from emulators.gather.validation import FieldError
 
@@ -59,10 +59,9 @@ def _meta(total: int, page: int, per_page: int) -> dict[str, int]:
 
 async def get_record(request: web.Request) -> web.Response:
     """One record, flat, with ``_meta`` (created_at, updated_at, writes)."""
-    state = request.app[STATE]
     model = request.match_info["model"]
-    check_model(state, model)
-    record = state.store.get(model, path_record_id(request))
+    check_model(request.app[STATE], model)
+    record = request[WORKSPACE].store.get(model, path_record_id(request))
     if record is None:
         return errors.detail(404, errors.NOT_FOUND)
     return web.json_response({**record.flat(), "_meta": record.meta()})
@@ -70,24 +69,24 @@ async def get_record(request: web.Request) -> web.Response:
 
 async def list_records(request: web.Request) -> web.Response:
     """A page of a model's records ordered by id; ``account_id=`` filters (users)."""
-    state = request.app[STATE]
+    store = request[WORKSPACE].store
     model = request.match_info["model"]
-    check_model(state, model)
+    check_model(request.app[STATE], model)
     page, per_page = _paging(request)
     account_id = request.query.get("account_id")
-    total = state.store.count(model, account_id)
-    records = state.store.page(model, (page - 1) * per_page, per_page, account_id)
+    total = store.count(model, account_id)
+    records = store.page(model, (page - 1) * per_page, per_page, account_id)
     results: list[dict[str, Any]] = [{**r.flat(), "_meta": r.meta()} for r in records]
     return web.json_response({"results": results, "meta": _meta(total, page, per_page)})
 
 
 async def list_events(request: web.Request) -> web.Response:
     """A page of events in arrival order, filtered by ``user=``, ``account=``, ``type=``."""
-    state = request.app[STATE]
+    store = request[WORKSPACE].store
     page, per_page = _paging(request)
     filters = {k: v for k, v in request.query.items() if k in EVENT_FILTER_COLUMNS}
-    total = state.store.count_events(filters)
-    events = state.store.events(filters, (page - 1) * per_page, per_page)
+    total = store.count_events(filters)
+    events = store.events(filters, (page - 1) * per_page, per_page)
     results = [event.to_json() for event in events]
     return web.json_response({"results": results, "meta": _meta(total, page, per_page)})
 

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from emulators.gather import errors
-from emulators.gather.state import STATE, GatherState
+from emulators.gather.state import STATE, WORKSPACE, GatherState
 from emulators.gather.validation import (
     BodyError,
     FieldError,
@@ -51,43 +51,44 @@ def path_record_id(request: web.Request) -> str:
 async def post_record(request: web.Request) -> web.Response:
     """Create (201) or merge into (200) a record; answer with the stored record, flat."""
     state = request.app[STATE]
+    workspace = request[WORKSPACE]
     model = request.match_info["model"]
     check_model(state, model)
     try:
         body = await read_body(request)
         record_id = peek_record_id(body)
-        creating = record_id is None or not state.store.exists(model, record_id)
+        creating = record_id is None or not workspace.store.exists(model, record_id)
         write = validate_record(model, body, creating=creating, rules=state.config.rules())
     except (BodyError, FieldError):
-        state.counts.count(model, "rejected")
+        workspace.counts.count(model, "rejected")
         raise
-    result = state.store.upsert(model, write.id, write.traits)
-    state.counts.count(model, "creates" if result.created else "updates")
+    result = workspace.store.upsert(model, write.id, write.traits)
+    workspace.counts.count(model, "creates" if result.created else "updates")
     return web.json_response(result.record.flat(), status=201 if result.created else 200)
 
 
 async def delete_record(request: web.Request) -> web.Response:
     """204 when the record existed, 404 otherwise [DOC-2018 path; codes INF]."""
-    state = request.app[STATE]
+    workspace = request[WORKSPACE]
     model = request.match_info["model"]
-    check_model(state, model)
-    if not state.store.delete(model, path_record_id(request)):
-        state.counts.count(model, "delete_misses")
+    check_model(request.app[STATE], model)
+    if not workspace.store.delete(model, path_record_id(request)):
+        workspace.counts.count(model, "delete_misses")
         return errors.detail(404, errors.NOT_FOUND)
-    state.counts.count(model, "deletes")
+    workspace.counts.count(model, "deletes")
     return web.Response(status=204)
 
 
 async def post_event(request: web.Request) -> web.Response:
     """Store an event for one user or one account; 201 with the stored event."""
-    state = request.app[STATE]
+    workspace = request[WORKSPACE]
     try:
         event = validate_event(await read_body(request))
     except (BodyError, FieldError):
-        state.counts.events["rejected"] += 1
+        workspace.counts.events["rejected"] += 1
         raise
-    stored = state.store.add_event(event.type, event.user, event.account, event.properties)
-    state.counts.events["accepted"] += 1
+    stored = workspace.store.add_event(event.type, event.user, event.account, event.properties)
+    workspace.counts.events["accepted"] += 1
     return web.json_response(stored.to_json(), status=201)
 
 

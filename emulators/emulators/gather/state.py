@@ -1,4 +1,8 @@
-"""Everything one emulator instance holds: storage, keys, switches, faults and counters."""
+"""Everything one emulator instance holds: workspaces, keys, switches, faults and counters.
+
+A workspace is one set of records and events (one Gather team). Several keys may share a
+workspace; each key belongs to exactly one.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from emulators.gather.store import Store
 from emulators.gather.throttle import TokenBucket
 
 ADMIN_PREFIX = "/_emulator"
+# The workspace of the keys given without a workspace name (``--api-key``).
+DEFAULT_WORKSPACE = "default"
 WRITE_OUTCOMES = ("creates", "updates", "deletes", "delete_misses", "rejected")
 EVENT_OUTCOMES = ("accepted", "rejected")
 
@@ -47,21 +53,43 @@ class WriteCounts:
 
 
 @dataclass
+class Workspace:
+    """One workspace: its records and events, and its write counts."""
+
+    name: str
+    store: Store
+    counts: WriteCounts = field(default_factory=WriteCounts)
+
+
+@dataclass
 class GatherState:
     """The mutable state of one app; only touched from its event-loop thread."""
 
-    store: Store
-    api_keys: frozenset[str]
+    workspaces: dict[str, Workspace]
+    key_workspaces: dict[str, str]
     initial_config: EmulatorConfig
     max_body_bytes: int
     config: EmulatorConfig = field(init=False)
     plan: FaultPlan = field(default_factory=FaultPlan)
     stats: RequestStats = field(default_factory=RequestStats)
-    counts: WriteCounts = field(default_factory=WriteCounts)
     limiter: TokenBucket | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.set_config(self.initial_config)
+
+    @property
+    def api_keys(self) -> frozenset[str]:
+        """Every accepted key."""
+        return frozenset(self.key_workspaces)
+
+    def totals(self) -> WriteCounts:
+        """Write counts summed over all workspaces."""
+        total = WriteCounts()
+        for workspace in self.workspaces.values():
+            for model, counts in workspace.counts.records.items():
+                total.records[model].update(counts)
+            total.events.update(workspace.counts.events)
+        return total
 
     def set_config(self, config: EmulatorConfig) -> None:
         """Install a config; a changed rate limit starts a full bucket."""
@@ -81,12 +109,15 @@ class GatherState:
 
     def reset(self) -> None:
         """Back to a fresh start: no data, no counts, no faults, the start-up config."""
-        self.store.reset()
+        for workspace in self.workspaces.values():
+            workspace.store.reset()
+            workspace.counts.reset()
         self.stats.reset()
-        self.counts.reset()
         self.plan.clear()
         self.limiter = None
         self.set_config(self.initial_config)
 
 
 STATE: web.AppKey[GatherState] = web.AppKey("gather_state", GatherState)
+# The authenticated key's workspace, set on the request by the auth middleware.
+WORKSPACE: web.RequestKey[Workspace] = web.RequestKey("gather_workspace", Workspace)

@@ -1,0 +1,1 @@
+"""Dagster definitions running the HubSpot -> Gather Meltano pipeline once per tenant."""
