@@ -47,6 +47,11 @@ from tap_hubspot_gather.properties import (
 # How long search lags writes ("a few moments", hubspot-api.md section 3): the window ends
 # this long before the sync started, so records still being indexed wait for the next run.
 DEFAULT_SEARCH_LAG_S = 120
+# Re-read this much before the previous window's end: covers search-index lag well beyond
+# search_lag_seconds; re-read unchanged records cost HubSpot reads only (the target skips them).
+DEFAULT_LOOKBACK_S = 600
+RECONCILE_CHOICES = ("auto", "always", "never")
+DEFAULT_RECONCILE = "auto"
 MERGED_PROPERTY = "hs_merged_object_ids"  # `;`-separated ids a survivor absorbed
 SAMPLE_SIZE = 10
 

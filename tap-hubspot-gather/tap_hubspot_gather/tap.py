@@ -28,7 +28,10 @@ from tap_hubspot_gather.output import PageBufferedWriter
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
 from tap_hubspot_gather.streams import (
+    DEFAULT_LOOKBACK_S,
+    DEFAULT_RECONCILE,
     DEFAULT_SEARCH_LAG_S,
+    RECONCILE_CHOICES,
     CompaniesStream,
     ContactsStream,
     CRMStream,
@@ -149,17 +152,29 @@ class TapHubspotGather(Tap):
         th.Property(
             "lookback_seconds",
             th.IntegerType,
-            default=0,
+            default=DEFAULT_LOOKBACK_S,
             description="Start each incremental window this many seconds before the previous "
-            "window's end, to re-read records HubSpot indexed late (costs re-sent records).",
+            "window's end, so a change HubSpot's search indexed later than search_lag_seconds "
+            "is still read; re-read unchanged records are skipped by the target's ledger.",
         ),
         th.Property(
             "include_archived",
             th.BooleanType,
-            default=False,
+            default=True,
             description="Also emit records archived (deleted) in HubSpot since the last run, "
-            "with `archived: true` and `_sdc_deleted_at`, so the target can delete them. "
-            "Costs one list request per 100 archived records (HubSpot keeps them 90 days).",
+            "with `archived: true` and `_sdc_deleted_at`, so the target can delete (mirror) or "
+            "report (keep) them and clear links to archived companies. Costs one list request "
+            "per 100 archived records (HubSpot keeps them 90 days).",
+        ),
+        th.Property(
+            "reconcile",
+            th.StringType,
+            default=DEFAULT_RECONCILE,
+            allowed_values=list(RECONCILE_CHOICES),
+            description="Re-list every live record (list endpoint, 100 per request) and end the "
+            "pass with ACTIVATE_VERSION, so the target finds what HubSpot no longer has "
+            "(permanent deletes, purged archives). `auto`: when no previous archived pass is "
+            "known or it is older than HubSpot's 90-day archive retention; `always`; `never`.",
         ),
         th.Property(
             "fail_on_missing_id",

@@ -35,6 +35,9 @@ else:
 DEFAULT_API_URL = "https://api.gatherdata.co"
 DEFAULT_LEDGER_PATH = "output/target-gather/ledger.sqlite3"
 DEFAULT_REJECTS_PATH = "output/target-gather/rejects.jsonl"
+DEFAULT_LEFT_BEHIND_PATH = "output/target-gather/left-behind.jsonl"
+SYNC_MODES = ("keep", "mirror")
+DEFAULT_SYNC_MODE = "keep"
 DEFAULT_CHECKPOINT_RECORDS = 5000
 DEFAULT_CHECKPOINT_SECONDS = 60.0
 # Shells and supervisors report death by signal N as exit status 128 + N.
@@ -104,11 +107,35 @@ class TargetGather(Target):
             "`clear` sends null, clearing the trait. Absent fields are never sent.",
         ),
         th.Property(
+            "sync_mode",
+            th.StringType,
+            default=DEFAULT_SYNC_MODE,
+            allowed_values=list(SYNC_MODES),
+            description="`keep`: never delete in Gather; Gather records this integration "
+            "wrote that HubSpot no longer backs (old keys after a key change, merged-away, "
+            "archived or vanished records) are reported in the summary and left_behind_path. "
+            "`mirror`: delete them, except a Gather record whose id a live record still holds.",
+        ),
+        th.Property(
             "delete_records",
             th.BooleanType,
             default=False,
-            description="Turn records carrying `_sdc_deleted_at` (archived in the source) into "
-            "DELETEs in Gather. When false they are counted as ignored_deletes.",
+            description="The older spelling of `sync_mode: mirror` (true implies mirror).",
+        ),
+        th.Property(
+            "left_behind_path",
+            th.StringType,
+            default=DEFAULT_LEFT_BEHIND_PATH,
+            description="JSON-lines file listing the Gather records left behind in keep mode "
+            "(and those mirror mode kept because a live record holds their id); appended.",
+        ),
+        th.Property(
+            "ledger_uri",
+            th.StringType,
+            description="Durable home of the ledger and identity map, for runners without a "
+            "disk: a `file://` directory URI (meltano.yml points it at "
+            "$MELTANO_STATE_BACKEND_URI). Journal segments are written there before each "
+            "STATE. Unset: the local ledger_path only.",
         ),
         th.Property(
             "dry_run",
