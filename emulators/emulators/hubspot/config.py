@@ -14,6 +14,9 @@ CapRule = Literal["after", "after_plus_limit"]
 OverLimit = Literal["clamp", "error"]
 
 
+MS_PER_DAY = 86_400_000
+
+
 class ConfigError(ValueError):
     """A config change given to the admin API is malformed."""
 
@@ -62,6 +65,17 @@ class EmulatorConfig:
     search_max_filters_total: int = 18
     # OAuth access token lifetime: 1800 s in practice (AB-BEHAVIOR section 8).
     oauth_token_lifetime_s: float = 1800.0
+    # Merging mints a new record with a new id, both old ids resolving to it (HubSpot's current
+    # behaviour: https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies);
+    # false: the legacy behaviour, the primary keeps its id and the other id is gone.
+    merge_new_id: bool = True
+    # Whether a contact whose primary company changes (re-pointed, or its company archived,
+    # merged or deleted) gets a new modified date. HubSpot does not document it either way
+    # (https://github.com/airbytehq/airbyte/issues/14390): false shows the worst case.
+    association_changes_touch_contacts: bool = True
+    # Archived records stay restorable for 90 days, then HubSpot purges them
+    # (https://github.com/airbytehq/airbyte/pull/48512).
+    archive_retention_days: float = 90.0
 
     def to_json(self) -> dict[str, Any]:
         """The settings as the admin API shows them."""
@@ -121,18 +135,33 @@ class EmulatorConfig:
             "datetime",
         }:
             problems.append('epoch_ms_date_types must be a list of "date" and/or "datetime"')
+        problems += self._choice_problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    def _choice_problems(self) -> list[str]:
+        """Problems of the enumerated, boolean and duration settings."""
+        problems: list[str] = []
         if self.search_cap_rule not in ("after", "after_plus_limit"):
             problems.append('search_cap_rule must be "after" or "after_plus_limit"')
         if self.list_limit_over_max not in ("clamp", "error"):
             problems.append('list_limit_over_max must be "clamp" or "error"')
-        for name in ("search_index_lag_s", "oauth_token_lifetime_s"):
+        for name in ("search_index_lag_s", "oauth_token_lifetime_s", "archive_retention_days"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                problems.append(f"{name} must be a non-negative number of seconds")
-        if not isinstance(self.retry_after, bool):
-            problems.append("retry_after must be true or false")
-        if problems:
-            raise ConfigError("; ".join(problems))
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                unit = "days" if name.endswith("_days") else "seconds"
+                problems.append(f"{name} must be a non-negative number of {unit}")
+        problems.extend(
+            f"{name} must be true or false"
+            for name in ("retry_after", "merge_new_id", "association_changes_touch_contacts")
+            if not isinstance(getattr(self, name), bool)
+        )
+        return problems
+
+    @property
+    def archive_retention_ms(self) -> int:
+        """The archive retention in milliseconds."""
+        return int(self.archive_retention_days * MS_PER_DAY)
 
     @classmethod
     def unlimited(cls) -> EmulatorConfig:

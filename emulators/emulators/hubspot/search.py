@@ -328,10 +328,15 @@ def _matches(table: Table, record: Record, f: Filter) -> bool:  # noqa: PLR0911,
     return value not in f.values  # NOT_IN
 
 
+_TOKEN_SEPARATORS = str.maketrans("@.-;", "    ")
+
+
 def _token_match(text: str, pattern: str) -> bool:
+    """Whole value or any token; `;` separates the values of multi-value properties such as
+    `hs_merged_object_ids`."""
     if fnmatch.fnmatchcase(text, pattern):
         return True
-    tokens = text.replace("@", " ").replace(".", " ").replace("-", " ").split()
+    tokens = text.translate(_TOKEN_SEPARATORS).split()
     return any(fnmatch.fnmatchcase(token, pattern) for token in tokens)
 
 
