@@ -37,7 +37,8 @@ from emulators.hubspot.search import parse_search
 from emulators.hubspot.state import HubSpotState, state_of
 from emulators.hubspot.timeutil import iso_ms
 
-DEFAULT_LIST_LIMIT = 10  # D-contacts: default page size of the list endpoint
+# Default page size of the list endpoint (https://developers.hubspot.com/docs/api/crm/contacts).
+DEFAULT_LIST_LIMIT = 10
 # v4 associations returned per input before `paging` appears ("Limit 500 per call", spec).
 ASSOCIATION_PAGE = 500
 _NOUN = {"contacts": "contact", "companies": "company"}

@@ -1,6 +1,7 @@
 """Search: filter semantics, one sort, offset paging, the 10,000-result cap, keyset paging,
-archived exclusion and index lag (hubspot-api.md section 3). Expectations are computed from the
-admin dump, independently of the emulator's search code."""
+archived exclusion and index lag
+(https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm).
+Expectations are computed from the admin dump, independently of the emulator's search code."""
 
 from __future__ import annotations
 
