@@ -33,6 +33,8 @@ LOOKUP_CHUNK = 500
 LOOKUP_SQL = "SELECT id, digest FROM accepted WHERE workspace = ? AND model = ? AND source = ?"
 DIGEST_BYTES = 16
 DELETED_DIGEST = b"\x00" * DIGEST_BYTES  # a tombstone: "deleted, and Gather acknowledged it"
+# Keep mode: "left behind in Gather and reported", so it is reported once, not every run.
+LEFT_BEHIND_DIGEST = b"\xff" * DIGEST_BYTES
 
 
 def workspace_key(api_url: str, api_key: str) -> str:
@@ -121,6 +123,37 @@ class Ledger:
             "VALUES (?, ?, ?, ?, ?)",
             [(self.workspace, model, source, i, d) for i, d in entries],
         )
+
+    def execute_schema(self, statement: str) -> None:
+        """Create a table or index another module keeps in this database."""
+        if self._db is not None and not self.read_only:
+            with self._lock:
+                self._db.execute(statement)
+
+    def read(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        """Rows of one query (none when the database was never created)."""
+        if self._db is None:
+            return []
+        with self._lock:
+            try:
+                return list(self._db.execute(sql, tuple(params)))
+            except sqlite3.OperationalError:  # read-only and the table was never created
+                return []
+
+    def write_many(self, statements: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+        """Run several `executemany`s in one transaction (all or nothing)."""
+        if self._db is None or self.read_only or not any(rows for _, rows in statements):
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for sql, rows in statements:
+                    if rows:
+                        self._db.executemany(sql, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _write(self, sql: str, rows: list[tuple[str | bytes, ...]]) -> None:
         if self._db is None or self.read_only or not rows:

@@ -21,10 +21,11 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
 from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
+from target_gather.identity import IdentityMap
 from target_gather.ledger import Ledger, sole_workspace, workspace_key
 from target_gather.mapping import MappingError, parse_mappings
 from target_gather.reader import TolerantReader
-from target_gather.report import RejectsWriter, RunSummary
+from target_gather.report import LeftBehindWriter, RejectsWriter, RunSummary
 from target_gather.sinks import GatherSink, Services
 
 if sys.version_info >= (3, 12):
@@ -281,17 +282,22 @@ class TargetGather(Target):
             include_payload=bool(config.get("rejects_include_payload", False)),
             redact=self._redact,
         )
+        mirror = config.get("sync_mode") == "mirror" or bool(config.get("delete_records", False))
         self.services = Services(
             specs=specs,
             client=self._get_client,
             ledger=ledger,
             rejects=rejects,
-            summary=RunSummary(dry_run=dry_run),
+            summary=RunSummary(dry_run=dry_run, sync_mode="mirror" if mirror else "keep"),
             null_policy="clear" if config.get("null_policy") == "clear" else "omit",
             payload_format=str(config.get("payload_format", "flat")),
             dry_run=dry_run,
             full_resync=bool(config.get("full_resync", False)),
-            delete_records=bool(config.get("delete_records", False)),
+            delete_records=mirror,
+            identity=IdentityMap(ledger),
+            left_behind=LeftBehindWriter(
+                Path(config.get("left_behind_path", DEFAULT_LEFT_BEHIND_PATH))
+            ),
         )
 
     def _on_malformed(self, line_number: int, reason: str) -> None:
@@ -335,13 +341,13 @@ class TargetGather(Target):
         record = message_dict.get("record")
         direct = self._direct_sinks.get(stream_name)  # type: ignore[arg-type]
         if direct is not None and isinstance(record, dict):
-            direct.accept(record)
+            direct.accept(record, message_dict.get("version"))
         elif not isinstance(stream_name, str) or not isinstance(record, dict):
             line = getattr(self.message_reader, "line_number", 0)
             self._on_malformed(line, "a RECORD without a 'stream' name or a 'record' object")
             return
         else:
-            self._accept_mapped(stream_name, record)
+            self._accept_mapped(stream_name, record, message_dict.get("version"))
         self._since_checkpoint += 1
         if (
             self._since_checkpoint >= self._checkpoint_records
@@ -349,7 +355,7 @@ class TargetGather(Target):
         ):
             self.checkpoint()
 
-    def _accept_mapped(self, stream_name: str, record: dict[str, Any]) -> None:
+    def _accept_mapped(self, stream_name: str, record: dict[str, Any], version: Any) -> None:
         """Through the SDK's stream maps (aliases, filters, transforms, flattening)."""
         stream_maps = self.mapper.stream_maps.get(stream_name)
         if stream_maps is None:
@@ -362,7 +368,7 @@ class TargetGather(Target):
             self._assert_sink_exists(stream_map.stream_alias)
             sink = self._sinks_active[stream_map.stream_alias]
             assert isinstance(sink, GatherSink)
-            sink.accept(transformed)
+            sink.accept(transformed, version)
 
     def _refresh_direct_sinks(self) -> None:
         """Streams whose only map is the identity (no stream maps, no flattening) skip it."""
@@ -390,6 +396,29 @@ class TargetGather(Target):
         except MappingError as exc:
             self._fail(exc)
         self._refresh_direct_sinks()
+
+    @override
+    def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
+        """A complete pass ended: deliver what came before it, then settle what it lacked.
+
+        The whole pass was received and acknowledged before anything is deleted, and no
+        STATE after this message is emitted before the deletes are acknowledged.
+        """
+        stream_name = message_dict.get("stream")
+        version = message_dict.get("version")
+        if not isinstance(stream_name, str) or not isinstance(version, int):
+            return
+        self.checkpoint()
+        self._draining = True
+        try:
+            for stream_map in self.mapper.stream_maps.get(stream_name, []):
+                sink = self._sinks_active.get(stream_map.stream_alias)
+                if isinstance(sink, GatherSink):
+                    sink.activate_version(version)
+        except GatherError as exc:
+            self._fail(exc)
+        finally:
+            self._draining = False
 
     def checkpoint(self) -> None:
         """Deliver everything received so far, then emit the latest STATE (if any)."""
@@ -493,6 +522,7 @@ class TargetGather(Target):
         self._finished = True
         services = self.services
         services.rejects.close()
+        services.left_behind.close()
         services.ledger.close()
         if self._client is not None:
             self._client.close()
