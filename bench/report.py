@@ -248,6 +248,9 @@ def render(result: dict[str, Any]) -> str:
         *_e2e_section(s["s6"], _rps(s["s5"]["target"])),
         "",
     ]
+    if "s7" in s:
+        out += ["## 7. Following identities: extra cost per incremental run", ""]
+        out += [*_identity_section(s["s7"]), ""]
     if result.get("notes"):
         out += ["## Notes", "", *[f"- {n}" for n in result["notes"]], ""]
     return "\n".join(out)
@@ -380,6 +383,50 @@ def _incremental_cost_section(s4: dict[str, Any]) -> list[str]:
             f"discovery) + {fit['per_change_ms']:.3f} ms per changed record"
             f" (R^2 = {fit['r2']:.3f}).",
         ]
+    return lines
+
+
+def _identity_row(name: str, run: dict[str, Any], changed: str) -> str:
+    return (
+        f"| {name} | {changed} | {run['requests_total']} | {run['extra_requests']:+d} "
+        f"| {_x(run['requests_ratio'])} | {_fmt(run['records_total'])} | {_fmt(run['re_read'])} "
+        f"| {_routes(run)} | {_fmt(run['seconds'], 2)} |"
+    )
+
+
+def _identity_section(s7: dict[str, Any]) -> list[str]:
+    ref = s7["reference"]
+    changed = ref["records_total"] - ref["re_read"]
+    lines = [
+        f"`tap-hubspot-gather` from its own STATE on {s7['contacts']:,} contacts and "
+        f"{s7['companies']:,} companies (no rate limits). Reference: a plain incremental run "
+        "after the changed contacts (`lookback_seconds: 0`, `reconcile: never`). Re-read: "
+        "records read although unchanged since the previous run (the target skips them before "
+        "Gather).",
+        "",
+        "| run | changed | requests | extra | ratio | records | re-read | by route | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
+        _identity_row("plain incremental (reference)", ref, f"{changed:,} contacts"),
+    ]
+    lines.append(
+        _identity_row("default lookback", s7["default_lookback"], f"{changed:,} other contacts")
+    )
+    lines.extend(
+        _identity_row(
+            "account-link propagation",
+            run,
+            f"{run['companies_changed']} companies' account ID ({run['contacts_linked']} "
+            "contacts linked, untouched)",
+        )
+        for run in s7["link_propagation"]
+    )
+    rec = s7["reconciliation"]
+    lines += [
+        _identity_row("reconciliation (`reconcile: always`)", rec, "nothing"),
+        "",
+        f"Reconciliation: {rec['requests_per_100k_records']:,} requests per 100,000 records "
+        "(list pages of 100 with the ID property only).",
+    ]
     return lines
 
 
