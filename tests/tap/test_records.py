@@ -40,15 +40,18 @@ def test_every_id_option_keys_records_and_links_users_to_accounts(
     expected_users = {i: expected_key(c, user_id, "vid") for i, c in contacts.items()}
     emitted_companies = {r["id"]: r for r in run.records["companies"]}
     emitted_contacts = {r["id"]: r for r in run.records["contacts"]}
-    # Exactly the records with a usable ID are emitted, keyed by the normalized value.
-    assert set(emitted_companies) == {i for i, k in expected_accounts.items() if k}
-    assert set(emitted_contacts) == {i for i, k in expected_users.items() if k}
-    assert 0 < len(emitted_contacts) < len(contacts) or user_id == "vid"
+    # Every record is emitted, keyed by the normalized value (null when it has none).
+    assert set(emitted_companies) == set(companies)
+    assert set(emitted_contacts) == set(contacts)
+    assert any(k is None for k in expected_users.values()) or user_id == "vid"
     for hid, record in emitted_companies.items():
         assert record[account_id] == expected_accounts[hid]
         assert record["companyId"] == hid
     for hid, record in emitted_contacts.items():
         key = record[user_id]
+        if expected_users[hid] is None:
+            assert key is None
+            continue
         assert isinstance(key, str)
         assert key == expected_users[hid]
         assert key == key.strip()
@@ -117,7 +120,7 @@ def test_values_are_typed_junk_is_null_and_epoch_dates_become_iso(
     assert f"numberofemployees x{junk}" in caplog.text
 
 
-def test_records_without_an_id_are_skipped_and_reported_with_sample_ids(
+def test_records_without_an_id_are_emitted_with_a_null_key_and_reported_with_sample_ids(
     hubspot: HubSpotEmulator, config: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     hubspot.seed(companies=5, contacts=80, id_share=0.75)
@@ -125,9 +128,10 @@ def test_records_without_an_id_are_skipped_and_reported_with_sample_ids(
     assert missing
     with caplog.at_level(logging.WARNING):
         run = run_tap({**config, "user_id_property": "gather_user_id"})
-    assert len(run.records["contacts"]) == 80 - len(missing)
-    assert not {r["id"] for r in run.records["contacts"]} & set(missing)
-    assert f"contacts: {len(missing)} records skipped" in caplog.text
+    assert len(run.records["contacts"]) == 80
+    without = {r["id"] for r in run.records["contacts"] if r["gather_user_id"] is None}
+    assert without == set(missing)
+    assert f"contacts: {len(missing)} records skipped because" in caplog.text
     assert ", ".join(missing[:10]) in caplog.text
 
 
