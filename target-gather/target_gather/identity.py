@@ -26,15 +26,21 @@ CREATE TABLE IF NOT EXISTS identity (
     source_id TEXT NOT NULL,
     gather_id TEXT NOT NULL,
     version INTEGER,
+    link TEXT,
     PRIMARY KEY (workspace, model, source, source_id)
 ) WITHOUT ROWID
 """,
     "CREATE INDEX IF NOT EXISTS identity_gather ON identity (workspace, model, gather_id)",
+    "CREATE INDEX IF NOT EXISTS identity_link ON identity (workspace, model, link)",
 )
 
 BY_SOURCE_SQL = (
     "SELECT source_id, gather_id FROM identity WHERE workspace = ? AND model = ? AND source = ? "
     "AND source_id IN"
+)
+BY_LINK_SQL = (
+    "SELECT source, source_id, gather_id FROM identity WHERE workspace = ? AND model = ? "
+    "AND link IN"
 )
 BY_GATHER_SQL = (
     "SELECT gather_id, source, source_id FROM identity WHERE workspace = ? AND model = ? "
@@ -72,6 +78,28 @@ class IdentityMap:
                 found.setdefault(str(gather_id), set()).add((str(source), str(source_id)))
         return found
 
+    def linked(self, model: str, links: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(stream, source id, Gather id) of the records last sent linked to one of `links`
+        (a user's `account_id`)."""
+        found: list[tuple[str, str, str]] = []
+        for chunk in _chunks(sorted(set(links))):
+            marks = ",".join("?" * len(chunk))
+            rows = self.ledger.read(f"{BY_LINK_SQL} ({marks})", (self.workspace, model, *chunk))
+            found.extend((str(a), str(b), str(c)) for a, b, c in rows)
+        return found
+
+    def unlink(self, model: str, rows: Iterable[tuple[str, str]]) -> None:
+        """Forget the link of these (stream, source id) rows (it was cleared in Gather)."""
+        self.ledger.write_many(
+            [
+                (
+                    "UPDATE identity SET link = NULL WHERE workspace = ? AND model = ? AND "
+                    "source = ? AND source_id = ?",
+                    [(self.workspace, model, source, sid) for source, sid in rows],
+                )
+            ]
+        )
+
     def stale(self, model: str, source: str, version: int) -> list[tuple[str, str]]:
         """(source id, Gather id) rows a complete pass of `version` did not see."""
         rows = self.ledger.read(
@@ -85,11 +113,15 @@ class IdentityMap:
         self,
         model: str,
         source: str,
-        updates: Sequence[tuple[str, str | None, int | None]],
+        updates: Sequence[tuple[str, str | None, int | None, str | None]],
     ) -> None:
-        """Write (source id, Gather id or None to forget it, version) rows in one transaction."""
-        keep = [(self.workspace, model, source, s, g, v) for s, g, v in updates if g is not None]
-        drop = [(self.workspace, model, source, s) for s, g, _ in updates if g is None]
+        """Write (source id, Gather id or None to forget it, version, link) rows at once."""
+        keep = [
+            (self.workspace, model, source, s, g, v, link)
+            for s, g, v, link in updates
+            if g is not None
+        ]
+        drop = [(self.workspace, model, source, s) for s, g, _, _ in updates if g is None]
         self.ledger.write_many(
             [
                 (
@@ -99,10 +131,10 @@ class IdentityMap:
                 ),
                 (
                     "INSERT OR REPLACE INTO identity (workspace, model, source, source_id, "
-                    "gather_id, version) VALUES (?, ?, ?, ?, ?, COALESCE(?, (SELECT version "
-                    "FROM identity WHERE workspace = ? AND model = ? AND source = ? AND "
-                    "source_id = ? AND gather_id = ?)))",
-                    [(*row, *row[:4], row[4]) for row in keep],
+                    "gather_id, version, link) VALUES (?, ?, ?, ?, ?, COALESCE(?, (SELECT "
+                    "version FROM identity WHERE workspace = ? AND model = ? AND source = ? AND "
+                    "source_id = ? AND gather_id = ?)), ?)",
+                    [(*row[:6], *row[:4], row[4], row[6]) for row in keep],
                 ),
             ]
         )

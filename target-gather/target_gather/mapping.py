@@ -348,6 +348,7 @@ class Mapped:
     source_id: str | None = None
     merged: tuple[str, ...] = ()  # source ids this record absorbed
     no_id: bool = False  # the record's ID is empty: nothing to send, its old Gather id is gone
+    link: str | None = None  # a user's account_id as sent (to clear it if the account goes)
 
 
 def _field_types(schema: Mapping[str, Any], name: str) -> set[str]:
@@ -438,7 +439,15 @@ class BoundMapping:
         mapped = self._upsert(record_id, record)
         if source_id is None:
             return mapped
-        return Mapped(key=mapped.key, body=mapped.body, source_id=source_id, merged=merged or ())
+        traits = mapped.body.get("traits", mapped.body)
+        link = next((traits.get(t) for t in self._id_traits if traits.get(t) is not None), None)
+        return Mapped(
+            key=mapped.key,
+            body=mapped.body,
+            source_id=source_id,
+            merged=merged or (),
+            link=None if link is None else str(link),
+        )
 
     def _merged(self, record: Mapping[str, Any], source_id: str | None) -> tuple[str, ...]:
         raw = record.get(self.merged_field) if self.merged_field else None

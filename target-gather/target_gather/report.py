@@ -128,10 +128,11 @@ class ModelCounts:
     # About Gather records, not incoming records (not part of `records`):
     left_behind: int = 0
     kept_live: int = 0
+    unlinked: int = 0  # users whose account_id was cleared because their account went away
 
 
 COUNTERS = tuple(ModelCounts.__dataclass_fields__)
-NOT_RECORDS = frozenset({"retried", "left_behind", "kept_live"})
+NOT_RECORDS = frozenset({"retried", "left_behind", "kept_live", "unlinked"})
 SAMPLE_SIZE = 10
 
 
@@ -195,7 +196,7 @@ class RunSummary:
             logger.info(
                 "%sgather model %s: created=%d updated=%d unchanged=%d deleted=%d invalid=%d "
                 "rejected=%d retried=%d duplicates=%d ignored_deletes=%d ignored=%d no_id=%d "
-                "left_behind=%d kept_live=%d records/s=%.1f",
+                "left_behind=%d kept_live=%d unlinked=%d records/s=%.1f",
                 prefix,
                 model,
                 *(data[name] for name in COUNTERS),

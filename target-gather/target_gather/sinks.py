@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
 EVENTS_PATH = "/events"
+ACCOUNT_MODEL = "account"
+USER_MODEL = "user"
 
 
 class GatherDeliveryError(GatherError):
@@ -81,6 +83,7 @@ class Plan:
     final: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
     candidates: list[tuple[str, str, str]] = field(default_factory=list)  # gather, source, why
     known_before: dict[str, str | None] = field(default_factory=dict)
+    links: dict[str, str | None] = field(default_factory=dict)
 
 
 class GatherSink(BatchSink):
@@ -297,12 +300,40 @@ class GatherSink(BatchSink):
                     plan.candidates.append((gone, absorbed, "merged"))
                 plan.final[absorbed] = (None, None)
             plan.final[sid] = (now, version)
+            plan.links[sid] = mapped.link
             plan.known_before[sid] = before
         return plan
 
     def _settle(self, plan: Plan) -> None:
         """Delete (mirror) or report (keep) the Gather records no live record holds any more,
         then write the identity map (only after Gather acknowledged the deletes)."""
+        s = self.services
+        model = self.mapping.model
+        stream = self.stream_name
+        chosen = self._unheld(plan)
+        known = s.ledger.lookup(model, stream, sorted(chosen)) if chosen else {}
+        if s.delete_records:
+            todo = [g for g in chosen if known.get(g) != DELETED_DIGEST]
+            s.summary.add(model, unchanged=len(chosen) - len(todo))
+            if s.dry_run:
+                s.summary.add(model, deleted=len(todo))
+            elif todo:
+                self._delete(model, todo, chosen)
+        else:
+            self._report(plan, chosen, known)
+        retired = [g for g, (_, why) in chosen.items() if why in ("archived", "not_in_source")]
+        if retired and model == ACCOUNT_MODEL and not s.dry_run:
+            self._unlink_users(retired)
+        if not s.dry_run:
+            s.identity.apply(
+                model,
+                stream,
+                [(sid, now, v, plan.links.get(sid)) for sid, (now, v) in plan.final.items()],
+            )
+
+    def _unheld(self, plan: Plan) -> dict[str, tuple[str, str]]:
+        """The candidate Gather ids no live source record holds (after this batch), each
+        with the (source id, reason) that left it; held ones are counted `kept_live`."""
         s = self.services
         model = self.mapping.model
         stream = self.stream_name
@@ -313,7 +344,6 @@ class GatherSink(BatchSink):
                 held.discard((stream, sid))
             if now is not None and now in ids:
                 holders.setdefault(now, set()).add((stream, sid))
-        known = s.ledger.lookup(model, stream, sorted(ids)) if ids else {}
         kept_live = 0
         chosen: dict[str, tuple[str, str]] = {}
         for gather_id, sid, reason in plan.candidates:
@@ -323,19 +353,51 @@ class GatherSink(BatchSink):
                 chosen[gather_id] = (sid, reason)
         if kept_live:
             s.summary.add(model, kept_live=kept_live)
-        if s.delete_records:
-            todo = [g for g in chosen if known.get(g) != DELETED_DIGEST]
-            s.summary.add(model, unchanged=len(chosen) - len(todo))
-            if s.dry_run:
-                s.summary.add(model, deleted=len(todo))
-            elif todo:
-                self._delete(model, todo, chosen)
-        else:
-            self._report(plan, chosen, known)
-        if not s.dry_run:
-            s.identity.apply(
-                model, stream, [(sid, now, version) for sid, (now, version) in plan.final.items()]
+        return chosen
+
+    def _unlink_users(self, accounts: list[str]) -> None:
+        """Clear `account_id` of the users last sent linked to accounts that are gone.
+
+        Their contacts may be untouched in HubSpot (an archived company's contacts lose their
+        primary company without a modified date), so no contact record would bring the change.
+        A contact re-emitted later in the run is sent again (its ledger row is dropped).
+        """
+        s = self.services
+        users = s.identity.linked(USER_MODEL, accounts)
+        if not users:
+            return
+        bodies = [
+            {"id": g, "traits": {"account_id": None}}
+            if s.payload_format == "traits"
+            else {"id": g, "account_id": None}
+            for _, _, g in users
+        ]
+        for stream, _, gather_id in users:
+            s.ledger.forget(USER_MODEL, stream, [gather_id])
+        requests = [Request("POST", record_path(USER_MODEL), encode(b)) for b in bodies]
+        outcomes = s.client().send_all(requests)
+        failed = [o for o in outcomes if o.verdict not in ("accepted", "rejected")]
+        for (stream, _, gather_id), outcome in zip(users, outcomes, strict=True):
+            if outcome.verdict == "rejected":
+                s.rejects.write(
+                    stream=stream,
+                    model=USER_MODEL,
+                    record_id=gather_id,
+                    outcome="rejected",
+                    reason=f"clearing account_id: {outcome.reason}",
+                    http_status=outcome.status,
+                )
+        s.rejects.sync()
+        done = sum(1 for o in outcomes if o.verdict == "accepted")
+        s.summary.add(USER_MODEL, unlinked=done)
+        if failed:
+            msg = (
+                f"{len(failed)} user(s) linked to a deleted account could not be unlinked "
+                f"(last error: {failed[-1].reason or 'unknown'}). No STATE was emitted past "
+                "them. Fix: re-run when Gather is reachable."
             )
+            raise GatherDeliveryError(msg)
+        s.identity.unlink(USER_MODEL, [(stream, sid) for stream, sid, _ in users])
 
     def _report(
         self,

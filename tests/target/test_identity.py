@@ -190,3 +190,58 @@ def test_an_emptied_account_link_is_cleared_whatever_null_policy_says(
     run(target_run, [user("1", "ada@example.com", primary_company_account_id=None)], "keep")
 
     assert target_run.emulator.records("user")["ada@example.com"].get("account_id") is None
+
+
+ACCOUNTS = schema(
+    "companies",
+    {
+        "id": "string",
+        "gather_account_id": "string",
+        "name": "string",
+        "merged_ids": {"type": ["array", "null"], "items": {"type": "string"}},
+        "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+    ["gather_account_id"],
+)
+
+
+def account(hubspot_id: str, account_id: str, **extra: Any) -> dict[str, Any]:
+    values = {"id": hubspot_id, "gather_account_id": account_id, "name": "Acme", **extra}
+    return record("companies", **{"merged_ids": [], "_sdc_deleted_at": None, **values})
+
+
+@pytest.mark.parametrize("mode", ["keep", "mirror"])
+def test_users_of_an_archived_company_are_unlinked_although_no_contact_changed(
+    target_run: TargetHarness, mode: str
+) -> None:
+    """HubSpot drops an archived company's associations without touching its contacts."""
+    linked = [
+        user(str(i), f"u{i}@example.com", primary_company_account_id="acct-1") for i in (1, 2)
+    ]
+    other = user("3", "u3@example.com", primary_company_account_id="acct-2")
+    first = target_run.run(
+        [
+            ACCOUNTS,
+            account("11", "acct-1"),
+            account("12", "acct-2"),
+            USERS_BY_EMAIL,
+            *linked,
+            other,
+        ],
+        sync_mode=mode,
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+
+    second = target_run.run(
+        [ACCOUNTS, account("11", "acct-1", _sdc_deleted_at=ARCHIVED_AT), state(n=2)],
+        sync_mode=mode,
+    )
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    users = target_run.emulator.records("user")
+    assert users["u1@example.com"].get("account_id") is None
+    assert users["u2@example.com"].get("account_id") is None
+    assert users["u3@example.com"]["account_id"] == "acct-2"
+    assert users["u1@example.com"]["first_name"] == "Ada"  # only the link changed
+    assert second.counts("user")["unlinked"] == 2
+    assert ("acct-1" in target_run.emulator.records("account")) is (mode == "keep")
