@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from tests.conftest import BIN, MELTANO_ENV, ROOT
-from tests.e2e.expected import expected_gather
+from tests.e2e.expected import expected_gather, without_cleared_links
 
 JOB = ("run", "tap-hubspot-gather", "target-gather")
 RUN_TIMEOUT_S = 300
@@ -142,8 +142,9 @@ class Pipeline:
         )
 
     def held(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """What Gather holds: `(accounts, users)` as `{id: traits}`."""
-        return self.gather.records("account"), self.gather.records("user")
+        """What Gather holds: `(accounts, users)` as `{id: traits}`; a user whose link was
+        cleared (`account_id` null) shows no `account_id`, like one never linked."""
+        return self.gather.records("account"), without_cleared_links(self.gather.records("user"))
 
 
 @pytest.fixture
