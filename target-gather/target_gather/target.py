@@ -21,6 +21,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
 from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
+from target_gather.durable import COMPACT_SEGMENTS, DurableError, DurableLedger, open_store
 from target_gather.identity import IdentityMap
 from target_gather.ledger import Ledger, sole_workspace, workspace_key
 from target_gather.mapping import MappingError, parse_mappings
@@ -268,6 +269,7 @@ class TargetGather(Target):
         self._last_state_emitted: str | None = None
         self._summary_path = config.get("summary_path")
         self._finished = False
+        self._failed = False
         self._draining = False
         self._direct_sinks: dict[str, GatherSink] = {}
         if isinstance(self.message_reader, TolerantReader):
@@ -282,6 +284,8 @@ class TargetGather(Target):
             include_payload=bool(config.get("rejects_include_payload", False)),
             redact=self._redact,
         )
+        identity = IdentityMap(ledger)
+        self._durable = self._open_durable(ledger, workspace, ledger_path, dry_run=dry_run)
         mirror = config.get("sync_mode") == "mirror" or bool(config.get("delete_records", False))
         self.services = Services(
             specs=specs,
@@ -294,11 +298,41 @@ class TargetGather(Target):
             dry_run=dry_run,
             full_resync=bool(config.get("full_resync", False)),
             delete_records=mirror,
-            identity=IdentityMap(ledger),
+            identity=identity,
             left_behind=LeftBehindWriter(
                 Path(config.get("left_behind_path", DEFAULT_LEFT_BEHIND_PATH))
             ),
         )
+
+    def _open_durable(
+        self, ledger: Ledger, workspace: str, ledger_path: Path, *, dry_run: bool
+    ) -> DurableLedger | None:
+        """`ledger_uri`: rebuild the local ledger from its durable copy, then journal writes."""
+        uri = str(self.config.get("ledger_uri") or "").strip()
+        if not uri or dry_run:
+            return None
+        try:
+            durable = DurableLedger(
+                open_store(uri, workspace), workspace, ledger_path.parent / "durable-scratch"
+            )
+            replayed = ledger.with_connection(durable.restore)
+        except DurableError as exc:
+            msg = f"invalid config: {exc}"
+            raise GatherError(msg) from None
+        except (OSError, ValueError) as exc:
+            msg = (
+                f"could not read the durable ledger at ledger_uri ({type(exc).__name__}: {exc}). "
+                "Fix: check that the location exists and is readable by this runner."
+            )
+            raise GatherError(msg) from None
+        self.logger.info("ledger restored from ledger_uri (%s journal segments)", replayed)
+        ledger.journal = []
+        return durable
+
+    def _persist(self) -> None:
+        """Write the ledger changes since the last call to the durable copy (before STATE)."""
+        if self._durable is not None:
+            self._durable.append(self.services.ledger.take_journal())
 
     def _on_malformed(self, line_number: int, reason: str) -> None:
         """A line that is not a Singer message: a reject, and the run fails at the end."""
@@ -456,6 +490,7 @@ class TargetGather(Target):
 
     def _fail(self, exc: Exception) -> NoReturn:
         """Write the rejects file and summary, then re-raise (the CLI prints one line)."""
+        self._failed = True
         self.logger.error("target-gather stopped: %s", self._redact(str(exc)))
         self._finish()
         raise exc
@@ -468,6 +503,7 @@ class TargetGather(Target):
         line = encode(state).decode()
         if line == self._last_state_emitted:
             return
+        self._persist()  # the durable ledger first: STATE never claims more than it knows
         self._last_state_emitted = line
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
@@ -521,6 +557,12 @@ class TargetGather(Target):
             return
         self._finished = True
         services = self.services
+        durable = self._durable
+        if durable is not None:
+            self._persist()  # rows written after the last STATE are true too: keep them
+            if not self._failed and durable.segment_count() >= COMPACT_SEGMENTS:
+                schema = services.ledger.schema
+                services.ledger.with_connection(lambda db: durable.compact(db, schema))
         services.rejects.close()
         services.left_behind.close()
         services.ledger.close()
