@@ -4,17 +4,20 @@ On one seeded portal (no rate limits), `tap-hubspot-gather` runs from its own ST
 scheduled sync does:
 
 - **reference**: a plain incremental run after `changes` contacts changed, with no lookback and
-  no reconciliation (`lookback_seconds: 0`, `reconcile: never`);
+  no reconciliation (`lookback_seconds: 0`, `reconcile: never`); an **idle** plain run with
+  nothing changed gives the fixed cost of any run;
 - **default lookback**: the next run after as many other changes, with the shipped
   `lookback_seconds`: the extra requests, and the records it re-reads (read again although
   unchanged since the previous run; the target skips them before Gather);
 - **account-link propagation**: N companies get a new account ID while none of their contacts
-  changes: the extra requests and the contacts re-read to follow the links (no lookback);
-- **reconciliation**: `reconcile: always` with nothing changed: its requests, per 100,000
-  records of the portal.
+  changes: the requests over the idle run (reading the N companies included) and the contacts
+  re-read to follow the links (no lookback);
+- **reconciliation**: `reconcile: always` with nothing changed: its requests over the idle run,
+  and per 100,000 records of the portal.
 
 Requests come from the emulator's stats by route, records from the tap's RECORD messages.
-Ratios are against the reference run measured in the same run.
+Ratios are against the reference run measured in the same run; `extra_requests` is over the
+run named in `over` (the reference for the lookback, the idle run otherwise).
 """
 
 from __future__ import annotations
@@ -127,10 +130,14 @@ def _change_contacts(url: str, ids: list[str]) -> None:
     time.sleep(0.01)  # the changes are strictly older than the next run's start
 
 
-def _public(run: dict[str, Any], reference: dict[str, Any], changed: int) -> dict[str, Any]:
-    """A run's figures without its STATE, with its extra cost over the reference."""
+def _public(
+    run: dict[str, Any], reference: dict[str, Any], over: dict[str, Any], changed: int
+) -> dict[str, Any]:
+    """A run's figures without its STATE: its ratio to the reference, its extra requests over
+    `over`, and the records it read beyond the `changed` ones."""
     figures = {k: v for k, v in run.items() if k != "state"}
-    figures["extra_requests"] = run["requests_total"] - reference["requests_total"]
+    figures["over"] = over["run"]
+    figures["extra_requests"] = run["requests_total"] - over["requests_total"]
     figures["requests_ratio"] = ratio(run["requests_total"], reference["requests_total"])
     figures["re_read"] = run["records_total"] - changed
     return figures
@@ -154,11 +161,13 @@ def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
 
         _change_contacts(url, batches[0])
         reference = run_tap(url, workdir, "s7-reference", plain, first["state"])
-        out["reference"] = _public(reference, reference, sizes.changes)
+        out["reference"] = _public(reference, reference, reference, sizes.changes)
+        idle = run_tap(url, workdir, "s7-idle", plain, reference["state"])
+        out["idle"] = _public(idle, reference, idle, 0)
 
         _change_contacts(url, batches[1])
-        lookback = run_tap(url, workdir, "s7-lookback", {"reconcile": "never"}, reference["state"])
-        out["default_lookback"] = _public(lookback, reference, sizes.changes)
+        lookback = run_tap(url, workdir, "s7-lookback", {"reconcile": "never"}, idle["state"])
+        out["default_lookback"] = _public(lookback, reference, reference, sizes.changes)
         state = lookback["state"]
 
         out["link_propagation"] = []
@@ -176,14 +185,14 @@ def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
             time.sleep(0.01)
             run = run_tap(url, workdir, f"s7-links-{n}", plain, state)
             state = run["state"]
-            figures = _public(run, reference, n)
+            figures = _public(run, reference, idle, n)
             figures["companies_changed"] = n
             figures["contacts_linked"] = sum(len(c["contact_ids"]) for c in chosen)
             figures["contacts_re_read"] = run["records"].get("contacts", 0)
             out["link_propagation"].append(figures)
 
         reconcile = run_tap(url, workdir, "s7-reconcile", {**plain, "reconcile": "always"}, state)
-        figures = _public(reconcile, reference, 0)
+        figures = _public(reconcile, reference, idle, 0)
         records = sizes.contacts + sizes.companies
         figures["requests_per_100k_records"] = round(
             reconcile["requests_total"] * PER_RECORDS / records, 1

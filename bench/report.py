@@ -387,8 +387,9 @@ def _incremental_cost_section(s4: dict[str, Any]) -> list[str]:
 
 
 def _identity_row(name: str, run: dict[str, Any], changed: str) -> str:
+    over = "" if run["over"] == run["run"] else f" (over {run['over'].removeprefix('s7-')})"
     return (
-        f"| {name} | {changed} | {run['requests_total']} | {run['extra_requests']:+d} "
+        f"| {name} | {changed} | {run['requests_total']} | {run['extra_requests']:+d}{over} "
         f"| {_x(run['requests_ratio'])} | {_fmt(run['records_total'])} | {_fmt(run['re_read'])} "
         f"| {_routes(run)} | {_fmt(run['seconds'], 2)} |"
     )
@@ -402,11 +403,13 @@ def _identity_section(s7: dict[str, Any]) -> list[str]:
         f"{s7['companies']:,} companies (no rate limits). Reference: a plain incremental run "
         "after the changed contacts (`lookback_seconds: 0`, `reconcile: never`). Re-read: "
         "records read although unchanged since the previous run (the target skips them before "
-        "Gather).",
+        "Gather). Extra: requests over the reference (lookback) or over an idle plain run with "
+        "nothing changed (the others; reading the changed companies included).",
         "",
         "| run | changed | requests | extra | ratio | records | re-read | by route | seconds |",
         "|---|---|---|---|---|---|---|---|---|",
         _identity_row("plain incremental (reference)", ref, f"{changed:,} contacts"),
+        _identity_row("idle plain run", s7["idle"], "nothing"),
     ]
     lines.append(
         _identity_row("default lookback", s7["default_lookback"], f"{changed:,} other contacts")
@@ -425,7 +428,7 @@ def _identity_section(s7: dict[str, Any]) -> list[str]:
         _identity_row("reconciliation (`reconcile: always`)", rec, "nothing"),
         "",
         f"Reconciliation: {rec['requests_per_100k_records']:,} requests per 100,000 records "
-        "(list pages of 100 with the ID property only).",
+        "(list pages of up to 100 records).",
     ]
     return lines
 
