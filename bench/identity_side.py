@@ -12,6 +12,9 @@ scheduled sync does:
 - **account-link propagation**: N companies get a new account ID while none of their contacts
   changes: the requests over the idle run (reading the N companies included) and the contacts
   re-read to follow the links (no lookback);
+- **relink sweep**: `relink_sweep: true` (listing every contact each run, so that a contact
+  re-pointed without a new modified date is re-linked) with nothing changed; and **the shipped
+  defaults** (sweep, lookback, automatic reconciliation) with nothing changed;
 - **reconciliation**: `reconcile: always` with nothing changed: its requests over the idle run,
   and per 100,000 records of the portal.
 
@@ -89,7 +92,7 @@ def run_tap(
                 "search_lag_seconds": 0,
                 "account_id_property": "gather_account_id",
                 "user_id_property": "gather_user_id",
-                **settings,
+                **{k: v for k, v in settings.items() if v is not None},
             }
         )
     )
@@ -144,8 +147,9 @@ def _public(
 
 
 def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
-    """Scenario 7 (see the module docstring)."""
-    plain = {"lookback_seconds": 0, "reconcile": "never"}
+    """Scenario 7 (see the module docstring). Every run but `defaults` states its settings;
+    the plain ones switch off the lookback, the reconciliation and the relink sweep."""
+    plain = {"lookback_seconds": 0, "reconcile": "never", "relink_sweep": False}
     out: dict[str, Any] = {"contacts": sizes.contacts, "companies": sizes.companies}
     with hubspot_emulator(sizes.contacts, sizes.companies, workdir) as (url, _startup):
         contacts = [r["id"] for r in admin(url, "GET", "/objects/contacts")["results"]]
@@ -166,7 +170,9 @@ def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
         out["idle"] = _public(idle, reference, idle, 0)
 
         _change_contacts(url, batches[1])
-        lookback = run_tap(url, workdir, "s7-lookback", {"reconcile": "never"}, idle["state"])
+        lookback = run_tap(
+            url, workdir, "s7-lookback", {**plain, "lookback_seconds": None}, idle["state"]
+        )
         out["default_lookback"] = _public(lookback, reference, reference, sizes.changes)
         state = lookback["state"]
 
@@ -191,7 +197,13 @@ def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
             figures["contacts_re_read"] = run["records"].get("contacts", 0)
             out["link_propagation"].append(figures)
 
-        reconcile = run_tap(url, workdir, "s7-reconcile", {**plain, "reconcile": "always"}, state)
+        sweep = run_tap(url, workdir, "s7-sweep", {**plain, "relink_sweep": True}, state)
+        out["relink_sweep"] = _public(sweep, reference, idle, 0)
+        shipped = run_tap(url, workdir, "s7-defaults", {}, sweep["state"])
+        out["defaults"] = _public(shipped, reference, idle, 0)
+        reconcile = run_tap(
+            url, workdir, "s7-reconcile", {**plain, "reconcile": "always"}, shipped["state"]
+        )
         figures = _public(reconcile, reference, idle, 0)
         records = sizes.contacts + sizes.companies
         figures["requests_per_100k_records"] = round(

@@ -401,7 +401,8 @@ def _identity_section(s7: dict[str, Any]) -> list[str]:
     lines = [
         f"`tap-hubspot-gather` from its own STATE on {s7['contacts']:,} contacts and "
         f"{s7['companies']:,} companies (no rate limits). Reference: a plain incremental run "
-        "after the changed contacts (`lookback_seconds: 0`, `reconcile: never`). Re-read: "
+        "after the changed contacts (`lookback_seconds: 0`, `reconcile: never`, "
+        "`relink_sweep: false`; every run but the last two changes one of these). Re-read: "
         "records read although unchanged since the previous run (the target skips them before "
         "Gather). Extra: requests over the reference (lookback) or over an idle plain run with "
         "nothing changed (the others; reading the changed companies included).",
@@ -423,6 +424,12 @@ def _identity_section(s7: dict[str, Any]) -> list[str]:
         )
         for run in s7["link_propagation"]
     )
+    lines += [
+        _identity_row("relink sweep (`relink_sweep: true`)", s7["relink_sweep"], "nothing"),
+        _identity_row(
+            "shipped defaults (sweep, lookback, reconcile auto)", s7["defaults"], "nothing"
+        ),
+    ]
     rec = s7["reconciliation"]
     lines += [
         _identity_row("reconciliation (`reconcile: always`)", rec, "nothing"),
