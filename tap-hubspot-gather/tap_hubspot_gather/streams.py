@@ -231,6 +231,8 @@ class CRMStream(Stream):
         if state.get("bookmark") and self._reconcile_due(state, now):
             strategy, complete = "list", True
             self.logger.info("%s: reconciliation pass (every live record is listed)", self.name)
+        elif state.get("bookmark") and self.sweeps():
+            strategy = "list"
         elif start is not None and not state.get("bookmark") and self._list_is_faster(start):
             strategy, since = "list", start
         return {
@@ -242,6 +244,10 @@ class CRMStream(Stream):
             "since": format_datetime(since) if since is not None else None,
             "version": _ms(now) if complete else None,
         }
+
+    def sweeps(self) -> bool:
+        """Whether incremental runs list every record instead of searching the window."""
+        return False
 
     def _reconcile_due(self, state: Mapping[str, Any], now: dt.datetime) -> bool:
         """`reconcile`: always, never, or (auto) when deletes may have been missed."""
@@ -569,6 +575,11 @@ class ContactsStream(CRMStream):
             normalize_id((r.get("properties") or {}).get("associatedcompanyid")) for r in results
         )
         self.accounts.resolve(c for c in companies if c is not None)
+
+    def sweeps(self) -> bool:
+        """`relink_sweep`: list every contact each run, so a contact re-pointed to another
+        company is re-linked although HubSpot may not change its modified date."""
+        return bool(self.config.get("relink_sweep", True))
 
     def plan_relink(self, run: dict[str, Any]) -> None:
         """Take the companies the companies stream noted (from its STATE, atomically with

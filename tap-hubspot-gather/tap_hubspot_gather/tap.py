@@ -167,6 +167,16 @@ class TapHubspotGather(Tap):
             "per 100 archived records (HubSpot keeps them 90 days).",
         ),
         th.Property(
+            "relink_sweep",
+            th.BooleanType,
+            default=True,
+            description="List every contact on each incremental run (100 per request) instead "
+            "of searching the window, so a contact re-pointed to another company is re-linked "
+            "even when HubSpot leaves its modified date alone; the target skips unchanged "
+            "records. Off: contacts of changed companies are searched instead (cheaper; a "
+            "re-pointed, untouched contact then waits for a reconciliation).",
+        ),
+        th.Property(
             "reconcile",
             th.StringType,
             default=DEFAULT_RECONCILE,

@@ -35,8 +35,8 @@ CREATE TABLE IF NOT EXISTS identity (
 )
 
 BY_SOURCE_SQL = (
-    "SELECT source_id, gather_id FROM identity WHERE workspace = ? AND model = ? AND source = ? "
-    "AND source_id IN"
+    "SELECT source_id, gather_id, link FROM identity WHERE workspace = ? AND model = ? "
+    "AND source = ? AND source_id IN"
 )
 BY_LINK_SQL = (
     "SELECT source, source_id, gather_id FROM identity WHERE workspace = ? AND model = ? "
@@ -57,15 +57,17 @@ class IdentityMap:
         for statement in SCHEMA:
             ledger.execute_schema(statement)
 
-    def lookup(self, model: str, source: str, source_ids: Iterable[str]) -> dict[str, str]:
-        """The Gather id written for each of `source_ids` that has one."""
-        found: dict[str, str] = {}
+    def lookup(
+        self, model: str, source: str, source_ids: Iterable[str]
+    ) -> dict[str, tuple[str, str | None]]:
+        """The (Gather id, link) written for each of `source_ids` that has one."""
+        found: dict[str, tuple[str, str | None]] = {}
         for chunk in _chunks(sorted(set(source_ids))):
             marks = ",".join("?" * len(chunk))
             rows = self.ledger.read(
                 f"{BY_SOURCE_SQL} ({marks})", (self.workspace, model, source, *chunk)
             )
-            found.update((str(s), str(g)) for s, g in rows)
+            found.update((str(s), (str(g), None if k is None else str(k))) for s, g, k in rows)
         return found
 
     def holders(self, model: str, gather_ids: Iterable[str]) -> dict[str, set[tuple[str, str]]]:

@@ -84,6 +84,7 @@ class Plan:
     candidates: list[tuple[str, str, str]] = field(default_factory=list)  # gather, source, why
     known_before: dict[str, str | None] = field(default_factory=dict)
     links: dict[str, str | None] = field(default_factory=dict)
+    unchanged: set[str] = field(default_factory=set)
 
 
 class GatherSink(BatchSink):
@@ -275,7 +276,8 @@ class GatherSink(BatchSink):
         model = self.mapping.model
         involved = {m.source_id for m, _ in observed if m.source_id is not None}
         involved.update(a for m, _ in observed for a in m.merged)
-        old = s.identity.lookup(model, self.stream_name, involved)
+        rows = s.identity.lookup(model, self.stream_name, involved)
+        old = {sid: gather_id for sid, (gather_id, _) in rows.items()}
         plan = Plan()
         for mapped, version in observed:
             sid = mapped.source_id
@@ -299,8 +301,13 @@ class GatherSink(BatchSink):
                 if gone is not None and gone != now:
                     plan.candidates.append((gone, absorbed, "merged"))
                 plan.final[absorbed] = (None, None)
+                plan.unchanged.discard(absorbed)
             plan.final[sid] = (now, version)
             plan.links[sid] = mapped.link
+            if version is None and sid in rows and rows[sid] == (now, mapped.link):
+                plan.unchanged.add(sid)  # nothing to write (keeps the durable journal small)
+            else:
+                plan.unchanged.discard(sid)
             plan.known_before[sid] = before
         return plan
 
@@ -328,7 +335,11 @@ class GatherSink(BatchSink):
             s.identity.apply(
                 model,
                 stream,
-                [(sid, now, v, plan.links.get(sid)) for sid, (now, v) in plan.final.items()],
+                [
+                    (sid, now, v, plan.links.get(sid))
+                    for sid, (now, v) in plan.final.items()
+                    if sid not in plan.unchanged
+                ],
             )
 
     def _unheld(self, plan: Plan) -> dict[str, tuple[str, str]]:

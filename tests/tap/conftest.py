@@ -27,6 +27,7 @@ def config(hubspot: HubSpotEmulator) -> dict[str, Any]:
         "lookback_seconds": 0,
         "include_archived": False,
         "reconcile": "never",
+        "relink_sweep": False,
         "max_retries": 4,
         "backoff_max_seconds": 0.2,
         # The emulator is unlimited here; HubSpot's 5 per second is tested with limits on.

@@ -66,7 +66,13 @@ def test_the_journal_is_compacted_and_a_clone_restores_from_base_plus_journal(
 ) -> None:
     durable = tmp_path / "state"
     interleaved: list[dict[str, Any]] = []
-    for i, message in enumerate(USERS * 2):  # 60 checkpoints, each writing ledger rows
+    moves = [
+        [user(str(i), f"u{i}@example.com", firstname=name) for i in range(1, 31)]
+        for name in ("Rome", "Lima", "Pune")
+    ]
+    moved = moves[-1]
+    # 120 checkpoints, each writing ledger rows: more segments than the compaction threshold
+    for i, message in enumerate([*USERS, *moves[0], *moves[1], *moved]):
         interleaved += [message, state(at=i)]
     run_clone(target_run, "clone-1", interleaved, durable, checkpoint_every_records=1)
     (folder,) = (durable / "target-gather").iterdir()
@@ -74,12 +80,12 @@ def test_the_journal_is_compacted_and_a_clone_restores_from_base_plus_journal(
     assert (folder / manifest["base"]).exists()
     assert not any(p.name.startswith("journal-") for p in folder.iterdir())
 
-    changed = [user("2", "u2@example.com", city="Bergen")]
+    changed = [user("2", "u2@example.com", firstname="Bergen")]
     run_clone(target_run, "clone-2", changed, durable)  # base + one journal segment
     assert any(p.name.startswith("journal-") for p in folder.iterdir())
     target_run.emulator.reset_stats()
 
-    third = run_clone(target_run, "clone-3", [*USERS[:1], *changed], durable)
+    third = run_clone(target_run, "clone-3", [*moved[:1], *changed], durable)
 
     assert target_run.emulator.stats()["requests"]["total"] == 0
     assert third.counts("user")["unchanged"] == 2
