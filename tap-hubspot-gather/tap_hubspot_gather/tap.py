@@ -7,12 +7,13 @@ import math
 from collections.abc import Mapping
 from contextlib import suppress
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
@@ -81,6 +82,18 @@ class TapHubspotGather(Tap):
 
     name = "tap-hubspot-gather"
     message_writer_class = PageBufferedWriter
+    # singer-sdk's list without BATCH: records stream page by page with per-page STATE, so
+    # `batch_config` would be ignored. ACTIVATE_VERSION ends every complete pass.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(

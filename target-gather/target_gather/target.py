@@ -233,6 +233,17 @@ class TargetGather(Target):
         ),
     ).to_dict()
 
+    # singer-sdk built-ins this target does not implement: not offered (`--about`, Meltano).
+    UNSUPPORTED_BUILTINS = ("add_record_metadata", "load_method")
+
+    @classmethod
+    @override
+    def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
+        """The SDK's built-in settings, minus the ones this target would silently ignore."""
+        super().append_builtin_config(config_jsonschema)
+        for name in cls.UNSUPPORTED_BUILTINS:
+            config_jsonschema["properties"].pop(name, None)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_parallelism = 1  # sinks drain in turn; each drain is concurrent inside
