@@ -151,7 +151,10 @@ def deletes_and_reuse(portal: Portal) -> None:
         name: archived["properties"].get(name)
         for name in ("firstname", "lastname", "email", "gather_user_id")
     }
-    hubspot.create("contacts", {**reused, "city": "Porto"}, primary_company_id=home["id"])
+    # Every trait set: a trait the new contact lacked would keep the archived one's value in
+    # Gather (`null_policy: omit`), which is the documented merge, not a stale link.
+    new = {**reused, "city": "Porto", "country": "Portugal"}
+    hubspot.create("contacts", new, primary_company_id=home["id"])
     old_key = portal.user_key(mover)
     if portal.set_user_key(mover, portal.new_user_key(mover, "MOVED")):
         portal.set_user_key(taker, old_key)
