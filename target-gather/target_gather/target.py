@@ -39,6 +39,7 @@ DEFAULT_LEDGER_PATH = "output/target-gather/ledger.sqlite3"
 DEFAULT_REJECTS_PATH = "output/target-gather/rejects.jsonl"
 DEFAULT_LEFT_BEHIND_PATH = "output/target-gather/left-behind.jsonl"
 SYNC_MODES = ("keep", "mirror")
+LOCAL_STATE_BACKEND = "systemdb"  # what $MELTANO_STATE_BACKEND_URI is when Meltano keeps it
 DEFAULT_SYNC_MODE = "keep"
 DEFAULT_CHECKPOINT_RECORDS = 5000
 DEFAULT_CHECKPOINT_SECONDS = 60.0
@@ -135,9 +136,9 @@ class TargetGather(Target):
             "ledger_uri",
             th.StringType,
             description="Durable home of the ledger and identity map, for runners without a "
-            "disk: a `file://` directory URI (meltano.yml points it at "
-            "$MELTANO_STATE_BACKEND_URI). Journal segments are written there before each "
-            "STATE. Unset: the local ledger_path only.",
+            "disk: a `file://` directory or `s3://bucket/prefix` (boto3 needed) URI; "
+            "meltano.yml points it at $MELTANO_STATE_BACKEND_URI. A journal segment is written "
+            "there before each STATE. Unset or `systemdb`: the local ledger_path only.",
         ),
         th.Property(
             "dry_run",
@@ -320,7 +321,8 @@ class TargetGather(Target):
     ) -> DurableLedger | None:
         """`ledger_uri`: rebuild the local ledger from its durable copy, then journal writes."""
         uri = str(self.config.get("ledger_uri") or "").strip()
-        if not uri or dry_run:
+        # Meltano's default state backend, its own system database, is local like ledger_path.
+        if not uri or uri == LOCAL_STATE_BACKEND or dry_run:
             return None
         try:
             durable = DurableLedger(

@@ -145,3 +145,11 @@ def test_an_unsupported_ledger_uri_is_refused_with_the_fix(target_run: TargetHar
     assert result.returncode != 0
     assert "ledger_uri scheme 'gs' is not supported" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_meltanos_local_state_backend_keeps_the_ledger_local(target_run: TargetHarness) -> None:
+    """`$MELTANO_STATE_BACKEND_URI` is `systemdb` when Meltano keeps state in its own database."""
+    result = target_run.run([USERS_BY_EMAIL, *USERS[:2]], ledger_uri="systemdb")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert target_run.ledger.exists()
