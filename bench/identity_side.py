@@ -25,8 +25,11 @@ run named in `over` (the reference for the lookback, the idle run otherwise).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -211,3 +214,21 @@ def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
         )
         out["reconciliation"] = figures
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.identity_side [--smoke]`: scenario 7 alone, its JSON on stdout."""
+    from bench import cli  # here: cli imports this module
+
+    parser = argparse.ArgumentParser(prog="python -m bench.identity_side")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds long")
+    args = parser.parse_args(argv)
+    sizes = cli.SMOKE_IDENTITY if args.smoke else cli.FULL_IDENTITY
+    with tempfile.TemporaryDirectory(prefix="bench-s7-") as tmp:
+        result = run_identity(sizes, Path(tmp))
+    sys.stdout.write(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
