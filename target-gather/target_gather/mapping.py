@@ -11,6 +11,7 @@ Two steps, so that mistakes surface as early as possible:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -349,6 +350,7 @@ class Mapped:
     merged: tuple[str, ...] = ()  # source ids this record absorbed
     no_id: bool = False  # the record's ID is empty: nothing to send, its old Gather id is gone
     link: str | None = None  # a user's account_id as sent (to clear it if the account goes)
+    nulls: tuple[str, ...] = ()  # traits left out because null (omit): cleared on a takeover
 
 
 def _field_types(schema: Mapping[str, Any], name: str) -> set[str]:
@@ -441,13 +443,29 @@ class BoundMapping:
             return mapped
         traits = mapped.body.get("traits", mapped.body)
         link = next((traits.get(t) for t in self._id_traits if traits.get(t) is not None), None)
+        nulls = tuple(
+            t for t, f in self._trait_items if t not in traits and f in record and record[f] is None
+        )
         return Mapped(
             key=mapped.key,
             body=mapped.body,
             source_id=source_id,
             merged=merged or (),
             link=None if link is None else str(link),
+            nulls=nulls,
         )
+
+    def with_nulls(self, mapped: Mapped) -> Mapped:
+        """`mapped` with its null traits sent as null: the record takes over a Gather id
+        another source record held, whose values must not linger."""
+        if not mapped.nulls:
+            return mapped
+        cleared = dict.fromkeys(mapped.nulls)
+        if self.payload_format == "traits":
+            body = {**mapped.body, "traits": {**mapped.body["traits"], **cleared}}
+        else:
+            body = {**mapped.body, **cleared}
+        return dataclasses.replace(mapped, body=body)
 
     def _merged(self, record: Mapping[str, Any], source_id: str | None) -> tuple[str, ...]:
         raw = record.get(self.merged_field) if self.merged_field else None

@@ -200,33 +200,15 @@ class GatherSink(BatchSink):
         )
         if ignored_stream:
             s.summary.add(model, ignored=ignored_stream)
-        for record_id, reason, record in invalid:
-            s.rejects.write(
-                stream=self.stream_name,
-                model=model,
-                record_id=record_id,
-                outcome="invalid",
-                reason=reason,
-                http_status=None,
-                payload=record,
-            )
+        self._write_invalid(invalid)
         s.summary.add(model, invalid=len(invalid), duplicates=duplicates)
-
-        upserts: dict[str, Mapped] = {}
-        deletes: list[str] = []
-        ignored = 0
-        for key, mapped in pending.items():
-            if not mapped.delete:
-                upserts[key] = mapped
-            elif self._tracked:  # decided with the identity map after the upserts (`_settle`)
-                ignored += 0 if s.delete_records else 1
-            elif s.delete_records and self.mapping.spec.kind != "event":
-                deletes.append(key)
-            else:
-                ignored += 1
+        upserts, deletes, ignored = self._split(pending)
         no_id = sum(1 for m, _ in observed if m.no_id)
         if no_id:
             s.summary.add(model, no_id=no_id)
+        plan = self._plan(observed) if observed else None
+        if plan is not None:
+            upserts = self._with_takeovers(upserts, plan)
         bodies = {key: encode(m.body) for key, m in upserts.items()}
         digests = {key: digest(body) for key, body in bodies.items()}
         known: dict[str, bytes] = {}
@@ -237,8 +219,8 @@ class GatherSink(BatchSink):
         unchanged = len(digests) - len(changed) + len(deletes) - len(to_delete)
 
         if s.dry_run:
-            if observed:
-                self._settle(self._plan(observed))
+            if plan is not None:
+                self._settle(plan)
             new = sum(1 for key in changed if key not in known)
             s.summary.add(
                 model,
@@ -265,8 +247,8 @@ class GatherSink(BatchSink):
             upserts=upserts,
             digests=digests,
         )
-        if observed:
-            self._settle(self._plan(observed))
+        if plan is not None:
+            self._settle(plan)
 
     # -- identity: key changes, cleared ids, merges, archives, vanished records -------------
 
@@ -310,6 +292,58 @@ class GatherSink(BatchSink):
                 plan.unchanged.discard(sid)
             plan.known_before[sid] = before
         return plan
+
+    def _write_invalid(self, invalid: list[tuple[str | None, str, dict[str, Any]]]) -> None:
+        for record_id, reason, record in invalid:
+            self.services.rejects.write(
+                stream=self.stream_name,
+                model=self.mapping.model,
+                record_id=record_id,
+                outcome="invalid",
+                reason=reason,
+                http_status=None,
+                payload=record,
+            )
+
+    def _split(self, pending: dict[str, Mapped]) -> tuple[dict[str, Mapped], list[str], int]:
+        """Upserts; deletes of untracked streams; archived records not deleted (ignored)."""
+        s = self.services
+        upserts: dict[str, Mapped] = {}
+        deletes: list[str] = []
+        ignored = 0
+        for key, mapped in pending.items():
+            if not mapped.delete:
+                upserts[key] = mapped
+            elif self._tracked:  # decided with the identity map after the upserts (`_settle`)
+                ignored += 0 if s.delete_records else 1
+            elif s.delete_records and self.mapping.spec.kind != "event":
+                deletes.append(key)
+            else:
+                ignored += 1
+        return upserts, deletes, ignored
+
+    def _with_takeovers(self, upserts: dict[str, Mapped], plan: Plan) -> dict[str, Mapped]:
+        """Upserts of a Gather id that another source record held (an ID moved to another
+        contact, a reused email) or that was left behind: their null traits are sent as null,
+        so nothing of the previous holder lingers whatever `null_policy` says."""
+        fresh = {
+            key: m
+            for key, m in upserts.items()
+            if m.nulls and m.source_id is not None and plan.known_before.get(m.source_id) != key
+        }
+        if not fresh:
+            return upserts
+        s = self.services
+        model = self.mapping.model
+        stream = self.stream_name
+        holders = s.identity.holders(model, fresh)
+        rows = s.ledger.lookup(model, stream, list(fresh))
+        result = dict(upserts)
+        for key, mapped in fresh.items():
+            others = holders.get(key, set()) - {(stream, str(mapped.source_id))}
+            if others or rows.get(key) == LEFT_BEHIND_DIGEST:
+                result[key] = self.mapping.with_nulls(mapped)
+        return result
 
     def _settle(self, plan: Plan) -> None:
         """Delete (mirror) or report (keep) the Gather records no live record holds any more,

@@ -21,6 +21,7 @@ USERS_BY_EMAIL = schema(
         "email": "string",
         "firstname": "string",
         "lastname": "string",
+        "city": "string",
         "primary_company_account_id": "string",
         "merged_ids": {"type": ["array", "null"], "items": {"type": "string"}},
         "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
@@ -245,3 +246,24 @@ def test_users_of_an_archived_company_are_unlinked_although_no_contact_changed(
     assert users["u1@example.com"]["first_name"] == "Ada"  # only the link changed
     assert second.counts("user")["unlinked"] == 2
     assert ("acct-1" in target_run.emulator.records("account")) is (mode == "keep")
+
+
+@pytest.mark.parametrize("mode", ["keep", "mirror"])
+@pytest.mark.parametrize("same_run", [True, False], ids=["same-run", "later-run"])
+def test_a_record_taking_over_an_id_clears_what_the_previous_holder_left(
+    target_run: TargetHarness, mode: str, same_run: bool
+) -> None:
+    """An archived contact's email reused by a new contact without a city: the Gather user
+    must not keep the old contact's city, although null_policy is omit."""
+    run(target_run, [user("1", "shared@example.com", city="Oslo")], mode)
+    archived = user("1", "shared@example.com", city="Oslo", _sdc_deleted_at=ARCHIVED_AT)
+    newcomer = user("2", "shared@example.com", firstname="Grace", city=None)
+    if same_run:
+        run(target_run, [newcomer, archived], mode)
+    else:
+        run(target_run, [archived], mode)
+        run(target_run, [newcomer], mode)
+
+    held = target_run.emulator.records("user")["shared@example.com"]
+    assert held["first_name"] == "Grace"
+    assert held.get("city") is None
