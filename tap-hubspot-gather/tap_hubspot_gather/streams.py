@@ -307,10 +307,15 @@ class CRMStream(Stream):
             if run["strategy"] == "list" or window_start is None or window_start <= window_end:
                 version = run.get("version")
                 self._stream_version = version if isinstance(version, int) else None
+                listing_all = run["strategy"] == "list" and not run.get("since")
+                if listing_all:
+                    self.before_listing_all()
                 pages = self._live_pages(run, properties, window_start, window_end)
                 if run.get("since"):
                     pages = self._modified_since(pages, parse_datetime(str(run["since"])))
                 yield from self._paged(run, pages)
+                if listing_all and run.get("cursor") is None:
+                    self.after_listing_all()
                 self._stream_version = None
                 if isinstance(version, int):
                     self._write_activate_version_message(version)
@@ -345,6 +350,12 @@ class CRMStream(Stream):
 
     def start_run(self, state: dict[str, Any]) -> None:
         """Hook run when the stream starts (or resumes) its run."""
+
+    def before_listing_all(self) -> None:
+        """Hook run before a live phase that lists every record."""
+
+    def after_listing_all(self) -> None:
+        """Hook run after a live phase listed every record."""
 
     def plan_relink(self, run: dict[str, Any]) -> None:
         """Hook: choose what the relink phase reads (nothing by default)."""
@@ -529,8 +540,15 @@ class CompaniesStream(CRMStream):
         self.accounts.remember(hubspot_id, key)
         return key
 
+    def after_listing_all(self) -> None:
+        """Every company was just read: the account index knows them all."""
+        if self._listed_from_start:
+            self.accounts.complete = True
+
     def start_run(self, state: dict[str, Any]) -> None:
         """Companies noted for relinking so far (kept in STATE until contacts read them)."""
+        run = state.get("run") or {}
+        self._listed_from_start = run.get("phase") == "live" and not run.get("cursor")
         self._relink_seen = set(state.get("relink") or [])
 
     def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
@@ -580,6 +598,10 @@ class ContactsStream(CRMStream):
         """`relink_sweep`: list every contact each run, so a contact re-pointed to another
         company is re-linked although HubSpot may not change its modified date."""
         return bool(self.config.get("relink_sweep", True))
+
+    def before_listing_all(self) -> None:
+        """Every contact is about to be read: cache every company's account ID first."""
+        self.accounts.prime()
 
     def plan_relink(self, run: dict[str, Any]) -> None:
         """Take the companies the companies stream noted (from its STATE, atomically with

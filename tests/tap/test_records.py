@@ -67,7 +67,7 @@ def test_every_id_option_keys_records_and_links_users_to_accounts(
         assert record["primary_company_account_id"] == expected_account
 
 
-def test_contacts_link_to_accounts_with_batched_cached_lookups_when_companies_are_not_synced(
+def test_contacts_link_to_accounts_with_one_listing_of_company_ids_when_companies_are_not_synced(
     hubspot: HubSpotEmulator, config: dict[str, Any]
 ) -> None:
     hubspot.seed(companies=150, contacts=400)
@@ -84,10 +84,31 @@ def test_contacts_link_to_accounts_with_batched_cached_lookups_when_companies_ar
         assert record["primary_company_account_id"] == normalize_id(
             companies[record["primary_company_id"]]
         )
-    distinct = {r["primary_company_id"] for r in linked}
-    batch_reads = hubspot.stats()["routes"]["POST /crm/v3/objects/{object_type}/batch/read"]
-    # 100 companies per lookup, each company looked up once per run.
-    assert batch_reads["total"] <= -(-len(distinct) // 100) + 4  # one partial batch per page
+    routes = hubspot.stats()["routes"]
+    # Reading every contact: every company's account ID is listed first (that one property,
+    # 100 companies per request), then no per-page lookups.
+    assert "POST /crm/v3/objects/{object_type}/batch/read" not in routes
+    lists = routes["GET /crm/v3/objects/{object_type}"]["total"]
+    assert lists == -(-150 // 100) + -(-400 // 100)
+
+
+def test_an_incremental_run_looks_up_only_the_companies_its_contacts_name(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=150, contacts=400)
+    settings = {**config, "account_id_property": "gather_account_id"}
+    catalog = select_only(discover(settings), {"contacts": {"email"}})
+    first = run_tap(settings, catalog=catalog)
+    changed = [c["id"] for c in hubspot.dump("contacts") if c["primary_company_id"]][:3]
+    for contact_id in changed:
+        hubspot.update("contacts", contact_id, {"city": "Lyon"})
+    hubspot.reset_stats()
+
+    run = run_tap(settings, catalog=catalog, state=first.last_state)
+
+    assert sorted(run.ids("contacts")) == sorted(changed)
+    routes = hubspot.stats()["routes"]
+    assert routes["POST /crm/v3/objects/{object_type}/batch/read"]["total"] == 1  # 3 companies
 
 
 def test_values_are_typed_junk_is_null_and_epoch_dates_become_iso(
