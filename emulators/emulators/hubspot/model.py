@@ -319,8 +319,9 @@ class Store:
     def _move_email(self, survivor: Record, absorbed: Record) -> None:
         """The absorbed contact's email joins the survivor's `hs_additional_emails`."""
         email = absorbed.values.get("email")
-        if email and email.lower() != survivor.values.get("email", "").lower():
-            extra = [e for e in survivor.values.get("hs_additional_emails", "").split(";") if e]
+        extra = [e for e in survivor.values.get("hs_additional_emails", "").split(";") if e]
+        known = {e.lower() for e in [survivor.values.get("email", ""), *extra]}
+        if email and email.lower() not in known:
             survivor.values["hs_additional_emails"] = ";".join([*extra, email])
 
     def _remove(self, table: Table, record: Record) -> None:
