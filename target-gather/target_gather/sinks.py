@@ -464,6 +464,8 @@ class GatherSink(BatchSink):
             if reason == "archived" and not wrote_it:
                 continue  # never written by us, or already reported
             reported.append(gather_id)
+            if s.dry_run:
+                continue  # counted only: the real run reports it
             s.left_behind.write(
                 stream=stream,
                 model=model,
