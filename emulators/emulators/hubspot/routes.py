@@ -3,9 +3,11 @@ properties, v4 associations batch read and the OAuth token endpoint, with HubSpo
 limits.
 
 Ids absorbed by a new-id merge resolve to the merged record on every read by id (single read,
-batch read, v4 association batch read): HubSpot documents it for single reads; for batch reads
-it is our choice (the result carries the merged record's id, once however many of its old ids
-were asked). Lists and search never show absorbed ids."""
+batch read, v4 association batch read): HubSpot documents it for single reads; users observe
+it for batch reads, the result carrying the merged record's id
+(https://community.hubspot.com/t5/APIs-Integrations/Question-about-using-batch-read-API/m-p/1101616);
+the merged record comes once however many of its old ids were asked (our choice). Lists and
+search never show absorbed ids."""
 
 from __future__ import annotations
 
