@@ -158,7 +158,9 @@ def age_state(pipeline: Pipeline, days: int) -> int:
     state files changed. Together with the emulator's time travel: the previous run happened
     `days` ago and nothing changed since."""
     changed = 0
-    for path in pipeline.state_dir.rglob("*.json"):
+    # Meltano's file backend keeps each state as `<state id>/state.json`; other files there
+    # (the target's durable ledger) are not Meltano state.
+    for path in pipeline.state_dir.rglob("state.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
         aged = _shift(data, timedelta(days=days))
         if aged != data:
