@@ -4,10 +4,12 @@ The SQLite ledger (digests and identity map) stays the local working copy; its d
 next to Meltano's state (`<ledger_uri>/target-gather/<workspace hash>/`; `file://` directories
 natively, `s3://bucket/prefix` with boto3 installed in the target's environment):
 
-- `base.sqlite3` + `MANIFEST.json` (`{"base": ..., "after": N}`): a snapshot of this workspace's
-  rows, covering journal segments up to N;
-- `journal-<N>.json`: every ledger write since, one segment per checkpoint, written (temp file,
-  fsync, rename) **before** the target emits the STATE that follows those writes.
+- `base-<N>.sqlite3` + `MANIFEST` (JSON: `{"base": ..., "after": N}`): a snapshot of this
+  workspace's rows, covering journal segments up to N;
+- `journal-<N>.segment` (JSON): every ledger write since, one segment per checkpoint, written
+  (atomically) **before** the target emits the STATE that follows those writes.
+
+No name ends in `.json`: tools reading Meltano's state files in the same place ignore these.
 
 So a STATE never claims more than the durable copy knows: a crash before a segment is written
 loses only rows whose records the next run sends again (the STATE did not move past them), and
@@ -29,10 +31,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-MANIFEST = "MANIFEST.json"
+MANIFEST = "MANIFEST"
 BASE = "base.sqlite3"
 SEGMENT_PREFIX = "journal-"
-SEGMENT_SUFFIX = ".json"
+SEGMENT_SUFFIX = ".segment"
 # Compact when the journal holds this many segments (each checkpoint writes at most one).
 COMPACT_SEGMENTS = 50
 TABLES = ("accepted", "identity")

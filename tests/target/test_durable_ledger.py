@@ -76,7 +76,7 @@ def test_the_journal_is_compacted_and_a_clone_restores_from_base_plus_journal(
         interleaved += [message, state(at=i)]
     run_clone(target_run, "clone-1", interleaved, durable, checkpoint_every_records=1)
     (folder,) = (durable / "target-gather").iterdir()
-    manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
+    manifest = json.loads((folder / "MANIFEST").read_text(encoding="utf-8"))
     assert (folder / manifest["base"]).exists()
     assert not any(p.name.startswith("journal-") for p in folder.iterdir())
 
