@@ -26,12 +26,14 @@ from urllib.parse import quote
 
 from tap_hubspot_gather.client import HubSpotClient
 
-# HubSpot page sizes (hubspot-api.md): list max 100 (section 1), search max 200 (section 3),
-# batch read max 100 inputs (section 2).
+# HubSpot page sizes: list max 100 (https://developers.hubspot.com/docs/api/crm/contacts),
+# search max 200 (https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm),
+# batch read max 100 inputs (the same contacts guide).
 LIST_PAGE_SIZE = 100
 SEARCH_PAGE_SIZE = 200
 BATCH_READ_SIZE = 100
-# Observed 414 thresholds are ~8 k to ~16 k characters (hubspot-api.md section 8).
+# Observed 414 thresholds are ~8 k to ~16 k characters
+# (https://github.com/dlt-hub/verified-sources/pull/311, https://github.com/PostHog/posthog/pull/31617).
 DEFAULT_MAX_URL_LENGTH = 8000
 # Room kept in the URL for the `after` cursor of later pages.
 CURSOR_ALLOWANCE = 64

@@ -45,7 +45,8 @@ from tap_hubspot_gather.properties import (
     parse_datetime,
 )
 
-# How long search lags writes ("a few moments", hubspot-api.md section 3): the window ends
+# How long search lags writes ("a few moments",
+# https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm): the window ends
 # this long before the sync started, so records still being indexed wait for the next run.
 DEFAULT_SEARCH_LAG_S = 120
 # Re-read this much before the previous window's end: covers search-index lag well beyond
