@@ -312,7 +312,8 @@ def test_lookback_rereads_the_end_of_the_previous_window(
 def test_a_short_search_page_with_a_next_cursor_does_not_end_the_window(
     hubspot: HubSpotEmulator, config: dict[str, Any]
 ) -> None:
-    hubspot.set_config(short_search_pages=37)  # HubSpot does this (hubspot-api.md 10.5)
+    # HubSpot does this: https://github.com/airbytehq/airbyte/pull/80744
+    hubspot.set_config(short_search_pages=37)
     hubspot.seed(companies=50, contacts=500)
     run = run_tap(config, state=previous_run("2000-01-01T00:00:00.000Z"))
     for stream in ("companies", "contacts"):
