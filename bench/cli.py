@@ -1,4 +1,5 @@
-"""`python -m bench [--smoke] [--no-write] [--no-peer]`: the six scenarios of the benchmark issue.
+"""`python -m bench [--smoke] [--no-write] [--no-peer]`: the six scenarios of the benchmark issue
+and the cost of following identities (scenario 7).
 
 Writes `bench/results/<timestamp>.json`, regenerates `bench/RESULTS.md` and its two charts.
 `--smoke` runs every scenario at tiny sizes in seconds (to keep the code working, figures
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import gather_side, hubspot_side, peer, report
+from bench import gather_side, hubspot_side, identity_side, peer, report
 from bench.common import machine
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -48,6 +49,12 @@ FULL_TARGET_RECORDS = 100_000
 SMOKE_TARGET_RECORDS = 300
 FULL_E2E = ((10_000, 1_000), (100_000, 10_000))
 SMOKE_E2E = ((100, 10), (300, 30))
+FULL_IDENTITY = identity_side.IdentitySizes(
+    contacts=100_000, companies=10_000, changes=1_000, companies_changed=(10, 100)
+)
+SMOKE_IDENTITY = identity_side.IdentitySizes(
+    contacts=300, companies=30, changes=20, companies_changed=(2, 5)
+)
 
 
 def say(text: str) -> None:
@@ -99,6 +106,9 @@ def run(smoke: bool, with_peer: bool, workdir: Path) -> dict[str, Any]:
             gather_side.run_meltano(contacts, companies, workdir, gather_side.SMALL_ELT_BUFFER)
         )
     scenarios["s6"] = {"runs": e2e, "runs_small_buffer": small_buffer}
+    identity = SMOKE_IDENTITY if smoke else FULL_IDENTITY
+    say(f"scenario 7: following identities, {identity.contacts:,} contacts")
+    scenarios["s7"] = identity_side.run_identity(identity, workdir)
     result: dict[str, Any] = {
         "timestamp": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "smoke": smoke,

@@ -248,6 +248,9 @@ def render(result: dict[str, Any]) -> str:
         *_e2e_section(s["s6"], _rps(s["s5"]["target"])),
         "",
     ]
+    if "s7" in s:
+        out += ["## 7. Following identities: extra cost per incremental run", ""]
+        out += [*_identity_section(s["s7"]), ""]
     if result.get("notes"):
         out += ["## Notes", "", *[f"- {n}" for n in result["notes"]], ""]
     return "\n".join(out)
@@ -380,6 +383,60 @@ def _incremental_cost_section(s4: dict[str, Any]) -> list[str]:
             f"discovery) + {fit['per_change_ms']:.3f} ms per changed record"
             f" (R^2 = {fit['r2']:.3f}).",
         ]
+    return lines
+
+
+def _identity_row(name: str, run: dict[str, Any], changed: str) -> str:
+    over = "" if run["over"] == run["run"] else f" (over {run['over'].removeprefix('s7-')})"
+    return (
+        f"| {name} | {changed} | {run['requests_total']} | {run['extra_requests']:+d}{over} "
+        f"| {_x(run['requests_ratio'])} | {_fmt(run['records_total'])} | {_fmt(run['re_read'])} "
+        f"| {_routes(run)} | {_fmt(run['seconds'], 2)} |"
+    )
+
+
+def _identity_section(s7: dict[str, Any]) -> list[str]:
+    ref = s7["reference"]
+    changed = ref["records_total"] - ref["re_read"]
+    lines = [
+        f"`tap-hubspot-gather` from its own STATE on {s7['contacts']:,} contacts and "
+        f"{s7['companies']:,} companies (no rate limits). Reference: a plain incremental run "
+        "after the changed contacts (`lookback_seconds: 0`, `reconcile: never`, "
+        "`relink_sweep: false`; every run but the last two changes one of these). Re-read: "
+        "records read although unchanged since the previous run (the target skips them before "
+        "Gather). Extra: requests over the reference (lookback) or over an idle plain run with "
+        "nothing changed (the others; reading the changed companies included).",
+        "",
+        "| run | changed | requests | extra | ratio | records | re-read | by route | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
+        _identity_row("plain incremental (reference)", ref, f"{changed:,} contacts"),
+        _identity_row("idle plain run", s7["idle"], "nothing"),
+    ]
+    lines.append(
+        _identity_row("default lookback", s7["default_lookback"], f"{changed:,} other contacts")
+    )
+    lines.extend(
+        _identity_row(
+            "account-link propagation",
+            run,
+            f"{run['companies_changed']} companies' account ID ({run['contacts_linked']} "
+            "contacts linked, untouched)",
+        )
+        for run in s7["link_propagation"]
+    )
+    lines += [
+        _identity_row("relink sweep (`relink_sweep: true`)", s7["relink_sweep"], "nothing"),
+        _identity_row(
+            "shipped defaults (sweep, lookback, reconcile auto)", s7["defaults"], "nothing"
+        ),
+    ]
+    rec = s7["reconciliation"]
+    lines += [
+        _identity_row("reconciliation (`reconcile: always`)", rec, "nothing"),
+        "",
+        f"Reconciliation: {rec['requests_per_100k_records']:,} requests per 100,000 records "
+        "(list pages of up to 100 records).",
+    ]
     return lines
 
 

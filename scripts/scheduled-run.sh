@@ -32,5 +32,11 @@ make --no-print-directory "$PWD/.tools/bin/uv"
 .tools/bin/uv pip install --quiet --python .venv-sync/bin/python "meltano$extra==$meltano_version"
 export MELTANO_CLI_DISABLE_VERSION_CHECK=true MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
 .venv-sync/bin/meltano install --schedule hubspot-to-gather-hourly
+# target-gather keeps its ledger and identity map next to the state (ledger_uri); on S3 its
+# own environment needs the S3 client too.
+case "$MELTANO_STATE_BACKEND_URI" in
+  s3://*) .tools/bin/uv pip install --quiet \
+            --python .meltano/loaders/target-gather/venv/bin/python "boto3>=1.34,<2" ;;
+esac
 
 exec .venv-sync/bin/meltano --environment="${MELTANO_ENVIRONMENT:-prod}" run hubspot-to-gather "$@"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.ids import normalize_id
-from tap_hubspot_gather.paging import BATCH_READ_SIZE
+from tap_hubspot_gather.paging import BATCH_READ_SIZE, ListPager
 
 COMPANY_ID = "companyId"
 # Bound on cached companies (~100 bytes each); the oldest entries are dropped beyond it.
@@ -35,6 +35,7 @@ class AccountIndex:
         self.max_entries = max_entries
         self._cache: dict[str, str | None] = {}
         self.batch_reads = 0
+        self.complete = False  # every company's account ID is cached (a full list ran)
 
     @property
     def uses_company_id(self) -> bool:
@@ -48,7 +49,21 @@ class AccountIndex:
         cache = self._cache
         if company_id not in cache and len(cache) >= self.max_entries:
             del cache[next(iter(cache))]
+            self.complete = False
         cache[company_id] = account_id
+
+    def prime(self) -> None:
+        """Cache every company's account ID with the list endpoint (that one property, 100
+        companies per request): before reading every contact, cheaper than batch reads of
+        the few unknown companies each page of contacts brings."""
+        if self.uses_company_id or self.complete:
+            return
+        pager = ListPager(self.client, "companies", [self.account_id_property])
+        for page in pager.pages():
+            for company in page.results:
+                value = (company.get("properties") or {}).get(self.account_id_property)
+                self.remember(str(company["id"]), normalize_id(value))
+        self.complete = True
 
     def resolve(self, company_ids: Iterable[str]) -> None:
         """Make sure every given company is cached, reading unknown ones in batches."""

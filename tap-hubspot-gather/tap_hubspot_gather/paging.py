@@ -26,12 +26,14 @@ from urllib.parse import quote
 
 from tap_hubspot_gather.client import HubSpotClient
 
-# HubSpot page sizes (hubspot-api.md): list max 100 (section 1), search max 200 (section 3),
-# batch read max 100 inputs (section 2).
+# HubSpot page sizes: list max 100 (https://developers.hubspot.com/docs/api/crm/contacts),
+# search max 200 (https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm),
+# batch read max 100 inputs (the same contacts guide).
 LIST_PAGE_SIZE = 100
 SEARCH_PAGE_SIZE = 200
 BATCH_READ_SIZE = 100
-# Observed 414 thresholds are ~8 k to ~16 k characters (hubspot-api.md section 8).
+# Observed 414 thresholds are ~8 k to ~16 k characters
+# (https://github.com/dlt-hub/verified-sources/pull/311, https://github.com/PostHog/posthog/pull/31617).
 DEFAULT_MAX_URL_LENGTH = 8000
 # Room kept in the URL for the `after` cursor of later pages.
 CURSOR_ALLOWANCE = 64
@@ -159,17 +161,20 @@ class SearchPager:
         object_type: str,
         properties: Sequence[str],
         modified_property: str,
+        *,
+        extra_filters: Sequence[dict[str, Any]] = (),
     ) -> None:
         self.client = client
         self.object_type = object_type
         self.properties = list(properties)
         self.modified_property = modified_property
+        self.extra_filters = list(extra_filters)
 
     def body(
-        self, window_start_ms: int | None, window_end_ms: int, last_id: str | None
+        self, window_start_ms: int | None, window_end_ms: int | None, last_id: str | None
     ) -> dict[str, Any]:
         """The search request for the page after `last_id` inside the window."""
-        filters: list[dict[str, Any]] = []
+        filters: list[dict[str, Any]] = list(self.extra_filters)
         if window_start_ms is not None:
             filters.append(
                 {
@@ -178,9 +183,14 @@ class SearchPager:
                     "value": str(window_start_ms),
                 }
             )
-        filters.append(
-            {"propertyName": self.modified_property, "operator": "LTE", "value": str(window_end_ms)}
-        )
+        if window_end_ms is not None:
+            filters.append(
+                {
+                    "propertyName": self.modified_property,
+                    "operator": "LTE",
+                    "value": str(window_end_ms),
+                }
+            )
         if last_id is not None:
             filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
         return {
@@ -191,7 +201,7 @@ class SearchPager:
         }
 
     def pages(
-        self, window_start_ms: int | None, window_end_ms: int, last_id: str | None = None
+        self, window_start_ms: int | None, window_end_ms: int | None, last_id: str | None = None
     ) -> Iterator[Page]:
         """Pages of the window, from after `last_id` (None: the beginning) to the end."""
         path = f"/crm/v3/objects/{self.object_type}/search"
@@ -208,6 +218,19 @@ class SearchPager:
             yield Page(results, None if done else last_id)
             if done:
                 return
+
+
+def count_matching(
+    client: HubSpotClient, object_type: str, filters: Sequence[dict[str, Any]]
+) -> int:
+    """How many records match `filters` (one search request asking for one record)."""
+    body = client.post(
+        f"/crm/v3/objects/{object_type}/search",
+        {"filterGroups": [{"filters": list(filters)}] if filters else [], "limit": 1},
+        search=True,
+        kind="search",
+    )
+    return int(body.get("total") or 0)
 
 
 def _id_order(value: str) -> tuple[int, str]:

@@ -33,6 +33,7 @@ from tap_hubspot_gather.paging import (
     ListPager,
     Page,
     SearchPager,
+    count_matching,
     prefetched,
 )
 from tap_hubspot_gather.properties import (
@@ -44,11 +45,29 @@ from tap_hubspot_gather.properties import (
     parse_datetime,
 )
 
-# How long search lags writes ("a few moments", hubspot-api.md section 3): the window ends
+# How long search lags writes ("a few moments",
+# https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm): the window ends
 # this long before the sync started, so records still being indexed wait for the next run.
 DEFAULT_SEARCH_LAG_S = 120
+# Re-read this much before the previous window's end: covers search-index lag well beyond
+# search_lag_seconds; re-read unchanged records cost HubSpot reads only (the target skips them).
+DEFAULT_LOOKBACK_S = 600
+RECONCILE_CHOICES = ("auto", "always", "never")
+DEFAULT_RECONCILE = "auto"
 MERGED_PROPERTY = "hs_merged_object_ids"  # `;`-separated ids a survivor absorbed
 SAMPLE_SIZE = 10
+# HubSpot purges archived records after 90 days: an archived pass older than that may have
+# missed deletes (https://github.com/airbytehq/airbyte/pull/48512), so `reconcile: auto`
+# re-lists everything.
+ARCHIVE_RETENTION = dt.timedelta(days=90)
+# Records per second HubSpot serves under its limits (17,000 records): list ~1,330, search
+# ~850. A first run with a start_date lists (and filters) when that reads faster.
+LIST_RECORDS_PER_S = 1330
+SEARCH_RECORDS_PER_S = 850
+# Companies whose contacts' links may have moved, searched 100 ids per IN filter; beyond
+# RELINK_MAX_COMPANIES the contacts are re-listed instead (cheaper, bounded).
+RELINK_IN_SIZE = 100
+RELINK_MAX_COMPANIES = 1000
 
 _NULLABLE_STRING: JsonSchema = {"type": ["string", "null"]}
 _DATETIME: JsonSchema = {"type": ["string", "null"], "format": "date-time"}
@@ -112,7 +131,9 @@ class CRMStream(Stream):
         """HubSpot's properties (typed), the base fields, and the key as a non-null string."""
         properties = {name: d.json_schema() for name, d in self.definitions.items()}
         properties.update(self.base_fields())
-        properties[self.key_property] = {"type": ["string"]}
+        # Null when the record's ID is empty: it is still emitted, so the target can retire
+        # the Gather record it had before (see README, "Records without an ID").
+        properties[self.key_property] = {"type": ["string", "null"]}
         return {"type": "object", "properties": properties}
 
     def automatic_fields(self) -> set[str]:
@@ -188,32 +209,88 @@ class CRMStream(Stream):
         self._write_state_message()
 
     def _new_run(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Choose this run's window and strategy.
+
+        No bookmark and no start_date: list everything (a complete pass). With a bookmark:
+        search `[bookmark - lookback, now - lag]`, unless a reconciliation is due (then list
+        everything, a complete pass). A first run with a start_date lists and filters when
+        most records qualify (list reads faster than search).
+        """
         now = dt.datetime.now(dt.timezone.utc)
         lag = dt.timedelta(seconds=int(self.config.get("search_lag_seconds", DEFAULT_SEARCH_LAG_S)))
         window_end = now - lag
         start: dt.datetime | None = None
+        since: dt.datetime | None = None
         if state.get("bookmark"):
-            lookback = dt.timedelta(seconds=int(self.config.get("lookback_seconds") or 0))
-            start = parse_datetime(str(state["bookmark"])) - lookback
+            lookback = self.config.get("lookback_seconds")
+            seconds = DEFAULT_LOOKBACK_S if lookback is None else int(lookback)
+            start = parse_datetime(str(state["bookmark"])) - dt.timedelta(seconds=seconds)
         elif self.config.get("start_date"):
             start = parse_datetime(str(self.config["start_date"]))
+        strategy = "search" if start is not None else "list"
+        complete = start is None
+        if state.get("bookmark") and self._reconcile_due(state, now):
+            strategy, complete = "list", True
+            self.logger.info("%s: reconciliation pass (every live record is listed)", self.name)
+        elif state.get("bookmark") and self.sweeps():
+            strategy = "list"
+        elif start is not None and not state.get("bookmark") and self._list_is_faster(start):
+            strategy, since = "list", start
         return {
-            "strategy": "search" if start is not None else "list",
+            "strategy": strategy,
             "phase": "live",
             "window_start": format_datetime(start) if start is not None else None,
             "window_end": format_datetime(window_end),
             "cursor": None,
+            "since": format_datetime(since) if since is not None else None,
+            "version": _ms(now) if complete else None,
         }
+
+    def sweeps(self) -> bool:
+        """Whether incremental runs list every record instead of searching the window."""
+        return False
+
+    def _reconcile_due(self, state: Mapping[str, Any], now: dt.datetime) -> bool:
+        """`reconcile`: always, never, or (auto) when deletes may have been missed."""
+        choice = str(self.config.get("reconcile") or DEFAULT_RECONCILE)
+        if choice != "auto":
+            return choice == "always"
+        verified = state.get("verified_at")
+        if not verified:
+            return True  # no archived pass or complete pass known since the bookmark
+        return now - parse_datetime(str(verified)) > ARCHIVE_RETENTION
+
+    def _list_is_faster(self, start: dt.datetime) -> bool:
+        """Whether listing everything beats searching since `start` (two count searches)."""
+        modified = {"propertyName": self.modified_property, "operator": "GTE"}
+        matching = count_matching(
+            self.client, self.object_type, [{**modified, "value": str(_ms(start))}]
+        )
+        total = count_matching(self.client, self.object_type, [])
+        faster = total / LIST_RECORDS_PER_S <= matching / SEARCH_RECORDS_PER_S
+        self.logger.info(
+            "%s: %d of %d records modified since start_date: reading with %s",
+            self.name,
+            matching,
+            total,
+            "list" if faster else "search",
+        )
+        return faster
 
     # Records --------------------------------------------------------------------------
 
     def get_records(self, context: Context | None) -> Iterator[Record]:
-        """Resume or start a run, emitting each page then checkpointing its cursor."""
+        """Resume or start a run, emitting each page then checkpointing its cursor.
+
+        Phases: `live` (the window, or every record), `relink` (contacts of companies whose
+        link may have moved), `archived` (with include_archived), then the bookmark moves.
+        """
         state = self.stream_state
         run = state.get("run")
         if not isinstance(run, dict):
             run = self._new_run(state)
             state["run"] = run
+        self.start_run(state)
         properties = self.requested_properties()
         self._converter = self._values.only(properties)
         window_start = parse_datetime(run["window_start"]) if run.get("window_start") else None
@@ -228,13 +305,30 @@ class CRMStream(Stream):
             len(properties),
         )
         if run["phase"] == "live":
-            if window_start is None or window_start <= window_end:
+            if run["strategy"] == "list" or window_start is None or window_start <= window_end:
+                version = run.get("version")
+                self._stream_version = version if isinstance(version, int) else None
+                listing_all = run["strategy"] == "list" and not run.get("since")
+                if listing_all:
+                    self.before_listing_all()
                 pages = self._live_pages(run, properties, window_start, window_end)
+                if run.get("since"):
+                    pages = self._modified_since(pages, parse_datetime(str(run["since"])))
                 yield from self._paged(run, pages)
-            if self.config.get("include_archived"):
-                run.update(phase="archived", cursor=None)
-                self._checkpoint()
-        if run["phase"] == "archived":
+                if listing_all and run.get("cursor") is None:
+                    self.after_listing_all()
+                self._stream_version = None
+                if isinstance(version, int):
+                    self._write_activate_version_message(version)
+                    state["verified_at"] = run["window_end"]
+            run.update(phase="relink", cursor=None)
+            self.plan_relink(run)
+            self._checkpoint()
+        if run["phase"] == "relink":
+            yield from self._relink(run, properties)
+            run.update(phase="archived", cursor=None)
+            self._checkpoint()
+        if run["phase"] == "archived" and self.config.get("include_archived", True):
             pager = ListPager(
                 self.client,
                 self.object_type,
@@ -244,13 +338,64 @@ class CRMStream(Stream):
             )
             pages = self._archived_since(prefetched(pager.pages(run.get("cursor"))), window_start)
             yield from self._paged(run, pages)
+            state["verified_at"] = max(str(state.get("verified_at") or ""), run["window_end"])
         # An empty window (start after end: a start_date in the future, or a longer lag than
         # last time) keeps its start, so the bookmark never moves back before it.
-        empty = window_start is not None and window_start > window_end
+        empty = (
+            run["strategy"] == "search" and window_start is not None and window_start > window_end
+        )
         state["bookmark"] = run["window_start"] if empty else run["window_end"]
         state.pop("run", None)
         self._checkpoint()
         self._log_summary()
+
+    def start_run(self, state: dict[str, Any]) -> None:
+        """Hook run when the stream starts (or resumes) its run."""
+
+    def before_listing_all(self) -> None:
+        """Hook run before a live phase that lists every record."""
+
+    def after_listing_all(self) -> None:
+        """Hook run after a live phase listed every record."""
+
+    def plan_relink(self, run: dict[str, Any]) -> None:
+        """Hook: choose what the relink phase reads (nothing by default)."""
+
+    def _relink(self, run: dict[str, Any], properties: list[str]) -> Iterator[Record]:
+        """Contacts whose primary company is one of `relink_ids` (100 ids per search)."""
+        if run.get("relink_list"):
+            lister = ListPager(
+                self.client, self.object_type, properties, max_url_length=self._max_url_length()
+            )
+            yield from self._paged(run, prefetched(lister.pages(run.get("cursor"))))
+            return
+        ids: list[str] = list(run.get("relink_ids") or [])
+        while int(run.get("relink_at") or 0) < len(ids):
+            at = int(run.get("relink_at") or 0)
+            values = ids[at : at + RELINK_IN_SIZE]
+            pager = SearchPager(
+                self.client,
+                self.object_type,
+                properties,
+                self.modified_property,
+                extra_filters=[
+                    {"propertyName": "associatedcompanyid", "operator": "IN", "values": values}
+                ],
+            )
+            yield from self._paged(run, prefetched(pager.pages(None, None, run.get("cursor"))))
+            run.update(relink_at=at + RELINK_IN_SIZE, cursor=None)
+            self._checkpoint()
+
+    @staticmethod
+    def _modified_since(pages: Iterator[Page], since: dt.datetime) -> Iterator[Page]:
+        """Listed records modified at or after `since` (a first run's start_date)."""
+        for page in pages:
+            page.results = [
+                r
+                for r in page.results
+                if not r.get("updatedAt") or parse_datetime(str(r["updatedAt"])) >= since
+            ]
+            yield page
 
     def _max_url_length(self) -> int:
         return int(self.config.get("max_url_length") or DEFAULT_MAX_URL_LENGTH)
@@ -299,13 +444,12 @@ class CRMStream(Stream):
         """Hook run once per page before its records are built (batch lookups go here)."""
 
     def to_record(self, obj: HubSpotObject) -> Record | None:
-        """One Singer record from one HubSpot object, or None when it has no usable ID."""
+        """One Singer record from one HubSpot object (its key null when its ID is empty)."""
         properties = obj.get("properties") or {}
         hubspot_id = str(obj["id"])
         key = self.key_value(hubspot_id, properties)
         if key is None:
-            self._skip(hubspot_id)
-            return None
+            self._skip(hubspot_id)  # counted and reported; still emitted, with a null key
         record: dict[str, Any] = {}
         self._converter.convert(properties, record)
         archived = bool(obj.get("archived", False))
@@ -356,8 +500,9 @@ class CRMStream(Stream):
         )
         if self.skipped:
             self.logger.warning(
-                "%s: %d records skipped because %r is empty (sample HubSpot ids: %s). Fill the "
-                "property in HubSpot so they can sync.",
+                "%s: %d records skipped because %r is empty (sample HubSpot ids: %s); they are "
+                "emitted with a null key only so the target can retire what they had in Gather. "
+                "Fill the property in HubSpot so they can sync.",
                 self.name,
                 self.skipped,
                 self.key_property,
@@ -369,6 +514,10 @@ class CRMStream(Stream):
                 self.name,
                 ", ".join(f"{name} x{count}" for name, count in self._values.junk.most_common()),
             )
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    return (int(value), "") if value.isdigit() else (-1, value)
 
 
 def _iso(value: Any) -> str | None:
@@ -391,6 +540,31 @@ class CompaniesStream(CRMStream):
         key = super().key_value(hubspot_id, properties)
         self.accounts.remember(hubspot_id, key)
         return key
+
+    def after_listing_all(self) -> None:
+        """Every company was just read: the account index knows them all."""
+        if self._listed_from_start:
+            self.accounts.complete = True
+
+    def start_run(self, state: dict[str, Any]) -> None:
+        """Companies noted for relinking so far (kept in STATE until contacts read them)."""
+        run = state.get("run") or {}
+        self._listed_from_start = run.get("phase") == "live" and not run.get("cursor")
+        self._relink_seen = set(state.get("relink") or [])
+
+    def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
+        """Note a company whose contacts' account link may have moved: its account ID may
+        have changed (any change, unless the ID is the company id), it was archived, or it
+        absorbed others in a merge (their contacts now point at it)."""
+        if record["archived"] or record["merged_ids"] or not self.accounts.uses_company_id:
+            state = self.stream_state
+            if state.get("relink_all") or record["id"] in self._relink_seen:
+                return
+            self._relink_seen.add(record["id"])
+            state.setdefault("relink", []).append(record["id"])
+            if len(self._relink_seen) > RELINK_MAX_COMPANIES:
+                state.pop("relink", None)
+                state["relink_all"] = True  # cheaper to re-list every contact
 
 
 class ContactsStream(CRMStream):
@@ -420,6 +594,29 @@ class ContactsStream(CRMStream):
             normalize_id((r.get("properties") or {}).get("associatedcompanyid")) for r in results
         )
         self.accounts.resolve(c for c in companies if c is not None)
+
+    def sweeps(self) -> bool:
+        """`relink_sweep`: list every contact each run, so a contact re-pointed to another
+        company is re-linked although HubSpot may not change its modified date."""
+        return bool(self.config.get("relink_sweep", True))
+
+    def before_listing_all(self) -> None:
+        """Every contact is about to be read: cache every company's account ID first."""
+        self.accounts.prime()
+
+    def plan_relink(self, run: dict[str, Any]) -> None:
+        """Take the companies the companies stream noted (from its STATE, atomically with
+        this stream's): search their contacts, or list every contact when there are many."""
+        companies = self._tap.streams.get("companies")
+        noted = companies.stream_state if companies is not None else {}
+        ids = noted.pop("relink", None) or []
+        relist = bool(noted.pop("relink_all", False))
+        if run["strategy"] == "list" and not run.get("since"):
+            return  # every contact was just read with its current link
+        if relist:
+            run["relink_list"] = True
+        elif ids:
+            run.update(relink_ids=sorted(set(ids), key=_id_order), relink_at=0)
 
     def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
         """Attach the primary company's id and account ID."""

@@ -7,13 +7,14 @@ import math
 from collections.abc import Mapping
 from contextlib import suppress
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
@@ -30,7 +31,10 @@ from tap_hubspot_gather.output import PageBufferedWriter
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
 from tap_hubspot_gather.streams import (
+    DEFAULT_LOOKBACK_S,
+    DEFAULT_RECONCILE,
     DEFAULT_SEARCH_LAG_S,
+    RECONCILE_CHOICES,
     CompaniesStream,
     ContactsStream,
     CRMStream,
@@ -80,6 +84,18 @@ class TapHubspotGather(Tap):
 
     name = "tap-hubspot-gather"
     message_writer_class = PageBufferedWriter
+    # singer-sdk's list without BATCH: records stream page by page with per-page STATE, so
+    # `batch_config` would be ignored. ACTIVATE_VERSION ends every complete pass.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -151,17 +167,39 @@ class TapHubspotGather(Tap):
         th.Property(
             "lookback_seconds",
             th.IntegerType,
-            default=0,
+            default=DEFAULT_LOOKBACK_S,
             description="Start each incremental window this many seconds before the previous "
-            "window's end, to re-read records HubSpot indexed late (costs re-sent records).",
+            "window's end, so a change HubSpot's search indexed later than search_lag_seconds "
+            "is still read; re-read unchanged records are skipped by the target's ledger.",
         ),
         th.Property(
             "include_archived",
             th.BooleanType,
-            default=False,
+            default=True,
             description="Also emit records archived (deleted) in HubSpot since the last run, "
-            "with `archived: true` and `_sdc_deleted_at`, so the target can delete them. "
-            "Costs one list request per 100 archived records (HubSpot keeps them 90 days).",
+            "with `archived: true` and `_sdc_deleted_at`, so the target can delete (mirror) or "
+            "report (keep) them and clear links to archived companies. Costs one list request "
+            "per 100 archived records (HubSpot keeps them 90 days).",
+        ),
+        th.Property(
+            "relink_sweep",
+            th.BooleanType,
+            default=True,
+            description="List every contact on each incremental run (100 per request) instead "
+            "of searching the window, so a contact re-pointed to another company is re-linked "
+            "even when HubSpot leaves its modified date alone; the target skips unchanged "
+            "records. Off: contacts of changed companies are searched instead (cheaper; a "
+            "re-pointed, untouched contact then waits for a reconciliation).",
+        ),
+        th.Property(
+            "reconcile",
+            th.StringType,
+            default=DEFAULT_RECONCILE,
+            allowed_values=list(RECONCILE_CHOICES),
+            description="Re-list every live record (list endpoint, 100 per request) and end the "
+            "pass with ACTIVATE_VERSION, so the target finds what HubSpot no longer has "
+            "(permanent deletes, purged archives). `auto`: when no previous archived pass is "
+            "known or it is older than HubSpot's 90-day archive retention; `always`; `never`.",
         ),
         th.Property(
             "fail_on_missing_id",

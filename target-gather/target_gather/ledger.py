@@ -15,8 +15,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accepted (
@@ -33,6 +36,8 @@ LOOKUP_CHUNK = 500
 LOOKUP_SQL = "SELECT id, digest FROM accepted WHERE workspace = ? AND model = ? AND source = ?"
 DIGEST_BYTES = 16
 DELETED_DIGEST = b"\x00" * DIGEST_BYTES  # a tombstone: "deleted, and Gather acknowledged it"
+# Keep mode: "left behind in Gather and reported", so it is reported once, not every run.
+LEFT_BEHIND_DIGEST = b"\xff" * DIGEST_BYTES
 
 
 def workspace_key(api_url: str, api_key: str) -> str:
@@ -72,6 +77,9 @@ class Ledger:
         self.workspace = workspace
         self.read_only = read_only
         self._lock = threading.Lock()
+        # Writes since the last `take_journal` (only when a durable copy is kept).
+        self.journal: list[tuple[str, list[Sequence[object]]]] | None = None
+        self.schema: list[str] = [SCHEMA]  # every table's DDL, for the durable snapshot
         if read_only and not path.exists():
             self._db: sqlite3.Connection | None = None
             return
@@ -122,6 +130,55 @@ class Ledger:
             [(self.workspace, model, source, i, d) for i, d in entries],
         )
 
+    def execute_schema(self, statement: str) -> None:
+        """Create a table or index another module keeps in this database."""
+        self.schema.append(statement)
+        if self._db is not None and not self.read_only:
+            with self._lock:
+                self._db.execute(statement)
+
+    def with_connection(self, action: Callable[[sqlite3.Connection], T]) -> T | None:
+        """Run `action` on the database under the lock (None when there is no database)."""
+        if self._db is None:
+            return None
+        with self._lock:
+            return action(self._db)
+
+    def take_journal(self) -> list[tuple[str, list[Sequence[object]]]]:
+        """The writes since the last call (for the durable copy), and start a new journal."""
+        with self._lock:
+            taken, self.journal = self.journal or [], ([] if self.journal is not None else None)
+        return taken
+
+    def read(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        """Rows of one query (none when the database was never created)."""
+        if self._db is None:
+            return []
+        with self._lock:
+            try:
+                return list(self._db.execute(sql, tuple(params)))
+            except sqlite3.OperationalError:  # read-only and the table was never created
+                return []
+
+    def write_many(self, statements: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+        """Run several `executemany`s in one transaction (all or nothing)."""
+        if self._db is None or self.read_only or not any(rows for _, rows in statements):
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for sql, rows in statements:
+                    if rows:
+                        self._db.executemany(sql, rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            if self.journal is not None:
+                self.journal.extend(
+                    (sql, [list(r) for r in rows]) for sql, rows in statements if rows
+                )
+
     def _write(self, sql: str, rows: list[tuple[str | bytes, ...]]) -> None:
         if self._db is None or self.read_only or not rows:
             return
@@ -133,6 +190,8 @@ class Ledger:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            if self.journal is not None:
+                self.journal.append((sql, [list(r) for r in rows]))
 
     def close(self) -> None:
         """Close the database."""

@@ -11,6 +11,7 @@ Two steps, so that mistakes surface as early as possible:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -56,6 +57,9 @@ BUILTIN_MAPPINGS: dict[str, dict[str, Any]] = {
     },
 }
 WILDCARD = "*"
+# tap-hubspot-gather's record id and merge fields: the built-in streams track identity by them.
+SOURCE_ID_FIELD = "id"
+MERGED_FIELD = "merged_ids"
 logger = logging.getLogger("target-gather")
 SDC_PREFIX = "_sdc_"
 
@@ -341,6 +345,12 @@ class Mapped:
     key: str
     body: dict[str, Any]
     delete: bool = False
+    # Identity (streams whose records carry the source's own record id, see identity.py):
+    source_id: str | None = None
+    merged: tuple[str, ...] = ()  # source ids this record absorbed
+    no_id: bool = False  # the record's ID is empty: nothing to send, its old Gather id is gone
+    link: str | None = None  # a user's account_id as sent (to clear it if the account goes)
+    nulls: tuple[str, ...] = ()  # traits left out because null (omit): cleared on a takeover
 
 
 def _field_types(schema: Mapping[str, Any], name: str) -> set[str]:
@@ -384,6 +394,9 @@ class BoundMapping:
     id_is_email: bool
     null_policy: NullPolicy
     payload_format: Literal["flat", "traits"]
+    # The field holding the source's own record id (identity tracking), and its merged ids.
+    source_id_field: str | None = None
+    merged_field: str | None = None
     # Derived once from `spec` (see __post_init__), so the hot path does no lookups.
     _required: tuple[str, ...] = field(default=(), init=False, repr=False)
     _email_traits: tuple[str, ...] = field(default=(), init=False, repr=False)
@@ -414,11 +427,54 @@ class BoundMapping:
     def map_record(self, record: Mapping[str, Any]) -> Mapped:
         """The Gather body for `record`; `InvalidRecordError` when it must not be sent."""
         record_id = normalize_id(record.get(self.id_field), email=self.id_is_email)
+        source_id = merged = None
+        if self.source_id_field is not None:
+            source_id = normalize_id(record.get(self.source_id_field))
+            merged = self._merged(record, source_id)
         if record_id is None:
+            if source_id is not None:
+                return Mapped(key="", body={}, source_id=source_id, merged=merged or (), no_id=True)
             msg = f"id field {self.id_field!r} is missing, empty or not a string/number"
             raise InvalidRecordError(msg)
         if record.get("_sdc_deleted_at") is not None:
-            return Mapped(key=record_id, body={}, delete=True)
+            return Mapped(key=record_id, body={}, delete=True, source_id=source_id)
+        mapped = self._upsert(record_id, record)
+        if source_id is None:
+            return mapped
+        traits = mapped.body.get("traits", mapped.body)
+        link = next((traits.get(t) for t in self._id_traits if traits.get(t) is not None), None)
+        nulls = tuple(
+            t for t, f in self._trait_items if t not in traits and f in record and record[f] is None
+        )
+        return Mapped(
+            key=mapped.key,
+            body=mapped.body,
+            source_id=source_id,
+            merged=merged or (),
+            link=None if link is None else str(link),
+            nulls=nulls,
+        )
+
+    def with_nulls(self, mapped: Mapped) -> Mapped:
+        """`mapped` with its null traits sent as null: the record takes over a Gather id
+        another source record held, whose values must not linger."""
+        if not mapped.nulls:
+            return mapped
+        cleared = dict.fromkeys(mapped.nulls)
+        if self.payload_format == "traits":
+            body = {**mapped.body, "traits": {**mapped.body["traits"], **cleared}}
+        else:
+            body = {**mapped.body, **cleared}
+        return dataclasses.replace(mapped, body=body)
+
+    def _merged(self, record: Mapping[str, Any], source_id: str | None) -> tuple[str, ...]:
+        raw = record.get(self.merged_field) if self.merged_field else None
+        if not isinstance(raw, list):
+            return ()
+        ids = (normalize_id(v) for v in raw)
+        return tuple(dict.fromkeys(i for i in ids if i is not None and i != source_id))
+
+    def _upsert(self, record_id: str, record: Mapping[str, Any]) -> Mapped:
         values = self._traits(record)
         if self.spec.kind == "event":
             return self._event(record_id, record, values)
@@ -457,10 +513,12 @@ class BoundMapping:
                     continue
                 if value is not None or clear:
                     values[name] = value
+        links = self._id_traits if self.source_id_field is not None else ()
         for trait, source in self._trait_items:
             if source in record:  # an absent field never clears a trait
                 value = record[source]
-                if value is not None or clear:
+                # A link the source emptied is cleared whatever null_policy says.
+                if value is not None or clear or trait in links:
                     values[trait] = value
         return values
 
@@ -542,10 +600,17 @@ def bind(
     id_is_email = spec.id_is_email
     if id_is_email is None:
         id_is_email = id_field in EMAIL_FIELD_NAMES
+    tracked = (
+        spec.stream in BUILTIN_MAPPINGS
+        and spec.kind in ("account", "user", "custom")
+        and SOURCE_ID_FIELD in properties
+    )
     return BoundMapping(
         spec=spec,
         id_field=id_field,
         id_is_email=id_is_email,
         null_policy=null_policy,
         payload_format=payload_format,
+        source_id_field=SOURCE_ID_FIELD if tracked else None,
+        merged_field=MERGED_FIELD if tracked and MERGED_FIELD in properties else None,
     )

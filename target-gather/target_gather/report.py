@@ -86,6 +86,30 @@ class RejectsWriter:
                 self._file = None
 
 
+class LeftBehindWriter(RejectsWriter):
+    """Appends one JSON line per Gather record the source no longer backs (see README).
+
+    Lines: `time`, `stream`, `model`, `id` (the Gather id), `source_id`, `reason`
+    (`key_changed`, `id_cleared`, `merged`, `archived`, `not_in_source`), `mode` and `action`
+    (`reported` in keep mode, `deleted` in mirror mode). Never a payload.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, include_payload=False, redact=lambda text: text)
+
+    def write(self, **fields: Any) -> None:
+        """Append one line (buffered until `sync`)."""
+        line = {"time": _utc_now(), **fields}
+        line["id"] = line.pop("gather_id", None)
+        data = self._encoder.encode(line) + b"\n"
+        with self._lock:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("ab")
+            self._file.write(data)
+            self._dirty = True
+
+
 @dataclass
 class ModelCounts:
     """Per-model outcome counters."""
@@ -100,19 +124,42 @@ class ModelCounts:
     duplicates: int = 0
     ignored_deletes: int = 0
     ignored: int = 0
+    no_id: int = 0
+    # About Gather records, not incoming records (not part of `records`):
+    left_behind: int = 0
+    kept_live: int = 0
+    unlinked: int = 0  # users whose account_id was cleared because their account went away
 
 
 COUNTERS = tuple(ModelCounts.__dataclass_fields__)
+NOT_RECORDS = frozenset({"retried", "left_behind", "kept_live", "unlinked"})
+SAMPLE_SIZE = 10
 
 
 class RunSummary:
     """Counts outcomes per model; `log` and `to_json` at the end of the run."""
 
-    def __init__(self, *, dry_run: bool) -> None:
+    def __init__(self, *, dry_run: bool, sync_mode: str = "keep") -> None:
         self.dry_run = dry_run
+        self.sync_mode = sync_mode
         self.started = time.monotonic()
         self.models: dict[str, ModelCounts] = {}
+        self.samples: list[dict[str, str]] = []
         self._lock = threading.Lock()
+
+    def sample(self, model: str, entries: list[tuple[str, str, str]], *, action: str) -> None:
+        """Keep up to SAMPLE_SIZE (Gather id, source id, reason) left-behind samples."""
+        with self._lock:
+            for gather_id, source_id, reason in entries[: SAMPLE_SIZE - len(self.samples)]:
+                self.samples.append(
+                    {
+                        "model": model,
+                        "id": gather_id,
+                        "source_id": source_id,
+                        "reason": reason,
+                        "action": action,
+                    }
+                )
 
     def add(self, model: str, **counts: int) -> None:
         """Add to `model`'s counters."""
@@ -127,14 +174,16 @@ class RunSummary:
         models: dict[str, Any] = {}
         for model, counts in sorted(self.models.items()):
             data = asdict(counts)
-            processed = sum(data[name] for name in COUNTERS if name != "retried")
+            processed = sum(data[name] for name in COUNTERS if name not in NOT_RECORDS)
             data["records"] = processed
             data["records_per_second"] = round(processed / elapsed, 1)
             models[model] = data
         return {
             "dry_run": self.dry_run,
+            "sync_mode": self.sync_mode,
             "elapsed_seconds": round(elapsed, 3),
             "models": models,
+            "left_behind_sample": list(self.samples),
         }
 
     def log(self, logger: logging.Logger) -> None:
@@ -146,7 +195,8 @@ class RunSummary:
         for model, data in summary["models"].items():
             logger.info(
                 "%sgather model %s: created=%d updated=%d unchanged=%d deleted=%d invalid=%d "
-                "rejected=%d retried=%d duplicates=%d ignored_deletes=%d ignored=%d records/s=%.1f",
+                "rejected=%d retried=%d duplicates=%d ignored_deletes=%d ignored=%d no_id=%d "
+                "left_behind=%d kept_live=%d unlinked=%d records/s=%.1f",
                 prefix,
                 model,
                 *(data[name] for name in COUNTERS),

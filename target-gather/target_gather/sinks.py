@@ -23,7 +23,8 @@ from target_gather.client import (
     encode,
     record_path,
 )
-from target_gather.ledger import DELETED_DIGEST, Ledger, digest
+from target_gather.identity import IdentityMap
+from target_gather.ledger import DELETED_DIGEST, LEFT_BEHIND_DIGEST, Ledger, digest
 from target_gather.mapping import (
     BoundMapping,
     InvalidRecordError,
@@ -34,7 +35,7 @@ from target_gather.mapping import (
     normalize_id,
     spec_for,
 )
-from target_gather.report import RejectsWriter, RunSummary
+from target_gather.report import LeftBehindWriter, RejectsWriter, RunSummary
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
 EVENTS_PATH = "/events"
+ACCOUNT_MODEL = "account"
+USER_MODEL = "user"
 
 
 class GatherDeliveryError(GatherError):
@@ -67,8 +70,21 @@ class Services:
     payload_format: str
     dry_run: bool
     full_resync: bool
-    delete_records: bool
+    delete_records: bool  # sync_mode mirror
+    identity: IdentityMap
+    left_behind: LeftBehindWriter
     protocol_errors: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Plan:
+    """Identity changes of one batch: new rows, and Gather ids that may be left behind."""
+
+    final: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
+    candidates: list[tuple[str, str, str]] = field(default_factory=list)  # gather, source, why
+    known_before: dict[str, str | None] = field(default_factory=dict)
+    links: dict[str, str | None] = field(default_factory=dict)
+    unchanged: set[str] = field(default_factory=set)
 
 
 class GatherSink(BatchSink):
@@ -95,6 +111,9 @@ class GatherSink(BatchSink):
         )
         super().__init__(target, stream_name, schema, key_properties)
         self._pending: dict[str, Mapped] = {}
+        # Identity-tracked streams: every mapped record in arrival order, with its version.
+        self._observed: list[tuple[Mapped, int | None]] = []
+        self._tracked = self.mapping.source_id_field is not None
         self._invalid: list[tuple[str | None, str, dict[str, Any]]] = []
         self._duplicates = 0
         self._ignored = 0
@@ -109,8 +128,9 @@ class GatherSink(BatchSink):
 
     # -- intake (hot path) -----------------------------------------------------------------
 
-    def accept(self, record: dict[str, Any]) -> None:
-        """Map one record and queue it; the last record per Gather id wins."""
+    def accept(self, record: dict[str, Any], version: int | None = None) -> None:
+        """Map one record and queue it; the last record per Gather id wins (except that an
+        archived record never displaces another, live record's upsert of the same id)."""
         self._batch_records_read += 1
         self._total_records_read += 1
         if self._ignore:
@@ -128,10 +148,33 @@ class GatherSink(BatchSink):
             record_id = normalize_id(record.get(self.mapping.id_field))
             self._invalid.append((record_id, str(exc), record))
             return
-        if mapped.key in self._pending:
+        if self._tracked:
+            self._observed.append((mapped, version if isinstance(version, int) else None))
+            if mapped.no_id:
+                return
+        existing = self._pending.get(mapped.key)
+        if existing is not None:
             self._duplicates += 1
+            if mapped.delete and not existing.delete and existing.source_id != mapped.source_id:
+                return  # a live record holds this id: the archived one's delete must not win
             del self._pending[mapped.key]  # keep arrival order of the winning record
         self._pending[mapped.key] = mapped
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        """A complete pass of `new_version` ended: what it did not include is left behind."""
+        if not self._tracked:
+            return
+        s = self.services
+        model = self.mapping.model
+        stale = s.identity.stale(model, self.stream_name, new_version)
+        if not stale:
+            return
+        plan = Plan()
+        for source_id, gather_id in stale:
+            plan.final[source_id] = (None, None)
+            plan.candidates.append((gather_id, source_id, "not_in_source"))
+        self._settle(plan)
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
@@ -146,6 +189,7 @@ class GatherSink(BatchSink):
     def process_batch(self, context: dict[str, Any]) -> None:
         """Send the batch; return once every record has a durable outcome."""
         pending, self._pending = self._pending, {}
+        observed, self._observed = self._observed, []
         invalid, self._invalid = self._invalid, []
         duplicates, self._duplicates = self._duplicates, 0
         ignored_stream, self._ignored = self._ignored, 0
@@ -156,28 +200,15 @@ class GatherSink(BatchSink):
         )
         if ignored_stream:
             s.summary.add(model, ignored=ignored_stream)
-        for record_id, reason, record in invalid:
-            s.rejects.write(
-                stream=self.stream_name,
-                model=model,
-                record_id=record_id,
-                outcome="invalid",
-                reason=reason,
-                http_status=None,
-                payload=record,
-            )
+        self._write_invalid(invalid)
         s.summary.add(model, invalid=len(invalid), duplicates=duplicates)
-
-        upserts: dict[str, Mapped] = {}
-        deletes: list[str] = []
-        ignored = 0
-        for key, mapped in pending.items():
-            if not mapped.delete:
-                upserts[key] = mapped
-            elif s.delete_records and self.mapping.spec.kind != "event":
-                deletes.append(key)
-            else:
-                ignored += 1
+        upserts, deletes, ignored = self._split(pending)
+        no_id = sum(1 for m, _ in observed if m.no_id)
+        if no_id:
+            s.summary.add(model, no_id=no_id)
+        plan = self._plan(observed) if observed else None
+        if plan is not None:
+            upserts = self._with_takeovers(upserts, plan)
         bodies = {key: encode(m.body) for key, m in upserts.items()}
         digests = {key: digest(body) for key, body in bodies.items()}
         known: dict[str, bytes] = {}
@@ -188,6 +219,8 @@ class GatherSink(BatchSink):
         unchanged = len(digests) - len(changed) + len(deletes) - len(to_delete)
 
         if s.dry_run:
+            if plan is not None:
+                self._settle(plan)
             new = sum(1 for key in changed if key not in known)
             s.summary.add(
                 model,
@@ -214,6 +247,288 @@ class GatherSink(BatchSink):
             upserts=upserts,
             digests=digests,
         )
+        if plan is not None:
+            self._settle(plan)
+
+    # -- identity: key changes, cleared ids, merges, archives, vanished records -------------
+
+    def _plan(self, observed: list[tuple[Mapped, int | None]]) -> Plan:
+        """What this batch changes in the identity map, and the Gather ids it may leave."""
+        s = self.services
+        model = self.mapping.model
+        involved = {m.source_id for m, _ in observed if m.source_id is not None}
+        involved.update(a for m, _ in observed for a in m.merged)
+        rows = s.identity.lookup(model, self.stream_name, involved)
+        old = {sid: gather_id for sid, (gather_id, _) in rows.items()}
+        plan = Plan()
+        for mapped, version in observed:
+            sid = mapped.source_id
+            assert sid is not None  # tracked streams always carry it
+            before = plan.final.get(sid, (old.get(sid), None))[0]
+            if mapped.no_id:
+                now = None
+                if before is not None:
+                    plan.candidates.append((before, sid, "id_cleared"))
+            elif mapped.delete:
+                now = None
+                plan.candidates.append((mapped.key, sid, "archived"))
+                if before is not None and before != mapped.key:
+                    plan.candidates.append((before, sid, "key_changed"))
+            else:
+                now = mapped.key
+                if before is not None and before != now:
+                    plan.candidates.append((before, sid, "key_changed"))
+            for absorbed in mapped.merged:
+                gone = plan.final.get(absorbed, (old.get(absorbed), None))[0]
+                if gone is not None and gone != now:
+                    plan.candidates.append((gone, absorbed, "merged"))
+                plan.final[absorbed] = (None, None)
+                plan.unchanged.discard(absorbed)
+            plan.final[sid] = (now, version)
+            plan.links[sid] = mapped.link
+            if version is None and sid in rows and rows[sid] == (now, mapped.link):
+                plan.unchanged.add(sid)  # nothing to write (keeps the durable journal small)
+            else:
+                plan.unchanged.discard(sid)
+            plan.known_before[sid] = before
+        return plan
+
+    def _write_invalid(self, invalid: list[tuple[str | None, str, dict[str, Any]]]) -> None:
+        for record_id, reason, record in invalid:
+            self.services.rejects.write(
+                stream=self.stream_name,
+                model=self.mapping.model,
+                record_id=record_id,
+                outcome="invalid",
+                reason=reason,
+                http_status=None,
+                payload=record,
+            )
+
+    def _split(self, pending: dict[str, Mapped]) -> tuple[dict[str, Mapped], list[str], int]:
+        """Upserts; deletes of untracked streams; archived records not deleted (ignored)."""
+        s = self.services
+        upserts: dict[str, Mapped] = {}
+        deletes: list[str] = []
+        ignored = 0
+        for key, mapped in pending.items():
+            if not mapped.delete:
+                upserts[key] = mapped
+            elif self._tracked:  # decided with the identity map after the upserts (`_settle`)
+                ignored += 0 if s.delete_records else 1
+            elif s.delete_records and self.mapping.spec.kind != "event":
+                deletes.append(key)
+            else:
+                ignored += 1
+        return upserts, deletes, ignored
+
+    def _with_takeovers(self, upserts: dict[str, Mapped], plan: Plan) -> dict[str, Mapped]:
+        """Upserts of a Gather id that another source record held (an ID moved to another
+        contact, a reused email) or that was left behind: their null traits are sent as null,
+        so nothing of the previous holder lingers whatever `null_policy` says."""
+        fresh = {
+            key: m
+            for key, m in upserts.items()
+            if m.nulls and m.source_id is not None and plan.known_before.get(m.source_id) != key
+        }
+        if not fresh:
+            return upserts
+        s = self.services
+        model = self.mapping.model
+        stream = self.stream_name
+        holders = s.identity.holders(model, fresh)
+        rows = s.ledger.lookup(model, stream, list(fresh))
+        result = dict(upserts)
+        for key, mapped in fresh.items():
+            others = holders.get(key, set()) - {(stream, str(mapped.source_id))}
+            if others or rows.get(key) == LEFT_BEHIND_DIGEST:
+                result[key] = self.mapping.with_nulls(mapped)
+        return result
+
+    def _settle(self, plan: Plan) -> None:
+        """Delete (mirror) or report (keep) the Gather records no live record holds any more,
+        then write the identity map (only after Gather acknowledged the deletes)."""
+        s = self.services
+        model = self.mapping.model
+        stream = self.stream_name
+        chosen = self._unheld(plan)
+        known = s.ledger.lookup(model, stream, sorted(chosen)) if chosen else {}
+        if s.delete_records:
+            todo = [g for g in chosen if known.get(g) != DELETED_DIGEST]
+            s.summary.add(model, unchanged=len(chosen) - len(todo))
+            if s.dry_run:
+                s.summary.add(model, deleted=len(todo))
+            elif todo:
+                self._delete(model, todo, chosen)
+        else:
+            self._report(plan, chosen, known)
+        retired = [g for g, (_, why) in chosen.items() if why in ("archived", "not_in_source")]
+        if retired and model == ACCOUNT_MODEL and not s.dry_run:
+            self._unlink_users(retired)
+        if not s.dry_run:
+            s.identity.apply(
+                model,
+                stream,
+                [
+                    (sid, now, v, plan.links.get(sid))
+                    for sid, (now, v) in plan.final.items()
+                    if sid not in plan.unchanged
+                ],
+            )
+
+    def _unheld(self, plan: Plan) -> dict[str, tuple[str, str]]:
+        """The candidate Gather ids no live source record holds (after this batch), each
+        with the (source id, reason) that left it; held ones are counted `kept_live`."""
+        s = self.services
+        model = self.mapping.model
+        stream = self.stream_name
+        ids = {g for g, _, _ in plan.candidates}
+        holders = s.identity.holders(model, ids) if ids else {}
+        for sid, (now, _) in plan.final.items():
+            for held in holders.values():
+                held.discard((stream, sid))
+            if now is not None and now in ids:
+                holders.setdefault(now, set()).add((stream, sid))
+        kept_live = 0
+        chosen: dict[str, tuple[str, str]] = {}
+        for gather_id, sid, reason in plan.candidates:
+            if holders.get(gather_id):
+                kept_live += 1
+            elif gather_id not in chosen:
+                chosen[gather_id] = (sid, reason)
+        if kept_live:
+            s.summary.add(model, kept_live=kept_live)
+        return chosen
+
+    def _unlink_users(self, accounts: list[str]) -> None:
+        """Clear `account_id` of the users last sent linked to accounts that are gone.
+
+        Their contacts may be untouched in HubSpot (an archived company's contacts lose their
+        primary company without a modified date), so no contact record would bring the change.
+        A contact re-emitted later in the run is sent again (its ledger row is dropped).
+        """
+        s = self.services
+        users = s.identity.linked(USER_MODEL, accounts)
+        if not users:
+            return
+        bodies = [
+            {"id": g, "traits": {"account_id": None}}
+            if s.payload_format == "traits"
+            else {"id": g, "account_id": None}
+            for _, _, g in users
+        ]
+        for stream, _, gather_id in users:
+            s.ledger.forget(USER_MODEL, stream, [gather_id])
+        requests = [Request("POST", record_path(USER_MODEL), encode(b)) for b in bodies]
+        outcomes = s.client().send_all(requests)
+        failed = [o for o in outcomes if o.verdict not in ("accepted", "rejected")]
+        for (stream, _, gather_id), outcome in zip(users, outcomes, strict=True):
+            if outcome.verdict == "rejected":
+                s.rejects.write(
+                    stream=stream,
+                    model=USER_MODEL,
+                    record_id=gather_id,
+                    outcome="rejected",
+                    reason=f"clearing account_id: {outcome.reason}",
+                    http_status=outcome.status,
+                )
+        s.rejects.sync()
+        done = sum(1 for o in outcomes if o.verdict == "accepted")
+        s.summary.add(USER_MODEL, unlinked=done)
+        if failed:
+            msg = (
+                f"{len(failed)} user(s) linked to a deleted account could not be unlinked "
+                f"(last error: {failed[-1].reason or 'unknown'}). No STATE was emitted past "
+                "them. Fix: re-run when Gather is reachable."
+            )
+            raise GatherDeliveryError(msg)
+        s.identity.unlink(USER_MODEL, [(stream, sid) for stream, sid, _ in users])
+
+    def _report(
+        self,
+        plan: Plan,
+        chosen: dict[str, tuple[str, str]],
+        known: dict[str, bytes],
+    ) -> None:
+        """Keep: list each Gather record left behind (once), never delete it."""
+        s = self.services
+        model = self.mapping.model
+        stream = self.stream_name
+        reported = []
+        for gather_id, (sid, reason) in chosen.items():
+            wrote_it = plan.known_before.get(sid) is not None or known.get(gather_id) not in (
+                None,
+                DELETED_DIGEST,
+                LEFT_BEHIND_DIGEST,
+            )
+            if reason == "archived" and not wrote_it:
+                continue  # never written by us, or already reported
+            reported.append(gather_id)
+            if s.dry_run:
+                continue  # counted only: the real run reports it
+            s.left_behind.write(
+                stream=stream,
+                model=model,
+                gather_id=gather_id,
+                source_id=sid,
+                reason=reason,
+                mode="keep",
+                action="reported",
+            )
+        s.summary.add(model, left_behind=len(reported))
+        if reason_samples := [(g, *chosen[g]) for g in reported]:
+            s.summary.sample(model, reason_samples, action="reported")
+        if not s.dry_run:
+            s.left_behind.sync()
+            s.ledger.remember(model, stream, [(g, LEFT_BEHIND_DIGEST) for g in reported])
+
+    def _delete(self, model: str, todo: list[str], chosen: dict[str, tuple[str, str]]) -> None:
+        """Mirror: DELETE each Gather id; raises (before the identity map moves) on failure."""
+        s = self.services
+        stream = self.stream_name
+        s.ledger.forget(model, stream, todo)
+        requests = [Request("DELETE", record_path(model, g), None) for g in todo]
+        outcomes = s.client().send_all(requests)
+        gone = [g for g, o in zip(todo, outcomes, strict=True) if o.verdict == "accepted"]
+        for gather_id in gone:
+            sid, reason = chosen[gather_id]
+            s.left_behind.write(
+                stream=stream,
+                model=model,
+                gather_id=gather_id,
+                source_id=sid,
+                reason=reason,
+                mode="mirror",
+                action="deleted",
+            )
+        s.left_behind.sync()
+        if gone:
+            s.ledger.forget_everywhere(model, gone)
+            s.ledger.remember(model, stream, [(g, DELETED_DIGEST) for g in gone])
+            s.summary.sample(model, [(g, *chosen[g]) for g in gone], action="deleted")
+        retried = sum(o.retries for o in outcomes)
+        rejected = [o for o in outcomes if o.verdict == "rejected"]
+        for gather_id, outcome in zip(todo, outcomes, strict=True):
+            if outcome.verdict == "rejected":
+                s.rejects.write(
+                    stream=stream,
+                    model=model,
+                    record_id=gather_id,
+                    outcome="rejected",
+                    reason=outcome.reason,
+                    http_status=outcome.status,
+                )
+        s.summary.add(model, deleted=len(gone), rejected=len(rejected), retried=retried)
+        s.rejects.sync()
+        failed = [o for o in outcomes if o.verdict not in ("accepted", "rejected")]
+        if failed:
+            msg = (
+                f"{len(failed)} DELETE(s) of stream {stream!r} (Gather model {model!r}) were "
+                f"not delivered after {failed[-1].retries} retries (last error: "
+                f"{failed[-1].reason or 'unknown'}). No STATE was emitted past them. Fix: re-run "
+                "when Gather is reachable."
+            )
+            raise GatherDeliveryError(msg)
 
     def _record_outcomes(
         self,

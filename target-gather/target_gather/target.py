@@ -21,10 +21,12 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
 from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
+from target_gather.durable import COMPACT_SEGMENTS, DurableError, DurableLedger, open_store
+from target_gather.identity import IdentityMap
 from target_gather.ledger import Ledger, sole_workspace, workspace_key
 from target_gather.mapping import MappingError, parse_mappings
 from target_gather.reader import TolerantReader
-from target_gather.report import RejectsWriter, RunSummary
+from target_gather.report import LeftBehindWriter, RejectsWriter, RunSummary
 from target_gather.sinks import GatherSink, Services
 
 if sys.version_info >= (3, 12):
@@ -35,6 +37,10 @@ else:
 DEFAULT_API_URL = "https://api.gatherdata.co"
 DEFAULT_LEDGER_PATH = "output/target-gather/ledger.sqlite3"
 DEFAULT_REJECTS_PATH = "output/target-gather/rejects.jsonl"
+DEFAULT_LEFT_BEHIND_PATH = "output/target-gather/left-behind.jsonl"
+SYNC_MODES = ("keep", "mirror")
+LOCAL_STATE_BACKEND = "systemdb"  # what $MELTANO_STATE_BACKEND_URI is when Meltano keeps it
+DEFAULT_SYNC_MODE = "keep"
 DEFAULT_CHECKPOINT_RECORDS = 5000
 DEFAULT_CHECKPOINT_SECONDS = 60.0
 # Shells and supervisors report death by signal N as exit status 128 + N.
@@ -104,11 +110,35 @@ class TargetGather(Target):
             "`clear` sends null, clearing the trait. Absent fields are never sent.",
         ),
         th.Property(
+            "sync_mode",
+            th.StringType,
+            default=DEFAULT_SYNC_MODE,
+            allowed_values=list(SYNC_MODES),
+            description="`keep`: never delete in Gather; Gather records this integration "
+            "wrote that HubSpot no longer backs (old keys after a key change, merged-away, "
+            "archived or vanished records) are reported in the summary and left_behind_path. "
+            "`mirror`: delete them, except a Gather record whose id a live record still holds.",
+        ),
+        th.Property(
             "delete_records",
             th.BooleanType,
             default=False,
-            description="Turn records carrying `_sdc_deleted_at` (archived in the source) into "
-            "DELETEs in Gather. When false they are counted as ignored_deletes.",
+            description="The older spelling of `sync_mode: mirror` (true implies mirror).",
+        ),
+        th.Property(
+            "left_behind_path",
+            th.StringType,
+            default=DEFAULT_LEFT_BEHIND_PATH,
+            description="JSON-lines file listing the Gather records left behind in keep mode "
+            "(and those mirror mode kept because a live record holds their id); appended.",
+        ),
+        th.Property(
+            "ledger_uri",
+            th.StringType,
+            description="Durable home of the ledger and identity map, for runners without a "
+            "disk: a `file://` directory or `s3://bucket/prefix` (boto3 needed) URI; "
+            "meltano.yml points it at $MELTANO_STATE_BACKEND_URI. A journal segment is written "
+            "there before each STATE. Unset or `systemdb`: the local ledger_path only.",
         ),
         th.Property(
             "dry_run",
@@ -204,6 +234,17 @@ class TargetGather(Target):
         ),
     ).to_dict()
 
+    # singer-sdk built-ins this target does not implement: not offered (`--about`, Meltano).
+    UNSUPPORTED_BUILTINS = ("add_record_metadata", "load_method")
+
+    @classmethod
+    @override
+    def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
+        """The SDK's built-in settings, minus the ones this target would silently ignore."""
+        super().append_builtin_config(config_jsonschema)
+        for name in cls.UNSUPPORTED_BUILTINS:
+            config_jsonschema["properties"].pop(name, None)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_parallelism = 1  # sinks drain in turn; each drain is concurrent inside
@@ -240,6 +281,7 @@ class TargetGather(Target):
         self._last_state_emitted: str | None = None
         self._summary_path = config.get("summary_path")
         self._finished = False
+        self._failed = False
         self._draining = False
         self._direct_sinks: dict[str, GatherSink] = {}
         if isinstance(self.message_reader, TolerantReader):
@@ -254,18 +296,56 @@ class TargetGather(Target):
             include_payload=bool(config.get("rejects_include_payload", False)),
             redact=self._redact,
         )
+        identity = IdentityMap(ledger)
+        self._durable = self._open_durable(ledger, workspace, ledger_path, dry_run=dry_run)
+        mirror = config.get("sync_mode") == "mirror" or bool(config.get("delete_records", False))
         self.services = Services(
             specs=specs,
             client=self._get_client,
             ledger=ledger,
             rejects=rejects,
-            summary=RunSummary(dry_run=dry_run),
+            summary=RunSummary(dry_run=dry_run, sync_mode="mirror" if mirror else "keep"),
             null_policy="clear" if config.get("null_policy") == "clear" else "omit",
             payload_format=str(config.get("payload_format", "flat")),
             dry_run=dry_run,
             full_resync=bool(config.get("full_resync", False)),
-            delete_records=bool(config.get("delete_records", False)),
+            delete_records=mirror,
+            identity=identity,
+            left_behind=LeftBehindWriter(
+                Path(config.get("left_behind_path", DEFAULT_LEFT_BEHIND_PATH))
+            ),
         )
+
+    def _open_durable(
+        self, ledger: Ledger, workspace: str, ledger_path: Path, *, dry_run: bool
+    ) -> DurableLedger | None:
+        """`ledger_uri`: rebuild the local ledger from its durable copy, then journal writes."""
+        uri = str(self.config.get("ledger_uri") or "").strip()
+        # Meltano's default state backend, its own system database, is local like ledger_path.
+        if not uri or uri == LOCAL_STATE_BACKEND or dry_run:
+            return None
+        try:
+            durable = DurableLedger(
+                open_store(uri, workspace), workspace, ledger_path.parent / "durable-scratch"
+            )
+            replayed = ledger.with_connection(durable.restore)
+        except DurableError as exc:
+            msg = f"invalid config: {exc}"
+            raise GatherError(msg) from None
+        except (OSError, ValueError) as exc:
+            msg = (
+                f"could not read the durable ledger at ledger_uri ({type(exc).__name__}: {exc}). "
+                "Fix: check that the location exists and is readable by this runner."
+            )
+            raise GatherError(msg) from None
+        self.logger.info("ledger restored from ledger_uri (%s journal segments)", replayed)
+        ledger.journal = []
+        return durable
+
+    def _persist(self) -> None:
+        """Write the ledger changes since the last call to the durable copy (before STATE)."""
+        if self._durable is not None:
+            self._durable.append(self.services.ledger.take_journal())
 
     def _on_malformed(self, line_number: int, reason: str) -> None:
         """A line that is not a Singer message: a reject, and the run fails at the end."""
@@ -308,13 +388,13 @@ class TargetGather(Target):
         record = message_dict.get("record")
         direct = self._direct_sinks.get(stream_name)  # type: ignore[arg-type]
         if direct is not None and isinstance(record, dict):
-            direct.accept(record)
+            direct.accept(record, message_dict.get("version"))
         elif not isinstance(stream_name, str) or not isinstance(record, dict):
             line = getattr(self.message_reader, "line_number", 0)
             self._on_malformed(line, "a RECORD without a 'stream' name or a 'record' object")
             return
         else:
-            self._accept_mapped(stream_name, record)
+            self._accept_mapped(stream_name, record, message_dict.get("version"))
         self._since_checkpoint += 1
         if (
             self._since_checkpoint >= self._checkpoint_records
@@ -322,7 +402,7 @@ class TargetGather(Target):
         ):
             self.checkpoint()
 
-    def _accept_mapped(self, stream_name: str, record: dict[str, Any]) -> None:
+    def _accept_mapped(self, stream_name: str, record: dict[str, Any], version: Any) -> None:
         """Through the SDK's stream maps (aliases, filters, transforms, flattening)."""
         stream_maps = self.mapper.stream_maps.get(stream_name)
         if stream_maps is None:
@@ -335,7 +415,7 @@ class TargetGather(Target):
             self._assert_sink_exists(stream_map.stream_alias)
             sink = self._sinks_active[stream_map.stream_alias]
             assert isinstance(sink, GatherSink)
-            sink.accept(transformed)
+            sink.accept(transformed, version)
 
     def _refresh_direct_sinks(self) -> None:
         """Streams whose only map is the identity (no stream maps, no flattening) skip it."""
@@ -363,6 +443,29 @@ class TargetGather(Target):
         except MappingError as exc:
             self._fail(exc)
         self._refresh_direct_sinks()
+
+    @override
+    def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
+        """A complete pass ended: deliver what came before it, then settle what it lacked.
+
+        The whole pass was received and acknowledged before anything is deleted, and no
+        STATE after this message is emitted before the deletes are acknowledged.
+        """
+        stream_name = message_dict.get("stream")
+        version = message_dict.get("version")
+        if not isinstance(stream_name, str) or not isinstance(version, int):
+            return
+        self.checkpoint()
+        self._draining = True
+        try:
+            for stream_map in self.mapper.stream_maps.get(stream_name, []):
+                sink = self._sinks_active.get(stream_map.stream_alias)
+                if isinstance(sink, GatherSink):
+                    sink.activate_version(version)
+        except GatherError as exc:
+            self._fail(exc)
+        finally:
+            self._draining = False
 
     def checkpoint(self) -> None:
         """Deliver everything received so far, then emit the latest STATE (if any)."""
@@ -400,6 +503,7 @@ class TargetGather(Target):
 
     def _fail(self, exc: Exception) -> NoReturn:
         """Write the rejects file and summary, then re-raise (the CLI prints one line)."""
+        self._failed = True
         self.logger.error("target-gather stopped: %s", self._redact(str(exc)))
         self._finish()
         raise exc
@@ -412,6 +516,7 @@ class TargetGather(Target):
         line = encode(state).decode()
         if line == self._last_state_emitted:
             return
+        self._persist()  # the durable ledger first: STATE never claims more than it knows
         self._last_state_emitted = line
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
@@ -465,7 +570,14 @@ class TargetGather(Target):
             return
         self._finished = True
         services = self.services
+        durable = self._durable
+        if durable is not None:
+            self._persist()  # rows written after the last STATE are true too: keep them
+            if not self._failed and durable.segment_count() >= COMPACT_SEGMENTS:
+                schema = services.ledger.schema
+                services.ledger.with_connection(lambda db: durable.compact(db, schema))
         services.rejects.close()
+        services.left_behind.close()
         services.ledger.close()
         if self._client is not None:
             self._client.close()

@@ -3,6 +3,7 @@ both emulators over HTTP, Meltano state in a per-test `file://` backend."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -14,7 +15,7 @@ import psutil
 import pytest
 
 from tests.conftest import BIN, MELTANO_ENV, ROOT
-from tests.e2e.expected import expected_gather
+from tests.e2e.expected import expected_gather, without_cleared_links
 
 JOB = ("run", "tap-hubspot-gather", "target-gather")
 RUN_TIMEOUT_S = 300
@@ -57,6 +58,23 @@ class Pipeline:
     def state_dir(self) -> Path:
         return self.workdir / "state"
 
+    @property
+    def left_behind_path(self) -> Path:
+        return self.workdir / "left-behind.jsonl"
+
+    def left_behind(self) -> list[dict[str, Any]]:
+        """Every line of the target's left-behind file so far (empty when there is none)."""
+        if not self.left_behind_path.exists():
+            return []
+        lines = self.left_behind_path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def summary(self, run: int | None = None) -> dict[str, Any]:
+        """The target's JSON summary of run `run` (1-based; default the last one)."""
+        path = self.workdir / f"summary-{run or self.runs}.json"
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
     def env(self, **overrides: str) -> dict[str, str]:
         """Environment of one `meltano run` (settings by env var, as in production)."""
         self.state_dir.mkdir(exist_ok=True)
@@ -77,6 +95,7 @@ class Pipeline:
             "TARGET_GATHER_DELETE_RECORDS": "true",
             "TARGET_GATHER_LEDGER_PATH": str(self.workdir / "ledger.sqlite3"),
             "TARGET_GATHER_REJECTS_PATH": str(self.workdir / "rejects.jsonl"),
+            "TARGET_GATHER_LEFT_BEHIND_PATH": str(self.left_behind_path),
             "TARGET_GATHER_SUMMARY_PATH": str(self.workdir / f"summary-{self.runs + 1}.json"),
             **self.extra_env,
             **overrides,
@@ -123,8 +142,9 @@ class Pipeline:
         )
 
     def held(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """What Gather holds: `(accounts, users)` as `{id: traits}`."""
-        return self.gather.records("account"), self.gather.records("user")
+        """What Gather holds: `(accounts, users)` as `{id: traits}`; a user whose link was
+        cleared (`account_id` null) shows no `account_id`, like one never linked."""
+        return self.gather.records("account"), without_cleared_links(self.gather.records("user"))
 
 
 @pytest.fixture

@@ -5,12 +5,23 @@ companies become accounts (`name`, `city`, `country`), contacts become users (`f
 `last_name`, `email`, `city`, `country`, `account_id` of the primary company), keyed by the
 configured ID property; records without an ID, or missing a required trait, are not synced;
 null values leave Gather's traits alone (the target's default `null_policy: omit`), and
-emails are trimmed and lower-cased (the `email` trait of users).
+emails are trimmed and lower-cased (the `email` trait of users). A user's `account_id` is the
+account ID of its contact's *current* primary company, and no link at all when there is none
+(cleared in Gather whatever `null_policy` says).
+
+`gather_problems` compares what Gather holds with that, in either sync mode:
+- **mirror**: Gather holds exactly the live HubSpot records with IDs, nothing else;
+- **keep**: every live record is exact; any other Gather record must be one the sync reported as
+  left behind (its left-behind file), never one it forgot.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Literal
+
+Mode = Literal["keep", "mirror"]
+Records = dict[str, dict[str, Any]]
 
 ACCOUNT_TRAITS = {"name": "name", "city": "city", "country": "country"}
 USER_TRAITS = {
@@ -76,3 +87,38 @@ def expected_gather(
         if _valid("user", traits):
             users[user_id] = traits
     return accounts, users
+
+
+def without_cleared_links(users: Records) -> Records:
+    """Users with a cleared (`null`) `account_id` shown as having none: both mean no link."""
+    return {
+        user_id: {k: v for k, v in traits.items() if not (k == "account_id" and v is None)}
+        for user_id, traits in users.items()
+    }
+
+
+def gather_problems(
+    expected: tuple[Records, Records],
+    held: tuple[Records, Records],
+    mode: Mode,
+    reported: Collection[tuple[str, str]] = (),
+) -> list[str]:
+    """Every way Gather (`held`: accounts, users) differs from what HubSpot implies, as lines
+    naming the model and id; empty when Gather is right. `reported`: `(model, gather id)` pairs
+    the sync reported as left behind (allowed to remain in keep mode only)."""
+    problems: list[str] = []
+    for model, want, have in (
+        ("account", expected[0], held[0]),
+        ("user", expected[1], without_cleared_links(held[1])),
+    ):
+        for record_id, traits in sorted(want.items()):
+            if record_id not in have:
+                problems.append(f"{model} {record_id!r} missing (want {traits})")
+            elif have[record_id] != traits:
+                problems.append(f"{model} {record_id!r} is {have[record_id]}, want {traits}")
+        for record_id in sorted(set(have) - set(want)):
+            if mode == "keep" and (model, record_id) in reported:
+                continue
+            why = "not left behind by any report" if mode == "keep" else "HubSpot no longer has it"
+            problems.append(f"{model} {record_id!r} should not be in Gather ({why})")
+    return problems

@@ -117,6 +117,11 @@ def first_sync_then_touch_all(
         "user_id_property": "vid",
         "search_lag_seconds": 0,
         "include_archived": True,
+        # The properties are about keyset paging of one search window: no lookback re-reads,
+        # no contact sweep and no reconciliation (those re-read unchanged records by design).
+        "lookback_seconds": 0,
+        "relink_sweep": False,
+        "reconcile": "never",
         "searches_per_second": 100,
         "max_retries": 2,
     }

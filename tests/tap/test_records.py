@@ -40,15 +40,18 @@ def test_every_id_option_keys_records_and_links_users_to_accounts(
     expected_users = {i: expected_key(c, user_id, "vid") for i, c in contacts.items()}
     emitted_companies = {r["id"]: r for r in run.records["companies"]}
     emitted_contacts = {r["id"]: r for r in run.records["contacts"]}
-    # Exactly the records with a usable ID are emitted, keyed by the normalized value.
-    assert set(emitted_companies) == {i for i, k in expected_accounts.items() if k}
-    assert set(emitted_contacts) == {i for i, k in expected_users.items() if k}
-    assert 0 < len(emitted_contacts) < len(contacts) or user_id == "vid"
+    # Every record is emitted, keyed by the normalized value (null when it has none).
+    assert set(emitted_companies) == set(companies)
+    assert set(emitted_contacts) == set(contacts)
+    assert any(k is None for k in expected_users.values()) or user_id == "vid"
     for hid, record in emitted_companies.items():
         assert record[account_id] == expected_accounts[hid]
         assert record["companyId"] == hid
     for hid, record in emitted_contacts.items():
         key = record[user_id]
+        if expected_users[hid] is None:
+            assert key is None
+            continue
         assert isinstance(key, str)
         assert key == expected_users[hid]
         assert key == key.strip()
@@ -64,7 +67,7 @@ def test_every_id_option_keys_records_and_links_users_to_accounts(
         assert record["primary_company_account_id"] == expected_account
 
 
-def test_contacts_link_to_accounts_with_batched_cached_lookups_when_companies_are_not_synced(
+def test_contacts_link_to_accounts_with_one_listing_of_company_ids_when_companies_are_not_synced(
     hubspot: HubSpotEmulator, config: dict[str, Any]
 ) -> None:
     hubspot.seed(companies=150, contacts=400)
@@ -81,10 +84,31 @@ def test_contacts_link_to_accounts_with_batched_cached_lookups_when_companies_ar
         assert record["primary_company_account_id"] == normalize_id(
             companies[record["primary_company_id"]]
         )
-    distinct = {r["primary_company_id"] for r in linked}
-    batch_reads = hubspot.stats()["routes"]["POST /crm/v3/objects/{object_type}/batch/read"]
-    # 100 companies per lookup, each company looked up once per run.
-    assert batch_reads["total"] <= -(-len(distinct) // 100) + 4  # one partial batch per page
+    routes = hubspot.stats()["routes"]
+    # Reading every contact: every company's account ID is listed first (that one property,
+    # 100 companies per request), then no per-page lookups.
+    assert "POST /crm/v3/objects/{object_type}/batch/read" not in routes
+    lists = routes["GET /crm/v3/objects/{object_type}"]["total"]
+    assert lists == -(-150 // 100) + -(-400 // 100)
+
+
+def test_an_incremental_run_looks_up_only_the_companies_its_contacts_name(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=150, contacts=400)
+    settings = {**config, "account_id_property": "gather_account_id"}
+    catalog = select_only(discover(settings), {"contacts": {"email"}})
+    first = run_tap(settings, catalog=catalog)
+    changed = [c["id"] for c in hubspot.dump("contacts") if c["primary_company_id"]][:3]
+    for contact_id in changed:
+        hubspot.update("contacts", contact_id, {"city": "Lyon"})
+    hubspot.reset_stats()
+
+    run = run_tap(settings, catalog=catalog, state=first.last_state)
+
+    assert sorted(run.ids("contacts")) == sorted(changed)
+    routes = hubspot.stats()["routes"]
+    assert routes["POST /crm/v3/objects/{object_type}/batch/read"]["total"] == 1  # 3 companies
 
 
 def test_values_are_typed_junk_is_null_and_epoch_dates_become_iso(
@@ -117,7 +141,7 @@ def test_values_are_typed_junk_is_null_and_epoch_dates_become_iso(
     assert f"numberofemployees x{junk}" in caplog.text
 
 
-def test_records_without_an_id_are_skipped_and_reported_with_sample_ids(
+def test_records_without_an_id_are_emitted_with_a_null_key_and_reported_with_sample_ids(
     hubspot: HubSpotEmulator, config: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     hubspot.seed(companies=5, contacts=80, id_share=0.75)
@@ -125,9 +149,10 @@ def test_records_without_an_id_are_skipped_and_reported_with_sample_ids(
     assert missing
     with caplog.at_level(logging.WARNING):
         run = run_tap({**config, "user_id_property": "gather_user_id"})
-    assert len(run.records["contacts"]) == 80 - len(missing)
-    assert not {r["id"] for r in run.records["contacts"]} & set(missing)
-    assert f"contacts: {len(missing)} records skipped" in caplog.text
+    assert len(run.records["contacts"]) == 80
+    without = {r["id"] for r in run.records["contacts"] if r["gather_user_id"] is None}
+    assert without == set(missing)
+    assert f"contacts: {len(missing)} records skipped because" in caplog.text
     assert ", ".join(missing[:10]) in caplog.text
 
 

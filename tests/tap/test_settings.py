@@ -99,3 +99,16 @@ def test_env_values_of_the_wrong_type_are_refused_naming_the_setting(
     assert run.returncode != 0
     assert name in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_about_offers_no_batch_messages_which_the_tap_would_ignore() -> None:
+    result = subprocess.run(
+        [str(BIN / "tap-hubspot-gather"), "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    about = json.loads(result.stdout)
+    assert "batch" not in about["capabilities"]
+    assert "batch_config" not in about["settings"]["properties"]
+    assert "activate-version" in about["capabilities"]  # every complete pass ends with one

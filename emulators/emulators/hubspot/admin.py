@@ -2,8 +2,8 @@
 
 JSON in and out, no auth. Errors answer 4xx with ``{"error": "<what went wrong and what to
 do>"}``. Routes (see the README's HubSpot section for bodies):
-reset, seed, objects (create, update, archive, merge, touch, dump), stats, config, faults,
-credentials and OAuth token expiry.
+reset, seed, objects (create, update, archive, merge, permanent delete, touch, dump), time
+travel, stats, config, faults, credentials and OAuth token expiry.
 """
 
 from __future__ import annotations
@@ -147,38 +147,88 @@ async def update_object(request: web.Request) -> web.Response:
     record_id = _int_id(request.match_info["object_id"], "id")
     body = _object(await _body(request))
     store = state.store
-    record = store.update(object_type, record_id, body.get("properties") or {})
     companies, primary = _associations(body)
-    if companies is not None or primary is not None:
+    repoint = companies is not None or primary is not None
+    if body.get("properties") or not repoint:  # a bare re-pointing is no property write
+        record = store.update(object_type, record_id, body.get("properties") or {})
+    else:
+        record = store.active(object_type, record_id)
+    if repoint:
         if object_type != "contacts":
             msg = "company_ids / primary_company_id apply to contacts only"
             raise AdminError(msg)
         if companies is None:  # only the primary changes; the other associations stay
             companies = list(record.company_ids)
-        record = store.set_associations(record_id, companies, primary)
+        record = store.set_associations(
+            record_id, companies, primary, bump=state.config.association_changes_touch_contacts
+        )
     return json_response(store.dump_record(store.table(object_type), record))
 
 
 async def archive_object(request: web.Request) -> web.Response:
     """`POST /_emulator/objects/{type}/{id}/archive`."""
-    store = state_of(request).store
+    state = state_of(request)
+    store = state.store
     object_type = request.match_info["object_type"]
-    record = store.archive(object_type, _int_id(request.match_info["object_id"], "id"))
+    record = store.archive(
+        object_type,
+        _int_id(request.match_info["object_id"], "id"),
+        bump=state.config.association_changes_touch_contacts,
+    )
     return json_response(store.dump_record(store.table(object_type), record))
 
 
+async def purge_object(request: web.Request) -> web.Response:
+    """`POST /_emulator/objects/{type}/{id}/purge`: delete permanently (active or archived)."""
+    state = state_of(request)
+    store = state.store
+    object_type = request.match_info["object_type"]
+    record = store.purge(
+        object_type,
+        _int_id(request.match_info["object_id"], "id"),
+        bump=state.config.association_changes_touch_contacts,
+    )
+    return json_response({"purged": record.sid})
+
+
+async def time_travel(request: web.Request) -> web.Response:
+    """`POST /_emulator/time-travel`: `{"days"|"seconds": n}` make every stored moment that
+    much older, then purge archives past their retention."""
+    state = state_of(request)
+    body = _object(await _body(request))
+    days, seconds = body.get("days", 0), body.get("seconds", 0)
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (days, seconds)):
+        msg = 'send {"days": n} and/or {"seconds": n} (non-negative numbers)'
+        raise AdminError(msg)
+    shift_ms = int((days * 86_400 + seconds) * 1000)
+    if shift_ms < 0:
+        msg = "time only travels forward: days and seconds must not be negative"
+        raise AdminError(msg)
+    state.store.time_travel(shift_ms)
+    purged = state.store.expire_archives(state.config.archive_retention_ms)
+    return json_response({"shifted_ms": shift_ms, "purged": purged})
+
+
 async def merge_objects(request: web.Request) -> web.Response:
-    """`POST /_emulator/objects/{type}/merge`: `{"primary_id", "merged_id"}`."""
+    """`POST /_emulator/objects/{type}/merge`: `{"primary_id", "merged_id", "new_id"?}`
+    (`new_id` defaults to the `merge_new_id` config)."""
     store = state_of(request).store
     object_type = request.match_info["object_type"]
     body = _object(await _body(request))
     if "primary_id" not in body or "merged_id" not in body:
-        msg = 'send {"primary_id": ..., "merged_id": ...}'
+        msg = 'send {"primary_id": ..., "merged_id": ..., "new_id"?: true|false}'
+        raise AdminError(msg)
+    config = state_of(request).config
+    new_id = body.get("new_id", config.merge_new_id)
+    if not isinstance(new_id, bool):
+        msg = "new_id must be true (a new record, HubSpot's current merge) or false (legacy)"
         raise AdminError(msg)
     record = store.merge(
         object_type,
         _int_id(body["primary_id"], "primary_id"),
         _int_id(body["merged_id"], "merged_id"),
+        new_id=new_id,
+        bump=config.association_changes_touch_contacts,
     )
     return json_response(store.dump_record(store.table(object_type), record))
 
@@ -213,7 +263,9 @@ async def touch_objects(request: web.Request) -> web.Response:
 
 async def dump_objects(request: web.Request) -> web.Response:
     """`GET /_emulator/objects/{type}?archived=any|true|false`."""
-    store = state_of(request).store
+    state = state_of(request)
+    store = state.store
+    store.expire_archives(state.config.archive_retention_ms)
     archived = request.query.get("archived", "false")
     return json_response({"results": store.dump(request.match_info["object_type"], archived)})
 
@@ -291,6 +343,8 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post(objects + "/touch", touch_objects)
     app.router.add_patch(objects + "/{object_id}", update_object)
     app.router.add_post(objects + "/{object_id}/archive", archive_object)
+    app.router.add_post(objects + "/{object_id}/purge", purge_object)
+    app.router.add_post(p + "/time-travel", time_travel)
     app.router.add_get(p + "/stats", get_stats)
     app.router.add_post(p + "/stats/reset", reset_stats)
     app.router.add_get(p + "/config", get_config)

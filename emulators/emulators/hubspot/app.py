@@ -2,7 +2,8 @@
 
 Middleware order, outermost first: request stats (so injected faults are counted too), admin
 error rendering, HubSpot error rendering (+ correlation id header), the 414 URL-length check
-(HubSpot's edge answers it before anything else), fault injection, then auth and rate limits.
+(HubSpot's edge answers it before anything else), fault injection, then auth and rate limits
+(which also purge archives past their retention before a CRM request sees the data).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ async def auth_and_limits(request: web.Request, handler: Handler) -> web.StreamR
     )
     if verdict.error is not None:
         raise verdict.error
+    state.store.expire_archives(state.config.archive_retention_ms)
     try:
         response = await handler(request)
     except HubSpotError as exc:

@@ -14,6 +14,9 @@ CapRule = Literal["after", "after_plus_limit"]
 OverLimit = Literal["clamp", "error"]
 
 
+MS_PER_DAY = 86_400_000
+
+
 class ConfigError(ValueError):
     """A config change given to the admin API is malformed."""
 
@@ -23,45 +26,64 @@ class EmulatorConfig:
     """Run-time settings; ``None`` on a limit disables it."""
 
     # Burst limit per token per rolling window: 190 / 10 s for Professional and Enterprise
-    # private apps (hubspot-api.md section 7, D-usage-new).
+    # private apps (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines).
     burst_limit: int | None = 190
     burst_window_ms: int = 10_000
-    # Search: "five requests per second per account" (hubspot-api.md section 3, D-search).
+    # Search: "five requests per second per account" (https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm).
     search_per_second: int | None = 5
-    # Daily limit per account: 1,000,000 for Enterprise (hubspot-api.md section 7).
+    # Daily limit per account: 1,000,000 for Enterprise (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines).
     daily_limit: int | None = 1_000_000
-    # HubSpot "does not always include the Retry-After header" on 429 (AB-BEHAVIOR section 9).
+    # HubSpot "does not always include the Retry-After header" on 429 (Airbyte's HubSpot
+    # source BEHAVIOR.md section 9, https://github.com/airbytehq/airbyte/pull/74046).
     retry_after: bool = False
-    # Recent writes stay invisible to search for this many seconds (D-search "Limits").
+    # Recent writes stay invisible to search for this many seconds ("Limits" in
+    # https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm).
     search_index_lag_s: float = 0.0
-    # Longest request target (path + query) accepted before 414; ~8 KB observed (section 8).
+    # Longest request target (path + query) accepted before 414; ~8 KB observed
+    # (https://github.com/airbytehq/airbyte/issues/33976).
     max_url_length: int = 8_192
-    # Share of `date` values rendered as epoch-ms strings (airbyte PR 10576, section 4).
+    # Share of `date` values rendered as epoch-ms strings (https://github.com/airbytehq/airbyte/pull/10576).
     epoch_ms_date_share: float = 0.0
     # Which property types the epoch-ms share applies to (`date`, optionally `datetime`).
     epoch_ms_date_types: list[str] = field(default_factory=lambda: ["date"])
-    # Search paging cap: 10,000 results (D-search "Limits"); the exact rule is uncertain
-    # (section 11): "after" refuses after >= cap, "after_plus_limit" refuses after + limit > cap.
+    # Search paging cap: 10,000 results ("Limits" in https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm);
+    # the exact rule is uncertain: "after" refuses after >= cap (observed in
+    # https://github.com/HubSpot/hubspot-api-nodejs/issues/132), "after_plus_limit" refuses
+    # after + limit > cap.
     search_result_cap: int = 10_000
     search_cap_rule: CapRule = "after"
-    # List page size: default 10, max 100 (D-contacts); behaviour above the max is uncertain.
+    # List page size: default 10, max 100 (https://developers.hubspot.com/docs/api/crm/contacts);
+    # behaviour above the max is uncertain.
     list_limit_max: int = 100
     list_limit_over_max: OverLimit = "clamp"
-    # Search page size max 200 (D-search).
+    # Search page size max 200 (https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm).
     search_limit_max: int = 200
     # HubSpot sometimes answers a search page with fewer than `limit` results yet still gives
-    # `paging.next` (hubspot-api.md section 10.5, airbyte PR 80744). When set, every search
+    # `paging.next` (https://github.com/airbytehq/airbyte/pull/80744). When set, every search
     # page holds at most this many results and the next page continues after them; None: off.
     short_search_pages: int | None = None
-    # Batch read: 100 inputs (D-contacts "Limits"); association batch read: 1,000 (changelog).
+    # Batch read: 100 inputs ("Limits" in https://developers.hubspot.com/docs/api/crm/contacts);
+    # association batch read: 1,000
+    # (https://developers.hubspot.com/changelog/bug-fix-batch-read-limit-for-hubspot-associations-api).
     batch_read_max: int = 100
     association_batch_max: int = 1_000
-    # Filter limits: 5 groups, 6 filters each, 18 in total (D-search, current text).
+    # Filter limits: 5 groups, 6 filters each, 18 in total (https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm).
     search_max_filter_groups: int = 5
     search_max_filters_per_group: int = 6
     search_max_filters_total: int = 18
-    # OAuth access token lifetime: 1800 s in practice (AB-BEHAVIOR section 8).
+    # OAuth access token lifetime: 1800 s in practice (Airbyte's BEHAVIOR.md section 8, https://github.com/airbytehq/airbyte/pull/74046).
     oauth_token_lifetime_s: float = 1800.0
+    # Merging mints a new record with a new id, both old ids resolving to it (HubSpot's current
+    # behaviour: https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies);
+    # false: the legacy behaviour, the primary keeps its id and the other id is gone.
+    merge_new_id: bool = True
+    # Whether a contact whose primary company changes (re-pointed, or its company archived,
+    # merged or deleted) gets a new modified date. HubSpot does not document it either way
+    # (https://github.com/airbytehq/airbyte/issues/14390): false shows the worst case.
+    association_changes_touch_contacts: bool = True
+    # Archived records stay restorable for 90 days, then HubSpot purges them
+    # (https://github.com/airbytehq/airbyte/pull/48512).
+    archive_retention_days: float = 90.0
 
     def to_json(self) -> dict[str, Any]:
         """The settings as the admin API shows them."""
@@ -121,18 +143,33 @@ class EmulatorConfig:
             "datetime",
         }:
             problems.append('epoch_ms_date_types must be a list of "date" and/or "datetime"')
+        problems += self._choice_problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    def _choice_problems(self) -> list[str]:
+        """Problems of the enumerated, boolean and duration settings."""
+        problems: list[str] = []
         if self.search_cap_rule not in ("after", "after_plus_limit"):
             problems.append('search_cap_rule must be "after" or "after_plus_limit"')
         if self.list_limit_over_max not in ("clamp", "error"):
             problems.append('list_limit_over_max must be "clamp" or "error"')
-        for name in ("search_index_lag_s", "oauth_token_lifetime_s"):
+        for name in ("search_index_lag_s", "oauth_token_lifetime_s", "archive_retention_days"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                problems.append(f"{name} must be a non-negative number of seconds")
-        if not isinstance(self.retry_after, bool):
-            problems.append("retry_after must be true or false")
-        if problems:
-            raise ConfigError("; ".join(problems))
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                unit = "days" if name.endswith("_days") else "seconds"
+                problems.append(f"{name} must be a non-negative number of {unit}")
+        problems.extend(
+            f"{name} must be true or false"
+            for name in ("retry_after", "merge_new_id", "association_changes_touch_contacts")
+            if not isinstance(getattr(self, name), bool)
+        )
+        return problems
+
+    @property
+    def archive_retention_ms(self) -> int:
+        """The archive retention in milliseconds."""
+        return int(self.archive_retention_days * MS_PER_DAY)
 
     @classmethod
     def unlimited(cls) -> EmulatorConfig:

@@ -1,10 +1,16 @@
-"""The CRM data: records, their properties and associations, merges, archives and touches.
+"""The CRM data: records, their properties and associations, merges, archives, permanent
+deletes and touches.
 
 One `Store` holds a `Table` per object type. Ids are integers ascending by creation (HubSpot
-ids are numeric strings, ascending in creation order, hubspot-api.md section 1). Every write
-bumps `Store.version`, which search uses to invalidate its cached result sets, and stamps the
-record's `written_ms` (wall clock) so search can hide writes younger than its index lag.
-Nothing here knows about HTTP.
+ids are numeric strings, ascending in creation order). Every write bumps `Store.version`,
+which search uses to invalidate its cached result sets, and stamps the record's `written_ms`
+(wall clock) so search can hide writes younger than its index lag. Nothing here knows about
+HTTP.
+
+Merges follow HubSpot's current behaviour by default: the result is a new record with a new
+id, and both old ids resolve to it on reads by id
+(https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies);
+the legacy behaviour (the primary keeps its id) stays available.
 """
 
 from __future__ import annotations
@@ -72,12 +78,21 @@ class Table:
         if object_type == "contacts":
             self.unique_names.append("email")  # HubSpot refuses a second contact per email
         self.unique_index: dict[str, dict[str, int]] = {name: {} for name in self.unique_names}
+        # Ids absorbed by a new-id merge -> the id of the record they now resolve to.
+        self.aliases: dict[int, int] = {}
 
     def get(self, record_id: int, *, archived: bool | None = False) -> Record | None:
         """The record with this id, if it is in the wanted listing (None = either)."""
         record = self.records.get(record_id)
         if record is None or (archived is not None and record.archived != archived):
             return None
+        return record
+
+    def resolve(self, record_id: int, *, archived: bool | None = False) -> Record | None:
+        """Like `get`, but an id absorbed by a new-id merge answers the merged record."""
+        record = self.get(record_id, archived=archived)
+        if record is None and record_id in self.aliases:
+            record = self.get(self.aliases[record_id], archived=archived)
         return record
 
     def find_unique(self, name: str, value: str) -> Record | None:
@@ -111,6 +126,11 @@ class Store:
         self.tables: dict[ObjectType, Table] = {t: Table(t, extra_properties) for t in OBJECT_TYPES}
         # Active contacts associated with each company (the company -> contact direction).
         self.company_contacts: dict[int, set[int]] = {}
+        # Emails a GDPR delete found no contact for: HubSpot blocks them from future use.
+        self.blocked_emails: set[str] = set()
+        # No archive is older than this (None: no archives); a lower bound, so checking
+        # retention on every request costs nothing until something may have expired.
+        self.oldest_archive_ms: int | None = None
 
     def table(self, object_type: str) -> Table:
         """The table of a type, or a 404-worthy error naming the supported ones."""
@@ -171,22 +191,32 @@ class Store:
         return record
 
     def set_associations(
-        self, record_id: int, company_ids: Iterable[int], primary_company_id: int | None
+        self,
+        record_id: int,
+        company_ids: Iterable[int],
+        primary_company_id: int | None,
+        *,
+        bump: bool = True,
     ) -> Record:
-        """Replace a contact's companies (the primary one first); bumps it if that changes."""
+        """Replace a contact's companies (the primary one first); a changed primary bumps the
+        contact's modified date unless `bump` is off (HubSpot does not document that it does)."""
         contact = self._active(self.tables["contacts"], record_id)
         before = contact.primary_company_id
         self._set_companies(contact, list(company_ids), primary_company_id)
-        self._bump(self.tables["contacts"], contact, changed=before != contact.primary_company_id)
+        changed = before != contact.primary_company_id
+        self._bump(self.tables["contacts"], contact, changed=changed and bump, written=changed)
         return contact
 
-    def archive(self, object_type: str, record_id: int) -> Record:
-        """Move a record to the archived listing (companies leave their contacts)."""
+    def archive(self, object_type: str, record_id: int, *, bump: bool = True) -> Record:
+        """Move a record to the archived listing (companies leave their contacts, whose
+        modified date moves only when `bump` is on)."""
         table = self.table(object_type)
         record = self._active(table, record_id)
         now = self.clock()
         record.archived_ms = now
         record.written_ms = now
+        if self.oldest_archive_ms is None or now < self.oldest_archive_ms:
+            self.oldest_archive_ms = now
         table.active.remove(record.id)
         bisect.insort(table.archived, record.id)
         self._unindex(table, record)
@@ -194,37 +224,169 @@ class Store:
             for company_id in record.company_ids:
                 self.company_contacts.get(company_id, set()).discard(record.id)
         else:
-            self._detach_company(record.id, replacement=None)
+            self._detach_company(record.id, replacement=None, bump=bump)
         self.version += 1
         return record
 
-    def merge(self, object_type: str, primary_id: int, merged_id: int) -> Record:
-        """Absorb `merged_id` into `primary_id`: the absorbed record disappears entirely."""
+    def merge(
+        self,
+        object_type: str,
+        primary_id: int,
+        merged_id: int,
+        *,
+        new_id: bool = True,
+        bump: bool = True,
+    ) -> Record:
+        """Merge two active records and return the result.
+
+        `new_id` (HubSpot's current behaviour): both records disappear and a new record with a
+        new id takes the primary's values merged over the secondary's, the primary's
+        associations first; both old ids resolve to it on reads by id. Otherwise (legacy) the
+        primary absorbs the secondary and keeps its id. Either way the result lists every
+        absorbed id in `hs_merged_object_ids`. `bump`: whether contacts whose primary company
+        changes get a new modified date (company merges).
+        """
         table = self.table(object_type)
         if primary_id == merged_id:
             msg = "primary_id and merged_id are the same record; merge two different ones"
             raise StoreError(msg)
-        survivor = self._active(table, primary_id)
-        absorbed = self._active(table, merged_id)
-        self._unindex(table, absorbed)
-        del table.records[absorbed.id]
-        table.active.remove(absorbed.id)
-        survivor.merged_ids = sorted({*survivor.merged_ids, absorbed.id, *absorbed.merged_ids})
-        survivor.values["hs_merged_object_ids"] = ";".join(map(str, survivor.merged_ids))
+        primary = self._active(table, primary_id)
+        secondary = self._active(table, merged_id)
+        if new_id:
+            return self._merge_into_new(table, primary, secondary, bump=bump)
+        self._remove(table, secondary)
+        primary.merged_ids = sorted({*primary.merged_ids, secondary.id, *secondary.merged_ids})
+        primary.values["hs_merged_object_ids"] = ";".join(map(str, primary.merged_ids))
         if table.object_type == "contacts":
-            email = absorbed.values.get("email")
-            if email and email.lower() != survivor.values.get("email", "").lower():
-                extra = [e for e in survivor.values.get("hs_additional_emails", "").split(";") if e]
-                survivor.values["hs_additional_emails"] = ";".join([*extra, email])
-            for company_id in absorbed.company_ids:
-                self.company_contacts.get(company_id, set()).discard(absorbed.id)
-            primary = survivor.primary_company_id or absorbed.primary_company_id
-            companies = list(dict.fromkeys([*survivor.company_ids, *absorbed.company_ids]))
-            self._set_companies(survivor, companies, primary)
+            self._move_email(primary, secondary)
+            self._set_companies(
+                primary,
+                list(dict.fromkeys([*primary.company_ids, *secondary.company_ids])),
+                primary.primary_company_id or secondary.primary_company_id,
+            )
         else:
-            self._detach_company(absorbed.id, replacement=survivor.id)
-        self._bump(table, survivor)
-        return survivor
+            self._detach_company(secondary.id, replacement=primary.id, bump=bump)
+        self._bump(table, primary)
+        return primary
+
+    def _merge_into_new(
+        self, table: Table, primary: Record, secondary: Record, *, bump: bool
+    ) -> Record:
+        values = {**secondary.values, **primary.values}
+        for name in (*COMPUTED_PROPERTIES, "hs_additional_emails"):
+            values.pop(name, None)
+        merged_ids = sorted({primary.id, secondary.id, *primary.merged_ids, *secondary.merged_ids})
+        companies = list(dict.fromkeys([*primary.company_ids, *secondary.company_ids]))
+        primary_company = primary.primary_company_id or secondary.primary_company_id
+        contacts = sorted(
+            self.company_contacts.get(primary.id, set())
+            | self.company_contacts.get(secondary.id, set())
+        )
+        extra_emails = [
+            e
+            for r in (primary, secondary)
+            for e in r.values.get("hs_additional_emails", "").split(";")
+            if e
+        ]
+        self._remove(table, primary)
+        self._remove(table, secondary)
+        record = self.create(
+            table.object_type,
+            {},
+            created_ms=min(primary.created_ms, secondary.created_ms),
+            updated_ms=self.clock(),
+        )
+        record.written_ms = self.clock()
+        self._apply_values(table, record, dict(values))
+        if extra_emails:
+            record.values["hs_additional_emails"] = ";".join(dict.fromkeys(extra_emails))
+        record.merged_ids = merged_ids
+        record.values["hs_merged_object_ids"] = ";".join(map(str, merged_ids))
+        for old in (primary.id, secondary.id):
+            table.aliases[old] = record.id
+        for old, target in table.aliases.items():
+            if target in (primary.id, secondary.id):
+                table.aliases[old] = record.id
+        if table.object_type == "contacts":
+            self._move_email(record, secondary)
+            if companies:
+                self._set_companies(record, companies, primary_company)
+        else:
+            self._repoint_company(contacts, (primary.id, secondary.id), record.id, bump=bump)
+        self.version += 1
+        return record
+
+    def _move_email(self, survivor: Record, absorbed: Record) -> None:
+        """The absorbed contact's email joins the survivor's `hs_additional_emails`."""
+        email = absorbed.values.get("email")
+        extra = [e for e in survivor.values.get("hs_additional_emails", "").split(";") if e]
+        known = {e.lower() for e in [survivor.values.get("email", ""), *extra]}
+        if email and email.lower() not in known:
+            survivor.values["hs_additional_emails"] = ";".join([*extra, email])
+
+    def _remove(self, table: Table, record: Record) -> None:
+        """Take a record out of every listing and index (merges and permanent deletes)."""
+        self._unindex(table, record)
+        del table.records[record.id]
+        (table.archived if record.archived else table.active).remove(record.id)
+        if table.object_type == "contacts":
+            for company_id in record.company_ids:
+                self.company_contacts.get(company_id, set()).discard(record.id)
+
+    def purge(self, object_type: str, record_id: int, *, bump: bool = True) -> Record:
+        """Delete a record permanently, active or archived (a GDPR delete): nothing of it
+        remains, not even the old ids that resolved to it. A purged company leaves its
+        contacts without it (`bump` as for archives)."""
+        table = self.table(object_type)
+        record = table.resolve(record_id, archived=None)
+        if record is None:
+            msg = f"no {table.object_type} record with id {record_id}, active or archived"
+            raise StoreError(msg, status=404)
+        self._remove(table, record)
+        for old in [old for old, target in table.aliases.items() if target == record.id]:
+            del table.aliases[old]
+        if table.object_type == "companies" and not record.archived:
+            self._detach_company(record.id, replacement=None, bump=bump)
+        self.version += 1
+        return record
+
+    def expire_archives(self, retention_ms: int) -> int:
+        """Purge archived records archived more than `retention_ms` ago (HubSpot keeps them
+        restorable for 90 days, then deletes them); returns how many went."""
+        horizon = self.clock() - retention_ms
+        if self.oldest_archive_ms is None or self.oldest_archive_ms >= horizon:
+            return 0
+        purged = 0
+        remaining: list[int] = []
+        for table in self.tables.values():
+            for record_id in list(table.archived):
+                archived_ms = table.records[record_id].archived_ms or 0
+                if archived_ms < horizon:
+                    self.purge(table.object_type, record_id)
+                    purged += 1
+                else:
+                    remaining.append(archived_ms)
+        self.oldest_archive_ms = min(remaining, default=None)
+        return purged
+
+    def time_travel(self, shift_ms: int) -> None:
+        """Make every stored moment `shift_ms` older, as if that much time had passed since
+        (the wall clock itself stays real, so clients and the emulator agree on now)."""
+        for table in self.tables.values():
+            for record in table.records.values():
+                record.created_ms -= shift_ms
+                record.updated_ms -= shift_ms
+                record.written_ms -= shift_ms
+                if record.archived_ms is not None:
+                    record.archived_ms -= shift_ms
+                record.created_iso = iso_ms(record.created_ms)
+                record.updated_iso = iso_ms(record.updated_ms)
+                record.values["createdate"] = record.created_iso
+                record.parsed.clear()
+                self._stamp_modified(table, record)
+        if self.oldest_archive_ms is not None:
+            self.oldest_archive_ms -= shift_ms
+        self.version += 1
 
     def touch(
         self,
@@ -254,6 +416,10 @@ class Store:
         return len(targets)
 
     # --- helpers ------------------------------------------------------------------------
+
+    def active(self, object_type: str, record_id: int) -> Record:
+        """The active record of a type with this id, or a 404-worthy error."""
+        return self._active(self.table(object_type), record_id)
 
     def _active(self, table: Table, record_id: int) -> Record:
         record = table.get(record_id)
@@ -286,6 +452,9 @@ class Store:
             else:
                 msg = f"property {name!r} needs a string, number or boolean value"
                 raise StoreError(msg)
+            if name == "email" and text.lower() in self.blocked_emails:
+                msg = f"email {text!r} is blocked by a permanent (GDPR) delete; use another one"
+                raise StoreError(msg, status=409)
             if name in table.unique_index:
                 owner = table.find_unique(name, text)
                 if owner is not None and owner is not record:
@@ -319,7 +488,14 @@ class Store:
         if table.object_type == "contacts":
             record.values["hs_lastmodifieddate"] = record.updated_iso
 
-    def _bump(self, table: Table, record: Record, *, changed: bool = True) -> None:
+    def _bump(
+        self, table: Table, record: Record, *, changed: bool = True, written: bool = False
+    ) -> None:
+        """A new modified date when `changed`; `written` alone only re-indexes the record for
+        search (its index lag applies) without touching the modified date."""
+        if written and not changed:
+            record.written_ms = self.clock()
+            record.parsed.clear()
         if changed:
             now = self.clock()
             # Keep modified dates strictly increasing per record even within one millisecond.
@@ -362,24 +538,34 @@ class Store:
             contact.values["associatedcompanyid"] = str(primary)
         contact.parsed.clear()
 
-    def _detach_company(self, company_id: int, replacement: int | None) -> None:
+    def _detach_company(self, company_id: int, replacement: int | None, *, bump: bool) -> None:
         """Move (or drop) every contact's association with a company that goes away."""
+        contacts = sorted(self.company_contacts.get(company_id, set()))
+        self._repoint_company(contacts, (company_id,), replacement, bump=bump)
+
+    def _repoint_company(
+        self, contact_ids: list[int], old_ids: tuple[int, ...], new_id: int | None, *, bump: bool
+    ) -> None:
+        """Replace the companies `old_ids` by `new_id` (None: drop them) on these contacts;
+        a contact whose primary was one of them gets `new_id` as primary (or none)."""
         contacts = self.tables["contacts"]
-        for contact_id in sorted(self.company_contacts.pop(company_id, set())):
+        for old in old_ids:
+            self.company_contacts.pop(old, None)
+        for contact_id in contact_ids:
             contact = contacts.records[contact_id]
-            companies = [
-                replacement if c == company_id else c
-                for c in contact.company_ids
-                if c != company_id or replacement is not None
-            ]
+            companies = [new_id if c in old_ids else c for c in contact.company_ids]
             primary = contact.primary_company_id
-            if primary == company_id:
-                primary = replacement
+            if primary in old_ids:
+                primary = new_id
             before = contact.primary_company_id
             self._set_companies(
-                contact, [c for c in companies if c is not None], primary, auto_primary=False
+                contact,
+                [c for c in dict.fromkeys(companies) if c is not None],
+                primary,
+                auto_primary=False,
             )
-            self._bump(contacts, contact, changed=before != contact.primary_company_id)
+            changed = before != contact.primary_company_id
+            self._bump(contacts, contact, changed=changed and bump, written=changed)
 
     # --- reads for the admin API ---------------------------------------------------------
 

@@ -7,7 +7,8 @@ Fixtures:
   ``.token`` (a private-app token it accepts), ``.oauth_client`` (an `OAuthClient` it accepts)
   and typed helpers over the admin API: ``seed(companies=, contacts=, seed=, ...)``,
   ``create(type, properties, company_ids=, primary_company_id=)``, ``update``, ``archive``,
-  ``merge``, ``touch``, ``dump``, ``stats``, ``reset_stats``, ``set_config(**settings)``,
+  ``merge(type, primary, merged, new_id=)``, ``purge`` (permanent delete), ``time_travel``,
+  ``touch``, ``dump``, ``stats``, ``reset_stats``, ``set_config(**settings)``,
   ``unlimit()`` (no rate limits), ``set_faults(rules)`` / ``add_faults`` / ``clear_faults``,
   ``expire_tokens()``, ``add_credentials``, ``reset()`` and ``auth_headers``.
 - ``hubspot_emulator_module`` (module scope): the same, shared by a module's tests (never reset
@@ -144,12 +145,32 @@ class AdminClient:
         return result
 
     def merge(
-        self, object_type: str, primary_id: str | int, merged_id: str | int
+        self,
+        object_type: str,
+        primary_id: str | int,
+        merged_id: str | int,
+        *,
+        new_id: bool | None = None,
     ) -> dict[str, Any]:
-        """Absorb `merged_id` into `primary_id`; returns the survivor."""
-        body = {"primary_id": str(primary_id), "merged_id": str(merged_id)}
+        """Merge two records; returns the result (a new record with a new id when `new_id`,
+        HubSpot's current behaviour; the primary when not; None: the `merge_new_id` config)."""
+        body: dict[str, Any] = {"primary_id": str(primary_id), "merged_id": str(merged_id)}
+        if new_id is not None:
+            body["new_id"] = new_id
         result: dict[str, Any] = self.call("POST", f"/objects/{object_type}/merge", body)
         return result
+
+    def purge(self, object_type: str, record_id: str | int) -> None:
+        """Delete a record permanently (active or archived), as a GDPR delete does."""
+        self.call("POST", f"/objects/{object_type}/{record_id}/purge")
+
+    def time_travel(self, *, days: float = 0, seconds: float = 0) -> int:
+        """Make every stored moment that much older; returns how many archives expired."""
+        result: dict[str, Any] = self.call(
+            "POST", "/time-travel", {"days": days, "seconds": seconds}
+        )
+        purged: int = result["purged"]
+        return purged
 
     def touch(
         self,

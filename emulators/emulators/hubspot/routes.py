@@ -1,5 +1,13 @@
-"""HubSpot's own paths: objects (list, read, batch read, search), properties, v4
-associations batch read and the OAuth token endpoint, with HubSpot's shapes and limits."""
+"""HubSpot's own paths: objects (list, read, batch read, search, merge, GDPR delete),
+properties, v4 associations batch read and the OAuth token endpoint, with HubSpot's shapes and
+limits.
+
+Ids absorbed by a new-id merge resolve to the merged record on every read by id (single read,
+batch read, v4 association batch read): HubSpot documents it for single reads; users observe
+it for batch reads, the result carrying the merged record's id
+(https://community.hubspot.com/t5/APIs-Integrations/Question-about-using-batch-read-API/m-p/1101616);
+the merged record comes once however many of its old ids were asked (our choice). Lists and
+search never show absorbed ids."""
 
 from __future__ import annotations
 
@@ -31,7 +39,8 @@ from emulators.hubspot.search import parse_search
 from emulators.hubspot.state import HubSpotState, state_of
 from emulators.hubspot.timeutil import iso_ms
 
-DEFAULT_LIST_LIMIT = 10  # D-contacts: default page size of the list endpoint
+# Default page size of the list endpoint (https://developers.hubspot.com/docs/api/crm/contacts).
+DEFAULT_LIST_LIMIT = 10
 # v4 associations returned per input before `paging` appears ("Limit 500 per call", spec).
 ASSOCIATION_PAGE = 500
 _NOUN = {"contacts": "contact", "companies": "company"}
@@ -134,7 +143,7 @@ async def get_object(request: web.Request) -> web.Response:
         _check_id_property(table, id_property)
         record = table.find_unique(id_property, raw_id) if not archived else None
     elif raw_id.isdigit():
-        record = table.get(int(raw_id), archived=archived)
+        record = table.resolve(int(raw_id), archived=archived)
     if record is None:
         raise not_found(f"No {_NOUN[table.object_type]} with id {raw_id} exists.")
     names = select_properties(
@@ -187,14 +196,16 @@ async def batch_read(request: web.Request) -> web.Response:
     started = _now_iso(state)
     results = []
     missing = []
+    seen: set[int] = set()
     for raw_id in wanted_ids:
         if id_property and id_property != "hs_object_id":
             record = None if archived else table.find_unique(id_property, raw_id)
         else:
-            record = table.get(int(raw_id), archived=archived) if raw_id.isdigit() else None
+            record = table.resolve(int(raw_id), archived=archived) if raw_id.isdigit() else None
         if record is None:
             missing.append(raw_id)
-        else:
+        elif record.id not in seen:
+            seen.add(record.id)
             results.append(renderer.record(record))
     reply: dict[str, Any] = {
         "status": "COMPLETE",
@@ -284,7 +295,7 @@ async def associations_batch_read(request: web.Request) -> web.Response:
     missing: list[str] = []
     for item in inputs:
         raw_id = str(item["id"])
-        record = table.get(int(raw_id)) if raw_id.isdigit() else None
+        record = table.resolve(int(raw_id)) if raw_id.isdigit() else None
         if record is None:
             missing.append(raw_id)
             continue
@@ -305,7 +316,7 @@ async def associations_batch_read(request: web.Request) -> web.Response:
             raise validation_error(f"after must be an offset, got {item.get('after')!r}") from None
         chunk = pairs[offset : offset + ASSOCIATION_PAGE]
         entry: dict[str, Any] = {
-            "from": {"id": raw_id},
+            "from": {"id": record.sid},
             "to": [
                 {"toObjectId": other, "associationTypes": association_types(from_type, primary)}
                 for other, primary in chunk
@@ -337,6 +348,65 @@ async def associations_batch_read(request: web.Request) -> web.Response:
     return json_response(reply, status=207)
 
 
+def _record_id(body: dict[str, Any], name: str) -> int:
+    raw = str(body.get(name, ""))
+    if not raw.isdigit():
+        raise validation_error(f"{name} must be a record id, got {body.get(name)!r}")
+    return int(raw)
+
+
+async def merge(request: web.Request) -> web.Response:
+    """`POST /crm/v3/objects/{type}/merge`: `PublicMergeInput` -> the merged record (current
+    behaviour: a new record with a new id; legacy by config: the primary)."""
+    state = state_of(request)
+    table = _table(state, request.match_info["object_type"])
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise validation_error('send {"primaryObjectId": ..., "objectIdToMerge": ...}')
+    primary_id = _record_id(body, "primaryObjectId")
+    merged_id = _record_id(body, "objectIdToMerge")
+    for record_id in (primary_id, merged_id):
+        if table.get(record_id) is None:
+            raise not_found(f"No {_NOUN[table.object_type]} with id {record_id} exists.")
+    if primary_id == merged_id:
+        raise validation_error("primaryObjectId and objectIdToMerge must be different records.")
+    record = state.store.merge(
+        table.object_type,
+        primary_id,
+        merged_id,
+        new_id=state.config.merge_new_id,
+        bump=state.config.association_changes_touch_contacts,
+    )
+    names = select_properties(table, None, LIST_DEFAULT_PROPERTIES[table.object_type])
+    return json_response(Renderer(table, names, state.config).record(record))
+
+
+async def gdpr_delete(request: web.Request) -> web.Response:
+    """`POST /crm/v3/objects/contacts/gdpr-delete`: delete a contact permanently (204).
+
+    `idProperty` names a unique property (e.g. `email`) holding `objectId`; an email no contact
+    has is blocked from future use, as the spec says. An unknown record id answers 404."""
+    state = state_of(request)
+    table = state.store.tables["contacts"]
+    body = await _json_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("objectId"), str | int):
+        raise validation_error('send {"objectId": "<contact id>", "idProperty"?: "email"}')
+    raw_id = str(body["objectId"])
+    id_property = body.get("idProperty")
+    if id_property and id_property != "hs_object_id":
+        _check_id_property(table, str(id_property))
+        record = table.find_unique(str(id_property), raw_id)
+        if record is None and id_property == "email":
+            state.store.blocked_emails.add(raw_id.strip().lower())
+            return web.Response(status=204)
+    else:
+        record = table.resolve(int(raw_id), archived=None) if raw_id.isdigit() else None
+    if record is None:
+        raise not_found(f"No contact with {id_property or 'id'} {raw_id} exists.")
+    state.store.purge("contacts", record.id)
+    return web.Response(status=204)
+
+
 async def oauth_token(request: web.Request) -> web.Response:
     """`POST /oauth/v1/token`: the refresh-token grant (form-encoded)."""
     state = state_of(request)
@@ -352,6 +422,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(objects, list_objects)
     app.router.add_post(objects + "/search", search)
     app.router.add_post(objects + "/batch/read", batch_read)
+    app.router.add_post(objects + "/merge", merge)
+    app.router.add_post("/crm/v3/objects/contacts/gdpr-delete", gdpr_delete)
     app.router.add_get(objects + "/{object_id}", get_object)
     app.router.add_get("/crm/v3/properties/{object_type}", list_properties)
     app.router.add_get("/crm/v3/properties/{object_type}/{name}", get_property)

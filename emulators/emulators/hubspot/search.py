@@ -1,8 +1,9 @@
 """`POST /crm/v3/objects/{type}/search`: filters, one sort, offset paging, the result cap.
 
-Semantics (hubspot-api.md section 3): filters inside a group are ANDed, groups are ORed;
-string comparisons are case-insensitive except enumerations; dates compare as epoch ms (filter
-values may be epoch-ms strings or ISO); numbers numerically; `hs_object_id` as an integer.
+Semantics (HubSpot's search guide, https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm):
+filters inside a group are ANDed, groups are ORed; string comparisons are case-insensitive
+except enumerations; dates compare as epoch ms (filter values may be epoch-ms strings or ISO);
+numbers numerically; `hs_object_id` as an integer.
 A missing value never satisfies EQ/LT/GT/IN/BETWEEN and always satisfies NEQ and NOT_IN.
 Results default to creation order (ascending id); records without the sort property come last.
 
@@ -44,7 +45,7 @@ OPERATORS = frozenset(
         "NOT_CONTAINS_TOKEN",
     }
 )
-# "A query can contain a maximum of 3,000 characters" (D-search "Limits").
+# "A query can contain a maximum of 3,000 characters" (the search guide, "Limits").
 MAX_QUERY_CHARS = 3_000
 DEFAULT_LIMIT = 10
 ID_PROPERTY = "hs_object_id"
@@ -117,7 +118,7 @@ def _convert(table: Table, name: str, raw: str, *, strict: bool) -> Comparable:
             raise validation_error(msg)
         return ms
     if kind == "enumeration":
-        return raw  # enumeration filters are case-sensitive (D-search)
+        return raw  # enumeration filters are case-sensitive (the search guide)
     return raw.lower()
 
 
@@ -249,7 +250,7 @@ def _parse_sorts(raw: Any, table: Table) -> tuple[str | None, bool]:
     if not raw:
         return None, False
     sort = raw[0]
-    # The spec types sorts as strings; clients send objects (hubspot-api.md section 12).
+    # The spec types sorts as strings; clients send objects (the search guide's examples).
     name: Any
     direction: Any
     if isinstance(sort, str):
@@ -328,10 +329,15 @@ def _matches(table: Table, record: Record, f: Filter) -> bool:  # noqa: PLR0911,
     return value not in f.values  # NOT_IN
 
 
+_TOKEN_SEPARATORS = str.maketrans("@.-;", "    ")
+
+
 def _token_match(text: str, pattern: str) -> bool:
+    """Whole value or any token; `;` separates the values of multi-value properties such as
+    `hs_merged_object_ids`."""
     if fnmatch.fnmatchcase(text, pattern):
         return True
-    tokens = text.replace("@", " ").replace(".", " ").replace("-", " ").split()
+    tokens = text.translate(_TOKEN_SEPARATORS).split()
     return any(fnmatch.fnmatchcase(token, pattern) for token in tokens)
 
 

@@ -1,5 +1,6 @@
-"""Admin-driven changes as HubSpot shows them: updates bump modified dates, merges make the
-absorbed record vanish, archives move records, `associatedcompanyid` follows the primary."""
+"""Admin-driven changes as HubSpot shows them: updates bump modified dates, legacy merges make
+the absorbed record vanish, archives move records, `associatedcompanyid` follows the primary.
+(The current merge behaviour, permanent deletes and retention: test_identity_changes.py.)"""
 
 from __future__ import annotations
 
@@ -47,9 +48,10 @@ def test_ids_are_numeric_strings_ascending_by_creation(emulator: HubSpotEmulator
     assert len(set(ids)) == 12
 
 
-def test_contact_merge_absorbs_the_record_and_lists_it_on_the_survivor(
+def test_legacy_contact_merge_absorbs_the_record_and_lists_it_on_the_survivor(
     emulator: HubSpotEmulator, api: Api
 ) -> None:
+    emulator.set_config(merge_new_id=False)
     c1 = emulator.create("companies", {"name": "c1"})["id"]
     c2 = emulator.create("companies", {"name": "c2"})["id"]
     a = emulator.create("contacts", {"email": "a@example.com"}, company_ids=[c1])["id"]
@@ -68,9 +70,10 @@ def test_contact_merge_absorbs_the_record_and_lists_it_on_the_survivor(
     assert dump[a]["company_ids"] == [c1, c2]
 
 
-def test_company_merge_moves_contacts_and_keeps_associatedcompanyid_in_sync(
+def test_legacy_company_merge_moves_contacts_and_keeps_associatedcompanyid_in_sync(
     emulator: HubSpotEmulator, api: Api
 ) -> None:
+    emulator.set_config(merge_new_id=False)
     keep = emulator.create("companies", {"name": "keep"})["id"]
     gone = emulator.create("companies", {"name": "gone"})["id"]
     contact = emulator.create("contacts", {"email": "x@example.com"}, primary_company_id=gone)

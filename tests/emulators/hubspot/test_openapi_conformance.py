@@ -277,6 +277,7 @@ def _scenario(emulator: HubSpotEmulator) -> Recorder:
             f"/crm/v4/associations/{kind}/deals/batch/read",
             json={"inputs": []},
         )
+    _identity_changes(emulator, r)
     token = "/oauth/v1/token"
     client = emulator.oauth_client
     form = {
@@ -311,6 +312,38 @@ def _scenario(emulator: HubSpotEmulator) -> Recorder:
     for _ in range(5):
         r.call("companies", "/crm/v3/objects/companies", "GET", "/crm/v3/objects/companies")
     return r
+
+
+def _identity_changes(emulator: HubSpotEmulator, r: Recorder) -> None:
+    """Merges (new-id and legacy), reads by absorbed ids, GDPR deletes and their errors."""
+    for kind in ("contacts", "companies"):
+        base = f"/crm/v3/objects/{kind}"
+        ids = [record["id"] for record in emulator.dump(kind)]
+        merge = base + "/merge"
+        body = {"primaryObjectId": ids[0], "objectIdToMerge": ids[1]}
+        merged = r.call(kind, merge, "POST", merge, json=body).json()["id"]
+        emulator.set_config(merge_new_id=False)
+        r.call(
+            kind, merge, "POST", merge, json={"primaryObjectId": merged, "objectIdToMerge": ids[2]}
+        )
+        emulator.set_config(merge_new_id=True)
+        r.call(
+            kind, merge, "POST", merge, json={"primaryObjectId": ids[0], "objectIdToMerge": ids[3]}
+        )
+        r.call(kind, merge, "POST", merge, json={"primaryObjectId": "x"})
+        item = base + "/{" + ("contactId" if kind == "contacts" else "companyId") + "}"
+        r.call(kind, item, "GET", f"{base}/{ids[1]}")  # an absorbed id: the merged record
+        batch = base + "/batch/read"
+        inputs = [{"id": ids[0]}, {"id": ids[1]}, {"id": merged}]
+        r.call(kind, batch, "POST", batch, json={"inputs": inputs, "properties": []})
+    gdpr = "/crm/v3/objects/contacts/gdpr-delete"
+    contact = emulator.dump("contacts")[-1]["id"]
+    deleted = requests.post(
+        emulator.url + gdpr, json={"objectId": contact}, headers=emulator.auth_headers, timeout=30
+    )
+    assert deleted.status_code == 204, deleted.text
+    r.call("contacts", gdpr, "POST", gdpr, json={"objectId": contact})  # 404: gone
+    r.call("contacts", gdpr, "POST", gdpr, json={"idProperty": "email"})  # 400
 
 
 def test_every_json_response_matches_the_official_clients_models(

@@ -1,6 +1,7 @@
 """Search: filter semantics, one sort, offset paging, the 10,000-result cap, keyset paging,
-archived exclusion and index lag (hubspot-api.md section 3). Expectations are computed from the
-admin dump, independently of the emulator's search code."""
+archived exclusion and index lag
+(https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm).
+Expectations are computed from the admin dump, independently of the emulator's search code."""
 
 from __future__ import annotations
 
@@ -251,11 +252,16 @@ def test_short_pages_off_by_null_and_refused_unless_a_positive_integer(
     assert emulator.config()["short_search_pages"] is None
 
 
-def test_archived_and_merged_records_never_appear(emulator: HubSpotEmulator, api: Api) -> None:
+@pytest.mark.parametrize("new_id", [True, False], ids=["new-id-merge", "legacy-merge"])
+def test_archived_and_merged_records_never_appear(
+    emulator: HubSpotEmulator, api: Api, new_id: bool
+) -> None:
     ids = [emulator.create("contacts", {"firstname": f"n{i}"})["id"] for i in range(4)]
     emulator.archive("contacts", ids[0])
-    emulator.merge("contacts", ids[1], ids[2])
-    assert api.search_all_ids("contacts", {}) == [ids[1], ids[3]]
+    merged = emulator.merge("contacts", ids[1], ids[2], new_id=new_id)["id"]
+    assert merged == (ids[1] if not new_id else str(int(ids[3]) + 1))
+    expected = [ids[3], merged] if new_id else [ids[1], ids[3]]
+    assert api.search_all_ids("contacts", {}) == expected
 
 
 def test_recent_writes_are_invisible_during_the_index_lag(
