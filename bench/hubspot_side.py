@@ -39,8 +39,8 @@ from bench.common import (
     status_counts,
 )
 
-LIST_LIMIT = 100  # HubSpot's list page maximum (hubspot-api.md)
-SEARCH_LIMIT = 200  # HubSpot's search page maximum (hubspot-api.md)
+LIST_LIMIT = 100  # list page maximum: https://developers.hubspot.com/docs/api/crm/contacts
+SEARCH_LIMIT = 200  # search page maximum: https://developers.hubspot.com/docs/api/crm/search
 # HubSpot's limits as the issue names them: 190 requests per rolling 10 s, 5 searches per s.
 BURST_LIMIT = 190
 BURST_WINDOW_S = 10.0
