@@ -38,7 +38,7 @@ EMAIL_TRAITS: dict[str, tuple[str, ...]] = {"user": ("email",)}
 # A stream key (or id field) named like this holds emails: ids from it are lower-cased.
 EMAIL_FIELD_NAMES = frozenset({"email"})
 
-# Built-in mappings for tap-hubspot-gather's streams (issue 6): trait <- stream field.
+# Built-in mappings for tap-hubspot-gather's streams: trait <- stream field.
 BUILTIN_MAPPINGS: dict[str, dict[str, Any]] = {
     "companies": {
         "kind": "account",
