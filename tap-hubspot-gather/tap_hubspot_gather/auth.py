@@ -98,7 +98,6 @@ class OAuthRefresher:
         self._lock = threading.Lock()
         self._access_token: str | None = None
         self._refresh_at = 0.0
-        self.refreshes = 0
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -139,7 +138,6 @@ class OAuthRefresher:
         new_refresh = payload.get("refresh_token")
         if isinstance(new_refresh, str) and new_refresh:
             self._refresh_token = new_refresh
-        self.refreshes += 1
 
     def _post(self, form: dict[str, str]) -> dict[str, Any]:
         last_problem = ""

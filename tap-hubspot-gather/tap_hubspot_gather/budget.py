@@ -41,10 +41,8 @@ UNTHROTTLED = 1_000_000
 
 @dataclass
 class BudgetStats:
-    """What the budget did, for the end-of-run log line and for tests."""
+    """What the budget learned from HubSpot's headers."""
 
-    waits: int = 0
-    waited_s: float = 0.0
     learned_max: int | None = None
 
 
@@ -108,9 +106,6 @@ class RequestBudget:
                     break
                 self._sleep(delay)
                 waited += delay
-        if waited:
-            self.stats.waits += 1
-            self.stats.waited_s += waited
         return waited
 
     def observe(self, headers: Mapping[str, str], *, search: bool = False, ok: bool = True) -> None:

@@ -83,7 +83,6 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
-    token_refreshes_on_401: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
 
 
@@ -309,7 +308,6 @@ class HubSpotClient:
             if status == 401 and self.auth.can_refresh and not refreshed:
                 # OAuth token expired early or was revoked: refresh once, then retry at once.
                 refreshed = True
-                self.stats.token_refreshes_on_401 += 1
                 self.auth.invalidate()
                 continue
             if status == HTTP_TOO_MANY_REQUESTS:

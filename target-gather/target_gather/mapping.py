@@ -1,4 +1,4 @@
-"""Stream -> Gather model and fields: the `mappings` setting, id normalization, required traits.
+"""Stream -> Gather model and fields: the `mappings` setting and required traits.
 
 Two steps, so that mistakes surface as early as possible:
 
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
+
+# Re-exported: the sinks and tests import it from here.
+from target_gather.ids import normalize_id as normalize_id  # noqa: PLC0414
 
 Kind = Literal["account", "user", "custom", "event", "ignore"]
 KINDS: tuple[Kind, ...] = ("account", "user", "custom", "event")
@@ -73,7 +74,6 @@ _OPTIONS: dict[Kind, frozenset[str]] = {
     "event": _OPTIONS_COMMON | {"event_type", "event_type_field", "user_field", "account_field"},
 }
 _MODEL_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
-_INTEGRAL_STRING = re.compile(r"^[+-]?\d+\.0+$")
 # Deliberately loose: one `@`, no spaces, a dot in the domain. Gather itself decides the rest.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ID_TYPES = frozenset({"string", "integer", "number"})
@@ -85,35 +85,6 @@ class MappingError(ValueError):
 
 class InvalidRecordError(ValueError):
     """A record cannot be sent: the message says why (never the record's values)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# id normalization (must stay identical to the tap's)
-
-
-def normalize_id(value: Any, *, email: bool = False) -> str | None:
-    """The canonical id string, or None when `value` cannot be an id.
-
-    `str`, surrounding whitespace stripped; integral numbers (and numeric strings with an
-    all-zero fraction, as HubSpot returns number properties) without `.0`; emails lower-cased.
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        text = str(value)
-    elif isinstance(value, float | Decimal):
-        if not math.isfinite(value):
-            return None
-        text = str(int(value)) if value == int(value) else str(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if "." in text and _INTEGRAL_STRING.match(text):
-            text = text.split(".", 1)[0].lstrip("+")
-    else:
-        return None
-    if not text:
-        return None
-    return text.lower() if email else text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,7 +397,7 @@ class BoundMapping:
 
     def map_record(self, record: Mapping[str, Any]) -> Mapped:
         """The Gather body for `record`; `InvalidRecordError` when it must not be sent."""
-        record_id = normalize_id(record.get(self.id_field), email=self.id_is_email)
+        record_id = normalize_id(record.get(self.id_field), lower=self.id_is_email)
         source_id = merged = None
         if self.source_id_field is not None:
             source_id = normalize_id(record.get(self.source_id_field))
@@ -534,7 +505,7 @@ class BoundMapping:
         assert spec.link is not None  # set by _parse_event
         assert spec.link_field is not None
         owner = normalize_id(
-            record.get(spec.link_field), email=spec.link_field in EMAIL_FIELD_NAMES
+            record.get(spec.link_field), lower=spec.link_field in EMAIL_FIELD_NAMES
         )
         if owner is None:
             msg = f"{spec.link} field {spec.link_field!r} is missing or empty"
