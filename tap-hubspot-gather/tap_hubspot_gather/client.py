@@ -10,10 +10,8 @@ what went wrong and what to do, with no token and no record data in it.
 
 from __future__ import annotations
 
-import email.utils
 import ipaddress
 import logging
-import random
 import re
 import time
 from collections import Counter
@@ -32,6 +30,7 @@ from tap_hubspot_gather.errors import (
     HubSpotRateLimitError,
     redact,
 )
+from tap_hubspot_gather.retry import backoff_s, parse_retry_after
 from tap_hubspot_gather.transport import (
     Answer,
     InvalidURLError,
@@ -44,7 +43,6 @@ DEFAULT_API_URL = "https://api.hubapi.com"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RETRIES = 8
 DEFAULT_BACKOFF_MAX_S = 60.0
-BACKOFF_BASE_S = 0.5
 # Honour a Retry-After up to this long; beyond it, fail and let the next scheduled run resume.
 MAX_RETRY_AFTER_S = 900.0
 # "Locks will last for 2 seconds" (https://developers.hubspot.com/docs/api-reference/error-handling).
@@ -380,8 +378,7 @@ class HubSpotClient:
             raise HubSpotError(redact(msg, self.auth.secrets), status=status)
         wait = self._retry_after(response)
         if wait is None:
-            ceiling = min(self.backoff_max_s, BACKOFF_BASE_S * 2**attempt)
-            wait = random.uniform(ceiling / 2, ceiling)  # jitter: peers must not align
+            wait = backoff_s(attempt, self.backoff_max_s)
         if rate_limited:
             # Hold every request of this kind (the prefetcher's and the lookups'), not just
             # the one that was refused.
@@ -440,20 +437,6 @@ class HubSpotClient:
         message = redact("".join(parts), self.auth.secrets)
         cls = HubSpotAuthError if status in (401, 403) else HubSpotError
         return cls(message, status=status, category=category)
-
-
-def parse_retry_after(value: str) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 # msgspec decodes a page several times faster than the stdlib; bodies are encoded with it too.
