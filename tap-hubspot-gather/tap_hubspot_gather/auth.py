@@ -15,7 +15,13 @@ from urllib.parse import urlencode
 
 from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, redact
 from tap_hubspot_gather.retry import backoff_s, parse_retry_after
-from tap_hubspot_gather.transport import Answer, NoAnswerError, Transport, UnsendableError
+from tap_hubspot_gather.transport import (
+    USER_AGENT,
+    Answer,
+    NoAnswerError,
+    Transport,
+    UnsendableError,
+)
 
 # HubSpot's OAuth v1 token endpoint, relative to the API base URL
 # (https://developers.hubspot.com/docs/methods/OAuth2/refresh-access-token).
@@ -29,7 +35,6 @@ REFRESH_MARGIN_SHARE = 0.2
 TOKEN_RETRIES = 3
 TOKEN_BACKOFF_MAX_S = 8.0
 TOKEN_TIMEOUT_S = 30.0
-USER_AGENT = "tap-hubspot-gather"  # the client's User-Agent (client.py imports this module)
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 

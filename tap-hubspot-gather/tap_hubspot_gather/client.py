@@ -32,6 +32,7 @@ from tap_hubspot_gather.errors import (
 )
 from tap_hubspot_gather.retry import backoff_s, parse_retry_after
 from tap_hubspot_gather.transport import (
+    USER_AGENT,
     Answer,
     InvalidURLError,
     NoAnswerError,
@@ -50,7 +51,6 @@ LOCKED_WAIT_S = 2.0
 # 423 Locked, 429 Too Many Requests, 477 Migration in Progress, and every 5xx are transient.
 HTTP_TOO_MANY_REQUESTS = 429
 RETRY_STATUSES = frozenset({423, HTTP_TOO_MANY_REQUESTS, 477})
-USER_AGENT = "tap-hubspot-gather"
 # Hosts plain http:// may reach without allow_insecure_http: the token never leaves the machine.
 LOOPBACK_NAMES = frozenset({"localhost"})
 API_URL_FIX = (
