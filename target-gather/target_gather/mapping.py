@@ -236,33 +236,33 @@ def _parse_required(
     return required
 
 
-def _exactly_one(stream: str, first: Any, second: Any, choices: str) -> None:
-    """An event mapping sets exactly one option of a pair; `choices` names both."""
-    if (first is None) == (second is None):
-        msg = f"{_where(stream)} is an event mapping: set exactly one of {choices}."
-        raise MappingError(msg)
+# An event mapping sets exactly one option of each pair (the message explains both).
+_EVENT_CHOICES = (
+    (
+        "event_type",
+        "event_type_field",
+        "event_type (a fixed type such as 'invoice.paid') or event_type_field (the field "
+        "holding the type)",
+    ),
+    (
+        "user_field",
+        "account_field",
+        "user_field or account_field (the field holding the Gather user or account id it "
+        "belongs to)",
+    ),
+)
 
 
 def _parse_event(spec: MappingSpec, options: Mapping[str, Any]) -> MappingSpec:
     stream = spec.stream
+    for first, second, choices in _EVENT_CHOICES:
+        if (options.get(first) is None) == (options.get(second) is None):
+            msg = f"{_where(stream)} is an event mapping: set exactly one of {choices}."
+            raise MappingError(msg)
     event_type = options.get("event_type")
     type_field = options.get("event_type_field")
-    _exactly_one(
-        stream,
-        event_type,
-        type_field,
-        "event_type (a fixed type such as 'invoice.paid') or event_type_field (the field "
-        "holding the type)",
-    )
     user_field = options.get("user_field")
     account_field = options.get("account_field")
-    _exactly_one(
-        stream,
-        user_field,
-        account_field,
-        "user_field or account_field (the field holding the Gather user or account id it "
-        "belongs to)",
-    )
     link: Literal["user", "account"] = "user" if user_field is not None else "account"
     link_field = _expect_str(stream, f"{link}_field", user_field or account_field)
     return MappingSpec(
