@@ -1,4 +1,4 @@
-"""`python -m bench [--smoke] [--no-write] [--no-peer]`: the six scenarios of the benchmark issue
+"""`python -m bench [--smoke] [--no-write] [--no-peer]`: the six benchmark scenarios
 and the cost of following identities (scenario 7).
 
 Writes `bench/results/<timestamp>.json`, regenerates `bench/RESULTS.md` and its two charts.

@@ -271,7 +271,7 @@ def ratio(value: float | None, reference: float | None) -> float | None:
 
 
 def bar(name: str, value: float | None, threshold: float, op: str = ">=") -> dict[str, Any]:
-    """One of the issue's bars: its value against the threshold, and whether it is met."""
+    """One of the benchmark's bars: its value against the threshold, and whether it is met."""
     if value is None:
         met = False
     elif op == ">=":

@@ -260,7 +260,7 @@ def _writes(gather_stats: dict[str, Any]) -> int:
 
 
 def bars(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The issue's bars for scenarios 5 and 6."""
+    """The benchmark's bars for scenarios 5 and 6."""
     s5, s6 = results["s5"], results["s6"]
     r5 = ratio(s5["target"]["records_per_s"], s5["bare"]["records_per_s"])
     unchanged = s5["target_unchanged"]

@@ -41,7 +41,7 @@ from bench.common import (
 
 LIST_LIMIT = 100  # list page maximum: https://developers.hubspot.com/docs/api/crm/contacts
 SEARCH_LIMIT = 200  # search page maximum: https://developers.hubspot.com/docs/api/crm/search
-# HubSpot's limits as the issue names them: 190 requests per rolling 10 s, 5 searches per s.
+# HubSpot's limits (Professional tier): 190 requests per rolling 10 s, 5 searches per s.
 BURST_LIMIT = 190
 BURST_WINDOW_S = 10.0
 SEARCHES_PER_SECOND = 5
@@ -400,7 +400,7 @@ def run_limited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any]:
 
 
 def bars(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The issue's bars for scenarios 1-4, each with its value, threshold and verdict."""
+    """The benchmark's bars for scenarios 1-4, each with its value, threshold and verdict."""
     s1, s2f, s2i, s3, s4 = (
         results["s1"],
         results["s2_full"],

@@ -14,7 +14,14 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, redact
-from tap_hubspot_gather.transport import Answer, NoAnswerError, Transport, UnsendableError
+from tap_hubspot_gather.retry import backoff_s, parse_retry_after
+from tap_hubspot_gather.transport import (
+    USER_AGENT,
+    Answer,
+    NoAnswerError,
+    Transport,
+    UnsendableError,
+)
 
 # HubSpot's OAuth v1 token endpoint, relative to the API base URL
 # (https://developers.hubspot.com/docs/methods/OAuth2/refresh-access-token).
@@ -23,10 +30,11 @@ TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 (a URL path, not a secret)
 # never more than a fifth of the token's lifetime, so short-lived tokens are still used.
 REFRESH_MARGIN_S = 300.0
 REFRESH_MARGIN_SHARE = 0.2
-# The token endpoint is not rate limited like the CRM API; a few quick retries on 5xx/drops.
+# The token endpoint is not rate limited like the CRM API: a few retries on 429/5xx/drops, with
+# the CRM client's backoff (and its Retry-After, up to the same short ceiling).
 TOKEN_RETRIES = 3
+TOKEN_BACKOFF_MAX_S = 8.0
 TOKEN_TIMEOUT_S = 30.0
-USER_AGENT = "tap-hubspot-gather"  # the client's User-Agent (client.py imports this module)
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -87,6 +95,7 @@ class OAuthRefresher:
         *,
         transport: Transport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.token_url = api_url.rstrip("/") + TOKEN_PATH
         self._client_id = client_id
@@ -95,10 +104,10 @@ class OAuthRefresher:
         # The tap's one HTTP stack (its own pool: token calls never wait behind CRM pages).
         self._transport = transport or Transport(self.token_url, USER_AGENT)
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._access_token: str | None = None
         self._refresh_at = 0.0
-        self.refreshes = 0
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -139,12 +148,15 @@ class OAuthRefresher:
         new_refresh = payload.get("refresh_token")
         if isinstance(new_refresh, str) and new_refresh:
             self._refresh_token = new_refresh
-        self.refreshes += 1
 
     def _post(self, form: dict[str, str]) -> dict[str, Any]:
         last_problem = ""
         body = urlencode(form).encode()
-        for _ in range(TOKEN_RETRIES):
+        refused: Answer | None = None  # the last answer worth retrying, for its Retry-After
+        for attempt in range(TOKEN_RETRIES):
+            if attempt:
+                self._sleep(_wait_before(attempt - 1, refused))
+            refused = None
             try:
                 response = self._transport.send(
                     "POST",
@@ -165,6 +177,7 @@ class OAuthRefresher:
                 raise HubSpotError(msg) from None
             if response.status >= 500 or response.status == 429:
                 last_problem = f"HTTP {response.status}"
+                refused = response
                 continue
             if response.status >= 400:
                 raise HubSpotAuthError(self._rejection(response))
@@ -191,6 +204,15 @@ class OAuthRefresher:
             "new values for client_id, client_secret and refresh_token.",
             self.secrets,
         )
+
+
+def _wait_before(attempt: int, refused: Answer | None) -> float:
+    """HubSpot's Retry-After when it gave one, else the client's backoff; both capped short."""
+    header = refused.headers.get("Retry-After") if refused is not None else None
+    asked = parse_retry_after(header) if header else None
+    if asked is None:
+        return backoff_s(attempt, TOKEN_BACKOFF_MAX_S)
+    return min(asked, TOKEN_BACKOFF_MAX_S)
 
 
 def _json(response: Answer) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
 """Client-side request budget: stay under HubSpot's limits instead of bouncing off them.
 
-Two independent limits (hubspot-api.md section 7):
+Two independent limits
+(https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines):
 - the rolling 10-second burst limit on ordinary CRM calls (100 to 250 per 10 s depending on
   tier; learned from `X-HubSpot-RateLimit-Max` / `-Interval-Milliseconds` / `-Remaining`);
 - the per-second limit on search calls (5 per second per account), which are exempt from
@@ -18,10 +19,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 # Lowest 10-second limit of any HubSpot plan (Free/Starter private apps: 100 per 10 s); used
-# until a response tells us the real one (hubspot-api.md section 7).
+# until a response tells us the real one
+# (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines).
 DEFAULT_BURST_MAX = 100
 DEFAULT_BURST_WINDOW_S = 10.0
-# Search: "rate limited to five requests per second per account" (hubspot-api.md section 3).
+# Search: "rate limited to five requests per second per account"
+# (https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm).
 DEFAULT_SEARCHES_PER_SECOND = 5
 SEARCH_WINDOW_S = 1.0
 # Keep a little headroom: our send times and HubSpot's arrival times differ by network jitter.
@@ -38,10 +41,8 @@ UNTHROTTLED = 1_000_000
 
 @dataclass
 class BudgetStats:
-    """What the budget did, for the end-of-run log line and for tests."""
+    """What the budget learned from HubSpot's headers."""
 
-    waits: int = 0
-    waited_s: float = 0.0
     learned_max: int | None = None
 
 
@@ -105,9 +106,6 @@ class RequestBudget:
                     break
                 self._sleep(delay)
                 waited += delay
-        if waited:
-            self.stats.waits += 1
-            self.stats.waited_s += waited
         return waited
 
     def observe(self, headers: Mapping[str, str], *, search: bool = False, ok: bool = True) -> None:

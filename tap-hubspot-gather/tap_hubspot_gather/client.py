@@ -10,10 +10,8 @@ what went wrong and what to do, with no token and no record data in it.
 
 from __future__ import annotations
 
-import email.utils
 import ipaddress
 import logging
-import random
 import re
 import time
 from collections import Counter
@@ -32,7 +30,9 @@ from tap_hubspot_gather.errors import (
     HubSpotRateLimitError,
     redact,
 )
+from tap_hubspot_gather.retry import backoff_s, parse_retry_after
 from tap_hubspot_gather.transport import (
+    USER_AGENT,
     Answer,
     InvalidURLError,
     NoAnswerError,
@@ -44,14 +44,13 @@ DEFAULT_API_URL = "https://api.hubapi.com"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RETRIES = 8
 DEFAULT_BACKOFF_MAX_S = 60.0
-BACKOFF_BASE_S = 0.5
 # Honour a Retry-After up to this long; beyond it, fail and let the next scheduled run resume.
 MAX_RETRY_AFTER_S = 900.0
 # "Locks will last for 2 seconds" (https://developers.hubspot.com/docs/api-reference/error-handling).
 LOCKED_WAIT_S = 2.0
 # 423 Locked, 429 Too Many Requests, 477 Migration in Progress, and every 5xx are transient.
-RETRY_STATUSES = frozenset({423, 429, 477})
-USER_AGENT = "tap-hubspot-gather"
+HTTP_TOO_MANY_REQUESTS = 429
+RETRY_STATUSES = frozenset({423, HTTP_TOO_MANY_REQUESTS, 477})
 # Hosts plain http:// may reach without allow_insecure_http: the token never leaves the machine.
 LOOPBACK_NAMES = frozenset({"localhost"})
 API_URL_FIX = (
@@ -82,7 +81,6 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
-    token_refreshes_on_401: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
 
 
@@ -284,7 +282,9 @@ class HubSpotClient:
                     method, url, headers=headers, body=body, timeout_s=self.timeout_s
                 )
             except NoAnswerError as exc:
-                attempt = self._retry_or_raise(attempt, method, path, f"{exc} (no answer)", None)
+                attempt = self._retry_or_raise(
+                    attempt, method, path, f"{exc} (no answer)", None, search=search
+                )
                 continue
             except UnsendableError as exc:
                 raise self._unsendable(method, path, exc) from None
@@ -295,19 +295,25 @@ class HubSpotClient:
                     return _DECODER.decode(response.data)
                 except msgspec.DecodeError:
                     attempt = self._retry_or_raise(
-                        attempt, method, path, "a truncated or non-JSON body", response
+                        attempt,
+                        method,
+                        path,
+                        "a truncated or non-JSON body",
+                        response,
+                        search=search,
                     )
                     continue
             if status == 401 and self.auth.can_refresh and not refreshed:
                 # OAuth token expired early or was revoked: refresh once, then retry at once.
                 refreshed = True
-                self.stats.token_refreshes_on_401 += 1
                 self.auth.invalidate()
                 continue
-            if status == 429:
+            if status == HTTP_TOO_MANY_REQUESTS:
                 self._on_rate_limited(response)
             if status in RETRY_STATUSES or status >= 500:
-                attempt = self._retry_or_raise(attempt, method, path, f"HTTP {status}", response)
+                attempt = self._retry_or_raise(
+                    attempt, method, path, f"HTTP {status}", response, search=search
+                )
                 continue
             raise self._error(method, path, response)
 
@@ -344,8 +350,15 @@ class HubSpotClient:
         path: str,
         problem: str,
         response: Answer | None,
+        *,
+        search: bool,
     ) -> int:
-        """Sleep before the next attempt, or raise when the retries are spent."""
+        """Sleep before the next attempt, or raise when the retries are spent.
+
+        `search` and the answer's status come from `request()`, which knows both: a refused
+        search pauses the search budget, and spent retries on a 429 raise the rate-limit error.
+        """
+        rate_limited = response is not None and response.status == HTTP_TOO_MANY_REQUESTS
         if attempt >= self.max_retries:
             cause = (
                 f"Nothing answered at {self.api_url}: check api_url and network access to it"
@@ -357,16 +370,19 @@ class HubSpotClient:
                 f"(last: {problem}). {cause}; re-run later (the sync resumes from its last "
                 "STATE), or raise max_retries."
             )
-            cls = HubSpotRateLimitError if "429" in problem else HubSpotError
-            raise cls(redact(msg, self.auth.secrets))
+            if rate_limited:
+                raise HubSpotRateLimitError(
+                    redact(msg, self.auth.secrets), status=HTTP_TOO_MANY_REQUESTS
+                )
+            status = response.status if response is not None else None
+            raise HubSpotError(redact(msg, self.auth.secrets), status=status)
         wait = self._retry_after(response)
         if wait is None:
-            ceiling = min(self.backoff_max_s, BACKOFF_BASE_S * 2**attempt)
-            wait = random.uniform(ceiling / 2, ceiling)  # jitter: peers must not align
-        if response is not None and response.status == 429:
+            wait = backoff_s(attempt, self.backoff_max_s)
+        if rate_limited:
             # Hold every request of this kind (the prefetcher's and the lookups'), not just
             # the one that was refused.
-            self.budget.pause(wait, search="/search" in path)
+            self.budget.pause(wait, search=search)
         self.stats.retries += 1
         self.logger.warning(
             "HubSpot %s %s: %s; retry %d/%d in %.1f s",
@@ -421,20 +437,6 @@ class HubSpotClient:
         message = redact("".join(parts), self.auth.secrets)
         cls = HubSpotAuthError if status in (401, 403) else HubSpotError
         return cls(message, status=status, category=category)
-
-
-def parse_retry_after(value: str) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 # msgspec decodes a page several times faster than the stdlib; bodies are encoded with it too.

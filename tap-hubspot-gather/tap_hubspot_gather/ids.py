@@ -1,18 +1,25 @@
-"""The one rule for turning a HubSpot ID value into the key Gather matches on.
+"""The one rule for turning an ID value into the key Gather matches on.
 
-The target normalizes the same way, so a key never differs between tap and target: `str`,
-surrounding whitespace stripped, integral numbers (and numeric strings with an all-zero
-fraction, such as "+7.00") without the fraction or a plus sign, and emails lower-cased. An
-empty result means "no usable ID". `tests/reliability` checks the two agree for any value.
+This file is vendored, byte for byte, as `tap_hubspot_gather/ids.py` and `target_gather/ids.py`
+(a test fails if they differ): the tap keys and links records by it and the check command
+predicts duplicates with it, and the target, which takes records from any tap, applies it to
+everything it sends. Each plugin installs on its own (wheel, or `pip_url` with
+`#subdirectory=`), so a third package both depend on would have to be released before either
+could install; 40 lines are not worth that coupling.
+
+The rule: `str`, surrounding whitespace stripped, integral numbers (and numeric strings with an
+all-zero fraction, as HubSpot returns number properties, such as "+7.00") without the fraction
+or a plus sign, and, with `lower=True` (email IDs), lower-cased. None means "no usable ID".
 """
 
 from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
-# Same pattern as target_gather.mapping: "123.0" and "+7.00" are integers, "0." and "7" stay.
+# "123.0" and "+7.00" are integers; "0." and "7" stay as they are.
 _INTEGRAL_STRING = re.compile(r"^[+-]?\d+\.0+$")
 
 
@@ -20,14 +27,18 @@ def normalize_id(value: Any, *, lower: bool = False) -> str | None:
     """The normalized ID string, or None when the value cannot identify a record."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, float):
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float | Decimal):
         if not math.isfinite(value):
             return None
-        text = str(int(value)) if value.is_integer() else repr(value)
+        text = str(int(value)) if value == int(value) else str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if _INTEGRAL_STRING.match(text):
+            text = text.split(".", 1)[0].lstrip("+")
     else:
-        text = str(value).strip()
-    if _INTEGRAL_STRING.match(text):
-        text = text.split(".", 1)[0].lstrip("+")
+        return None
     if not text:
         return None
     return text.lower() if lower else text

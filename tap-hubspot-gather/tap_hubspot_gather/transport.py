@@ -23,6 +23,7 @@ import urllib3
 # lookups (account IDs, batch reads) at most.
 POOL_SIZE = 4
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+USER_AGENT = "tap-hubspot-gather"  # every request the tap sends (CRM, OAuth, connect)
 
 
 class NoAnswerError(Exception):

@@ -1,4 +1,4 @@
-"""Stream -> Gather model and fields: the `mappings` setting, id normalization, required traits.
+"""Stream -> Gather model and fields: the `mappings` setting and required traits.
 
 Two steps, so that mistakes surface as early as possible:
 
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
+
+# Re-exported: the sinks and tests import it from here.
+from target_gather.ids import normalize_id as normalize_id  # noqa: PLC0414
 
 Kind = Literal["account", "user", "custom", "event", "ignore"]
 KINDS: tuple[Kind, ...] = ("account", "user", "custom", "event")
@@ -38,7 +39,7 @@ EMAIL_TRAITS: dict[str, tuple[str, ...]] = {"user": ("email",)}
 # A stream key (or id field) named like this holds emails: ids from it are lower-cased.
 EMAIL_FIELD_NAMES = frozenset({"email"})
 
-# Built-in mappings for tap-hubspot-gather's streams (issue 6): trait <- stream field.
+# Built-in mappings for tap-hubspot-gather's streams: trait <- stream field.
 BUILTIN_MAPPINGS: dict[str, dict[str, Any]] = {
     "companies": {
         "kind": "account",
@@ -73,7 +74,6 @@ _OPTIONS: dict[Kind, frozenset[str]] = {
     "event": _OPTIONS_COMMON | {"event_type", "event_type_field", "user_field", "account_field"},
 }
 _MODEL_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
-_INTEGRAL_STRING = re.compile(r"^[+-]?\d+\.0+$")
 # Deliberately loose: one `@`, no spaces, a dot in the domain. Gather itself decides the rest.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ID_TYPES = frozenset({"string", "integer", "number"})
@@ -85,35 +85,6 @@ class MappingError(ValueError):
 
 class InvalidRecordError(ValueError):
     """A record cannot be sent: the message says why (never the record's values)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# id normalization (must stay identical to the tap's)
-
-
-def normalize_id(value: Any, *, email: bool = False) -> str | None:
-    """The canonical id string, or None when `value` cannot be an id.
-
-    `str`, surrounding whitespace stripped; integral numbers (and numeric strings with an
-    all-zero fraction, as HubSpot returns number properties) without `.0`; emails lower-cased.
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        text = str(value)
-    elif isinstance(value, float | Decimal):
-        if not math.isfinite(value):
-            return None
-        text = str(int(value)) if value == int(value) else str(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if "." in text and _INTEGRAL_STRING.match(text):
-            text = text.split(".", 1)[0].lstrip("+")
-    else:
-        return None
-    if not text:
-        return None
-    return text.lower() if email else text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,24 +236,33 @@ def _parse_required(
     return required
 
 
+# An event mapping sets exactly one option of each pair (the message explains both).
+_EVENT_CHOICES = (
+    (
+        "event_type",
+        "event_type_field",
+        "event_type (a fixed type such as 'invoice.paid') or event_type_field (the field "
+        "holding the type)",
+    ),
+    (
+        "user_field",
+        "account_field",
+        "user_field or account_field (the field holding the Gather user or account id it "
+        "belongs to)",
+    ),
+)
+
+
 def _parse_event(spec: MappingSpec, options: Mapping[str, Any]) -> MappingSpec:
     stream = spec.stream
+    for first, second, choices in _EVENT_CHOICES:
+        if (options.get(first) is None) == (options.get(second) is None):
+            msg = f"{_where(stream)} is an event mapping: set exactly one of {choices}."
+            raise MappingError(msg)
     event_type = options.get("event_type")
     type_field = options.get("event_type_field")
-    if (event_type is None) == (type_field is None):
-        msg = (
-            f"{_where(stream)} is an event mapping: set exactly one of event_type (a fixed "
-            "type such as 'invoice.paid') or event_type_field (the field holding the type)."
-        )
-        raise MappingError(msg)
     user_field = options.get("user_field")
     account_field = options.get("account_field")
-    if (user_field is None) == (account_field is None):
-        msg = (
-            f"{_where(stream)} is an event mapping: set exactly one of user_field or "
-            "account_field (the field holding the Gather user or account id it belongs to)."
-        )
-        raise MappingError(msg)
     link: Literal["user", "account"] = "user" if user_field is not None else "account"
     link_field = _expect_str(stream, f"{link}_field", user_field or account_field)
     return MappingSpec(
@@ -426,7 +406,7 @@ class BoundMapping:
 
     def map_record(self, record: Mapping[str, Any]) -> Mapped:
         """The Gather body for `record`; `InvalidRecordError` when it must not be sent."""
-        record_id = normalize_id(record.get(self.id_field), email=self.id_is_email)
+        record_id = normalize_id(record.get(self.id_field), lower=self.id_is_email)
         source_id = merged = None
         if self.source_id_field is not None:
             source_id = normalize_id(record.get(self.source_id_field))
@@ -534,7 +514,7 @@ class BoundMapping:
         assert spec.link is not None  # set by _parse_event
         assert spec.link_field is not None
         owner = normalize_id(
-            record.get(spec.link_field), email=spec.link_field in EMAIL_FIELD_NAMES
+            record.get(spec.link_field), lower=spec.link_field in EMAIL_FIELD_NAMES
         )
         if owner is None:
             msg = f"{spec.link} field {spec.link_field!r} is missing or empty"

@@ -14,8 +14,6 @@ import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 
 MALFORMED = "_MALFORMED_LINE"
-# A rejected line is quoted in the reason up to this many characters (it may be huge).
-MAX_QUOTE_CHARS = 200
 
 
 def _no_handler(line_number: int, reason: str) -> None:

@@ -39,7 +39,7 @@ ID_CHOICES = [
 MODES = [pytest.param("keep", id="keep"), pytest.param("mirror", id="mirror")]
 # HubSpot purges archived records after 90 days; one day more makes them gone.
 PAST_RETENTION_DAYS = 91
-# Index lag longer than the tap's `search_lag_seconds` (issue: 20 s against 5 s).
+# Index lag longer than the tap's `search_lag_seconds`: 20 s against 5 s.
 INDEX_LAG_S = 20
 SEARCH_LAG_S = 5
 # ISO datetimes and epoch milliseconds in the stored STATE that `age_state` moves.

@@ -30,7 +30,7 @@ FAST_RETRY_ENV = {
     "TAP_HUBSPOT_GATHER_SEARCHES_PER_SECOND": "100",
     "TARGET_GATHER_MAX_RETRIES": "6",
 }
-# The incremental cursor of each stream, as HubSpot names it (issue 5).
+# The incremental cursor of each stream, as HubSpot names it.
 MODIFIED_PROPERTY = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

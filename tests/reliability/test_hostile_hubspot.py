@@ -29,7 +29,7 @@ ODD_IDS = [
     "'; DROP TABLE accounts;--",
     "\u202eRTL-id",
 ]
-# Junk HubSpot returns in typed properties (issue 5: "must not crash the sync").
+# Junk HubSpot returns in typed properties: it must not crash the sync.
 JUNK = {
     "numberofemployees": "N/A",
     "annualrevenue": "1,000,000",

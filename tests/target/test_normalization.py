@@ -20,7 +20,7 @@ def test_documented_examples() -> None:
     assert normalize_id("+7.00") == "7"
     assert normalize_id(4.5) == "4.5"
     assert normalize_id("v1.0") == "v1.0"
-    assert normalize_id("  Ada@Example.com ", email=True) == "ada@example.com"
+    assert normalize_id("  Ada@Example.com ", lower=True) == "ada@example.com"
     assert normalize_id("Ada@Example.com") == "Ada@Example.com"
     for unusable in (None, True, False, "", "   ", float("nan"), float("inf"), [1], {"a": 1}):
         assert normalize_id(unusable) is None
@@ -39,7 +39,7 @@ def test_normalization_is_idempotent_and_strips(value: str) -> None:
     if once is not None:
         assert once == once.strip()
         assert normalize_id(once) == once
-        assert normalize_id(once, email=True) == normalize_id(value, email=True)
+        assert normalize_id(once, lower=True) == normalize_id(value, lower=True)
 
 
 @given(st.text(min_size=1))

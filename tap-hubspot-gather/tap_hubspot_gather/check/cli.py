@@ -13,8 +13,6 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-import requests
-
 from tap_hubspot_gather.check.idstore import IdStore, ObjectType
 from tap_hubspot_gather.check.render import REPORT_JSON_SCHEMA, exit_code, to_json, to_text
 from tap_hubspot_gather.check.report import CheckReport, judge
@@ -31,7 +29,6 @@ from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 
 EXIT_READY = 0
-EXIT_NOT_READY = 1
 EXIT_CANNOT_CHECK = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell convention
 DEFAULT_SAMPLE_SIZE = 10
@@ -166,15 +163,6 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         report = check_portal(args, progress)
     except (SettingsError, HubSpotError) as exc:
         print(f"check: could not check the portal: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_CHECK
-    except requests.RequestException as exc:
-        # A malformed api_url (no scheme, bad host) fails before any answer; no secret in it.
-        print(
-            f"check: could not check the portal: HubSpot could not be reached at the "
-            f"configured api_url ({type(exc).__name__}). Set api_url to a full URL such as "
-            "https://api.hubapi.com.",
-            file=sys.stderr,
-        )
         return EXIT_CANNOT_CHECK
     except KeyboardInterrupt:
         print("check: interrupted; nothing was changed in HubSpot.", file=sys.stderr)

@@ -19,9 +19,8 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from tap_hubspot_gather.auth import TOKEN_PATH
-from tap_hubspot_gather.client import USER_AGENT
 from tap_hubspot_gather.errors import redact
-from tap_hubspot_gather.transport import NoAnswerError, Transport, UnsendableError
+from tap_hubspot_gather.transport import USER_AGENT, NoAnswerError, Transport, UnsendableError
 
 # Exactly what the tap reads: companies and contacts, and their property definitions.
 REQUIRED_SCOPES = (
