@@ -130,13 +130,13 @@ class GatherSink(BatchSink):
 
     def accept(self, record: dict[str, Any], version: int | None = None) -> None:
         """Map one record and queue it; the last record per Gather id wins (except that an
-        archived record never displaces another, live record's upsert of the same id)."""
-        self._batch_records_read += 1
-        self._total_records_read += 1
+        archived record never displaces another, live record's upsert of the same id).
+
+        The caller tallies the record (`tally_record_read`), as the SDK's own path does."""
         if self._ignore:
             self._ignored += 1
             return
-        for key in self._key_properties:
+        for key in self.key_properties:
             if key not in record:
                 reason = f"key property {key!r} is absent: the tap broke the Singer spec"
                 self._invalid.append((None, reason, record))
@@ -178,9 +178,7 @@ class GatherSink(BatchSink):
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        """The SDK's own record path (used with stream maps) ends here too."""
-        self._batch_records_read -= 1  # the SDK tallies this record itself
-        self._total_records_read -= 1
+        """The SDK's own record path (which tallies the record itself) ends here too."""
         self.accept(record)
 
     # -- drain -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MissingKeyPropertiesError, RecordsWithoutSchemaException
@@ -33,6 +33,11 @@ if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from singer_sdk.sinks import Sink
 
 DEFAULT_API_URL = "https://api.gatherdata.co"
 DEFAULT_LEDGER_PATH = "output/target-gather/ledger.sqlite3"
@@ -381,6 +386,7 @@ class TargetGather(Target):
 
     # -- message handling ------------------------------------------------------------------
 
+    # private SDK: the lean RECORD path and the checkpoint cadence; no public per-message hook
     @override
     def _process_record_message(self, message_dict: dict[str, Any]) -> None:
         """A lean RECORD path: no SDK validation or timestamp parsing, then the cadence."""
@@ -388,6 +394,7 @@ class TargetGather(Target):
         record = message_dict.get("record")
         direct = self._direct_sinks.get(stream_name)  # type: ignore[arg-type]
         if direct is not None and isinstance(record, dict):
+            direct.tally_record_read()
             direct.accept(record, message_dict.get("version"))
         elif not isinstance(stream_name, str) or not isinstance(record, dict):
             line = getattr(self.message_reader, "line_number", 0)
@@ -406,16 +413,23 @@ class TargetGather(Target):
         """Through the SDK's stream maps (aliases, filters, transforms, flattening)."""
         stream_maps = self.mapper.stream_maps.get(stream_name)
         if stream_maps is None:
-            self._assert_sink_exists(stream_name)
-            return
+            raise RecordsWithoutSchemaException(_record_before_schema(stream_name))
         for stream_map in stream_maps:
             transformed = stream_map.transform(record)
             if transformed is None:
                 continue
-            self._assert_sink_exists(stream_map.stream_alias)
-            sink = self._sinks_active[stream_map.stream_alias]
-            assert isinstance(sink, GatherSink)
+            sink = self._active_sink(stream_map.stream_alias)
+            if sink is None:
+                raise RecordsWithoutSchemaException(_record_before_schema(stream_map.stream_alias))
+            sink.tally_record_read()
             sink.accept(transformed, version)
+
+    def _active_sink(self, stream_name: str) -> GatherSink | None:
+        """The stream's current sink, if its SCHEMA arrived."""
+        if not self.sink_exists(stream_name):
+            return None
+        sink = self.get_sink(stream_name)
+        return sink if isinstance(sink, GatherSink) else None
 
     def _refresh_direct_sinks(self) -> None:
         """Streams whose only map is the identity (no stream maps, no flattening) skip it."""
@@ -425,10 +439,11 @@ class TargetGather(Target):
         for stream_name, stream_maps in self.mapper.stream_maps.items():
             if len(stream_maps) != 1 or type(stream_maps[0]) is not SameRecordTransform:
                 continue
-            sink = self._sinks_active.get(stream_maps[0].stream_alias)
-            if isinstance(sink, GatherSink) and stream_maps[0].stream_alias == stream_name:
+            sink = self._active_sink(stream_maps[0].stream_alias)
+            if sink is not None and stream_maps[0].stream_alias == stream_name:
                 self._direct_sinks[stream_name] = sink
 
+    # private SDK: the time-based checkpoint also ticks on STATE; no public hook
     @override
     def _process_state_message(self, message_dict: dict[str, Any]) -> None:
         super()._process_state_message(message_dict)
@@ -436,14 +451,27 @@ class TargetGather(Target):
             self.checkpoint()
 
     @override
-    def _process_schema_message(self, message_dict: dict[str, Any]) -> None:
-        """Register the stream; a mapping that does not fit its schema stops the run here."""
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict[str, Any] | None = None,
+        schema: dict[str, Any] | None = None,
+        key_properties: Sequence[str] | None = None,
+    ) -> Sink:
+        """With a SCHEMA: its sink; a mapping that does not fit the schema stops the run here."""
+        if schema is None:
+            return super().get_sink(stream_name, record=record)
         try:
-            super()._process_schema_message(message_dict)
+            sink = super().get_sink(
+                stream_name, record=record, schema=schema, key_properties=key_properties
+            )
         except MappingError as exc:
             self._fail(exc)
         self._refresh_direct_sinks()
+        return sink
 
+    # private SDK: deliver the pass before settling it; the SDK only calls the sink
     @override
     def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
         """A complete pass ended: deliver what came before it, then settle what it lacked.
@@ -459,8 +487,8 @@ class TargetGather(Target):
         self._draining = True
         try:
             for stream_map in self.mapper.stream_maps.get(stream_name, []):
-                sink = self._sinks_active.get(stream_map.stream_alias)
-                if isinstance(sink, GatherSink):
+                sink = self._active_sink(stream_map.stream_alias)
+                if sink is not None:
                     sink.activate_version(version)
         except GatherError as exc:
             self._fail(exc)
@@ -479,6 +507,7 @@ class TargetGather(Target):
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
 
+    # private SDK: a signal mid-delivery must not re-enter a drain; no public hook
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: never re-enter a drain (sdk#3775), never exit 0 on an unfinished input.
@@ -508,6 +537,7 @@ class TargetGather(Target):
         self._finish()
         raise exc
 
+    # private SDK: STATE after the durable ledger, never in dry run or twice; no public hook
     @override
     def _write_state_message(self, state: dict[str, Any]) -> None:
         """Emit STATE unless dry run, empty, or the same as the last one emitted."""
@@ -585,6 +615,13 @@ class TargetGather(Target):
         services.summary.log(self.logger)
         if self._summary_path:
             services.summary.write(Path(self._summary_path))
+
+
+def _record_before_schema(stream_name: str) -> str:
+    return (
+        f"A record for stream '{stream_name}' was encountered before a corresponding schema. "
+        "Check that the Tap correctly implements the Singer spec."
+    )
 
 
 if __name__ == "__main__":
