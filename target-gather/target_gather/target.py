@@ -20,14 +20,13 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
-from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
+from target_gather.client import GatherClient, GatherError, encode
 from target_gather.durable import COMPACT_SEGMENTS, DurableError, DurableLedger, open_store
-from target_gather.identity import IdentityMap
-from target_gather.ledger import Ledger, sole_workspace, workspace_key
-from target_gather.mapping import MappingError, parse_mappings
+from target_gather.factory import Connection, Settings, build, checkpoint_records, make_client
+from target_gather.ledger import Ledger
+from target_gather.mapping import MappingError
 from target_gather.reader import TolerantReader
-from target_gather.report import LeftBehindWriter, RejectsWriter, RunSummary
-from target_gather.sinks import GatherSink, Services
+from target_gather.sinks import GatherSink
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -35,7 +34,7 @@ else:
     from typing_extensions import override
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from singer_sdk.sinks import Sink
 
@@ -253,79 +252,35 @@ class TargetGather(Target):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_parallelism = 1  # sinks drain in turn; each drain is concurrent inside
-        config = self.config
-        try:
-            specs = parse_mappings(config.get("mappings"))
-            api_url = check_url(
-                config.get("api_url", DEFAULT_API_URL),
-                allow_insecure_http=bool(config.get("allow_insecure_http", False)),
-            )
-        except (MappingError, GatherError) as exc:
-            msg = f"invalid config: {exc}"
-            raise GatherError(msg) from None
-        dry_run = bool(config.get("dry_run", False))
-        api_key = str(config.get("api_key") or "")
-        if not api_key and not dry_run:
-            msg = (
-                "invalid config: api_key is not set. Fix: set TARGET_GATHER_API_KEY (or "
-                "api_key), or use dry_run."
-            )
-            raise GatherError(msg)
+        settings = Settings(self.config, self.config_jsonschema)
+        self._settings = settings
+        self._api_key = settings.text("api_key")  # `_redact` needs it from the start
         self._client: GatherClient | None = None
-        self._api_url = api_url
-        self._api_key = api_key
-        every = int(config.get("checkpoint_every_records", DEFAULT_CHECKPOINT_RECORDS))
-        if config.get("batch_size_rows"):  # the SDK's batch size, honoured as a bound too
-            every = min(every, int(config["batch_size_rows"]))
-        self._checkpoint_records = max(1, every)
-        self._checkpoint_seconds = float(
-            config.get("checkpoint_every_seconds", DEFAULT_CHECKPOINT_SECONDS)
-        )
+        self._checkpoint_records = checkpoint_records(settings)
+        self._checkpoint_seconds = settings.number("checkpoint_every_seconds")
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         self._last_state_emitted: str | None = None
-        self._summary_path = config.get("summary_path")
+        self._summary_path = settings.get("summary_path")
         self._finished = False
         self._failed = False
         self._draining = False
         self._direct_sinks: dict[str, GatherSink] = {}
         if isinstance(self.message_reader, TolerantReader):
             self.message_reader.on_malformed = self._on_malformed
-        ledger_path = Path(config.get("ledger_path", DEFAULT_LEDGER_PATH))
-        workspace = workspace_key(api_url, api_key)
-        if not api_key:  # dry run without a key: diff against the workspace, if only one
-            workspace = sole_workspace(ledger_path, api_url) or workspace
-        ledger = Ledger(ledger_path, workspace, read_only=dry_run)
-        rejects = RejectsWriter(
-            Path(config.get("rejects_path", DEFAULT_REJECTS_PATH)),
-            include_payload=bool(config.get("rejects_include_payload", False)),
-            redact=self._redact,
-        )
-        identity = IdentityMap(ledger)
-        self._durable = self._open_durable(ledger, workspace, ledger_path, dry_run=dry_run)
-        mirror = config.get("sync_mode") == "mirror" or bool(config.get("delete_records", False))
-        self.services = Services(
-            specs=specs,
-            client=self._get_client,
-            ledger=ledger,
-            rejects=rejects,
-            summary=RunSummary(dry_run=dry_run, sync_mode="mirror" if mirror else "keep"),
-            null_policy="clear" if config.get("null_policy") == "clear" else "omit",
-            payload_format=str(config.get("payload_format", "flat")),
-            dry_run=dry_run,
-            full_resync=bool(config.get("full_resync", False)),
-            delete_records=mirror,
-            identity=identity,
-            left_behind=LeftBehindWriter(
-                Path(config.get("left_behind_path", DEFAULT_LEFT_BEHIND_PATH))
-            ),
+        self._conn, self.services = build(settings, client=self._client_getter, redact=self._redact)
+        self._durable = self._open_durable(
+            self.services.ledger,
+            self._conn.workspace,
+            self._conn.ledger_path,
+            dry_run=self.services.dry_run,
         )
 
     def _open_durable(
         self, ledger: Ledger, workspace: str, ledger_path: Path, *, dry_run: bool
     ) -> DurableLedger | None:
         """`ledger_uri`: rebuild the local ledger from its durable copy, then journal writes."""
-        uri = str(self.config.get("ledger_uri") or "").strip()
+        uri = self._settings.text("ledger_uri").strip()
         # Meltano's default state backend, its own system database, is local like ledger_path.
         if not uri or uri == LOCAL_STATE_BACKEND or dry_run:
             return None
@@ -367,22 +322,13 @@ class TargetGather(Target):
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "<redacted>") if self._api_key else text
 
-    def _get_client(self) -> GatherClient:
-        if self._client is None:
-            config = self.config
-            self._client = GatherClient(
-                self._api_url,
-                self._api_key,
-                max_concurrency=int(config.get("max_concurrency", 16)),
-                max_requests_per_second=config.get("max_requests_per_second"),
-                request_timeout_s=float(config.get("request_timeout_s", 30.0)),
-                retry=RetryPolicy(
-                    max_retries=int(config.get("max_retries", 5)),
-                    backoff_base_s=float(config.get("backoff_base_s", 0.5)),
-                    backoff_max_s=float(config.get("backoff_max_s", 30.0)),
-                ),
-            )
-        return self._client
+    def _client_getter(self, conn: Connection) -> Callable[[], GatherClient]:
+        def get() -> GatherClient:
+            if self._client is None:  # created on first use: a dry run never connects
+                self._client = make_client(self._settings, conn)
+            return self._client
+
+        return get
 
     # -- message handling ------------------------------------------------------------------
 
@@ -434,7 +380,7 @@ class TargetGather(Target):
     def _refresh_direct_sinks(self) -> None:
         """Streams whose only map is the identity (no stream maps, no flattening) skip it."""
         self._direct_sinks = {}
-        if self.config.get("flattening_enabled"):
+        if self._settings.flag("flattening_enabled"):
             return
         for stream_name, stream_maps in self.mapper.stream_maps.items():
             if len(stream_maps) != 1 or type(stream_maps[0]) is not SameRecordTransform:

@@ -13,6 +13,7 @@ import importlib
 import inspect
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -230,7 +231,7 @@ def test_each_declared_private_name_exists_with_the_expected_parameters(package:
         if actual != tuple(use.parameters):
             broken.append(f"{use.owner}.{use.name}: parameters {actual}, expected {use.parameters}")
     assert not broken, (
-        f"singer-sdk {singer_sdk.__version__} changed private names {package} relies on "
+        f"singer-sdk {version('singer-sdk')} changed private names {package} relies on "
         "(adapt the code and its sdk_private.py): " + "; ".join(broken)
     )
 
