@@ -171,9 +171,10 @@ class _RateLimiter:
 class RetryPolicy:
     """Bounded retries: exponential backoff with full jitter, Retry-After honoured up to a cap."""
 
-    max_retries: int = 5
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
+    # No defaults here: they live in the target's settings schema (see factory.make_client).
+    max_retries: int
+    backoff_base_s: float
+    backoff_max_s: float
 
     def delay(self, retry: int, retry_after: float | None) -> float:
         """Seconds before retry number `retry` (1-based).
@@ -195,17 +196,17 @@ class GatherClient:
         api_url: str,
         api_key: str,
         *,
-        max_concurrency: int = 16,
-        max_requests_per_second: float | None = None,
-        request_timeout_s: float = 30.0,
-        retry: RetryPolicy | None = None,
+        max_concurrency: int,
+        max_requests_per_second: float | None,
+        request_timeout_s: float,
+        retry: RetryPolicy,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._api_key = api_key
         self.max_concurrency = max(1, max_concurrency)
         self.rate = max_requests_per_second
         self.timeout = request_timeout_s
-        self.retry = retry or RetryPolicy()
+        self.retry = retry
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -43,6 +43,7 @@ class TolerantReader(MsgSpecReader):
     def _malformed(self, reason: str) -> dict[str, Any]:
         return {"type": MALFORMED, "line": self.line_number, "reason": reason}
 
+    # private SDK: the reader has no public hook for a message it cannot route
     def _process_unknown_message(self, message_dict: dict[str, Any]) -> None:
         if message_dict.get("type") == MALFORMED:
             self.on_malformed(int(message_dict["line"]), str(message_dict["reason"]))

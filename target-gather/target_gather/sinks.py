@@ -1,4 +1,4 @@
-"""The sink: map -> validate -> dedupe -> diff -> send -> record outcomes.
+"""The sink: map -> validate -> dedupe -> plan (`plan.py`) -> send -> record outcomes.
 
 Records are mapped as they arrive (invalid ones are set aside with their reason), deduplicated by
 Gather id (the last record per id wins), and sent when the target drains. A drain returns only
@@ -24,7 +24,7 @@ from target_gather.client import (
     record_path,
 )
 from target_gather.identity import IdentityMap
-from target_gather.ledger import DELETED_DIGEST, LEFT_BEHIND_DIGEST, Ledger, digest
+from target_gather.ledger import DELETED_DIGEST, LEFT_BEHIND_DIGEST, Ledger
 from target_gather.mapping import (
     BoundMapping,
     InvalidRecordError,
@@ -34,6 +34,14 @@ from target_gather.mapping import (
     bind,
     normalize_id,
     spec_for,
+)
+from target_gather.plan import (
+    BatchPlan,
+    IdentityPlan,
+    involved_sources,
+    plan_identity,
+    plan_requests,
+    split_pending,
 )
 from target_gather.report import LeftBehindWriter, RejectsWriter, RunSummary
 
@@ -76,15 +84,7 @@ class Services:
     protocol_errors: Counter[str] = field(default_factory=Counter)
 
 
-@dataclass
-class Plan:
-    """Identity changes of one batch: new rows, and Gather ids that may be left behind."""
-
-    final: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
-    candidates: list[tuple[str, str, str]] = field(default_factory=list)  # gather, source, why
-    known_before: dict[str, str | None] = field(default_factory=dict)
-    links: dict[str, str | None] = field(default_factory=dict)
-    unchanged: set[str] = field(default_factory=set)
+Plan = IdentityPlan  # the name before the plan moved to plan.py
 
 
 class GatherSink(BatchSink):
@@ -130,13 +130,13 @@ class GatherSink(BatchSink):
 
     def accept(self, record: dict[str, Any], version: int | None = None) -> None:
         """Map one record and queue it; the last record per Gather id wins (except that an
-        archived record never displaces another, live record's upsert of the same id)."""
-        self._batch_records_read += 1
-        self._total_records_read += 1
+        archived record never displaces another, live record's upsert of the same id).
+
+        The caller tallies the record (`tally_record_read`), as the SDK's own path does."""
         if self._ignore:
             self._ignored += 1
             return
-        for key in self._key_properties:
+        for key in self.key_properties:
             if key not in record:
                 reason = f"key property {key!r} is absent: the tap broke the Singer spec"
                 self._invalid.append((None, reason, record))
@@ -170,7 +170,7 @@ class GatherSink(BatchSink):
         stale = s.identity.stale(model, self.stream_name, new_version)
         if not stale:
             return
-        plan = Plan()
+        plan = IdentityPlan()
         for source_id, gather_id in stale:
             plan.final[source_id] = (None, None)
             plan.candidates.append((gather_id, source_id, "not_in_source"))
@@ -178,9 +178,7 @@ class GatherSink(BatchSink):
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        """The SDK's own record path (used with stream maps) ends here too."""
-        self._batch_records_read -= 1  # the SDK tallies this record itself
-        self._total_records_read -= 1
+        """The SDK's own record path (which tallies the record itself) ends here too."""
         self.accept(record)
 
     # -- drain -----------------------------------------------------------------------------
@@ -202,42 +200,49 @@ class GatherSink(BatchSink):
             s.summary.add(model, ignored=ignored_stream)
         self._write_invalid(invalid)
         s.summary.add(model, invalid=len(invalid), duplicates=duplicates)
-        upserts, deletes, ignored = self._split(pending)
+        split = split_pending(
+            pending,
+            tracked=self._tracked,
+            mirror=s.delete_records,
+            is_event=self.mapping.spec.kind == "event",
+        )
         no_id = sum(1 for m, _ in observed if m.no_id)
         if no_id:
             s.summary.add(model, no_id=no_id)
-        plan = self._plan(observed) if observed else None
-        if plan is not None:
-            upserts = self._with_takeovers(upserts, plan)
-        bodies = {key: encode(m.body) for key, m in upserts.items()}
-        digests = {key: digest(body) for key, body in bodies.items()}
+        identity = self._plan(observed) if observed else None
+        upserts = split.upserts
+        if identity is not None:
+            upserts = self._with_takeovers(upserts, identity)
         known: dict[str, bytes] = {}
         if not s.full_resync:
-            known = s.ledger.lookup(model, self.stream_name, [*digests, *deletes])
-        changed = [key for key, d in digests.items() if known.get(key) != d]
-        to_delete = [key for key in deletes if known.get(key) != DELETED_DIGEST]
-        unchanged = len(digests) - len(changed) + len(deletes) - len(to_delete)
-
+            known = s.ledger.lookup(model, self.stream_name, [*upserts, *split.deletes])
+        plan = plan_requests(upserts, split.deletes, known)
         if s.dry_run:
-            if plan is not None:
-                self._settle(plan)
-            new = sum(1 for key in changed if key not in known)
+            if identity is not None:
+                self._settle(identity)
             s.summary.add(
                 model,
-                created=new,
-                updated=len(changed) - new,
-                unchanged=unchanged,
-                deleted=len(to_delete),
-                ignored_deletes=ignored,
+                created=plan.new,
+                updated=len(plan.send) - plan.new,
+                unchanged=plan.unchanged,
+                deleted=len(plan.delete),
+                ignored_deletes=split.ignored_deletes,
             )
             s.rejects.sync()
             return
+        s.summary.add(model, unchanged=plan.unchanged, ignored_deletes=split.ignored_deletes)
+        self._send(plan, upserts)
+        if identity is not None:
+            self._settle(identity)
 
-        s.summary.add(model, unchanged=unchanged, ignored_deletes=ignored)
-        s.ledger.forget(model, self.stream_name, [*changed, *to_delete])
-        requests = [Request("POST", self._post_path, bodies[key]) for key in changed]
-        requests += [Request("DELETE", record_path(model, key), None) for key in to_delete]
-        keys = [*changed, *to_delete]
+    def _send(self, plan: BatchPlan, upserts: dict[str, Mapped]) -> None:
+        """Act on the plan: POST the changed upserts, DELETE the deletes, record outcomes."""
+        s = self.services
+        model = self.mapping.model
+        s.ledger.forget(model, self.stream_name, [*plan.send, *plan.delete])
+        requests = [Request("POST", self._post_path, plan.bodies[key]) for key in plan.send]
+        requests += [Request("DELETE", record_path(model, key), None) for key in plan.delete]
+        keys = [*plan.send, *plan.delete]
         outcomes = s.client().send_all(requests) if requests else []
         self._record_outcomes(
             model=model,
@@ -245,53 +250,16 @@ class GatherSink(BatchSink):
             requests=requests,
             outcomes=outcomes,
             upserts=upserts,
-            digests=digests,
+            digests=plan.digests,
         )
-        if plan is not None:
-            self._settle(plan)
 
     # -- identity: key changes, cleared ids, merges, archives, vanished records -------------
 
-    def _plan(self, observed: list[tuple[Mapped, int | None]]) -> Plan:
+    def _plan(self, observed: list[tuple[Mapped, int | None]]) -> IdentityPlan:
         """What this batch changes in the identity map, and the Gather ids it may leave."""
         s = self.services
-        model = self.mapping.model
-        involved = {m.source_id for m, _ in observed if m.source_id is not None}
-        involved.update(a for m, _ in observed for a in m.merged)
-        rows = s.identity.lookup(model, self.stream_name, involved)
-        old = {sid: gather_id for sid, (gather_id, _) in rows.items()}
-        plan = Plan()
-        for mapped, version in observed:
-            sid = mapped.source_id
-            assert sid is not None  # tracked streams always carry it
-            before = plan.final.get(sid, (old.get(sid), None))[0]
-            if mapped.no_id:
-                now = None
-                if before is not None:
-                    plan.candidates.append((before, sid, "id_cleared"))
-            elif mapped.delete:
-                now = None
-                plan.candidates.append((mapped.key, sid, "archived"))
-                if before is not None and before != mapped.key:
-                    plan.candidates.append((before, sid, "key_changed"))
-            else:
-                now = mapped.key
-                if before is not None and before != now:
-                    plan.candidates.append((before, sid, "key_changed"))
-            for absorbed in mapped.merged:
-                gone = plan.final.get(absorbed, (old.get(absorbed), None))[0]
-                if gone is not None and gone != now:
-                    plan.candidates.append((gone, absorbed, "merged"))
-                plan.final[absorbed] = (None, None)
-                plan.unchanged.discard(absorbed)
-            plan.final[sid] = (now, version)
-            plan.links[sid] = mapped.link
-            if version is None and sid in rows and rows[sid] == (now, mapped.link):
-                plan.unchanged.add(sid)  # nothing to write (keeps the durable journal small)
-            else:
-                plan.unchanged.discard(sid)
-            plan.known_before[sid] = before
-        return plan
+        rows = s.identity.lookup(self.mapping.model, self.stream_name, involved_sources(observed))
+        return plan_identity(observed, rows)
 
     def _write_invalid(self, invalid: list[tuple[str | None, str, dict[str, Any]]]) -> None:
         for record_id, reason, record in invalid:
@@ -305,24 +273,7 @@ class GatherSink(BatchSink):
                 payload=record,
             )
 
-    def _split(self, pending: dict[str, Mapped]) -> tuple[dict[str, Mapped], list[str], int]:
-        """Upserts; deletes of untracked streams; archived records not deleted (ignored)."""
-        s = self.services
-        upserts: dict[str, Mapped] = {}
-        deletes: list[str] = []
-        ignored = 0
-        for key, mapped in pending.items():
-            if not mapped.delete:
-                upserts[key] = mapped
-            elif self._tracked:  # decided with the identity map after the upserts (`_settle`)
-                ignored += 0 if s.delete_records else 1
-            elif s.delete_records and self.mapping.spec.kind != "event":
-                deletes.append(key)
-            else:
-                ignored += 1
-        return upserts, deletes, ignored
-
-    def _with_takeovers(self, upserts: dict[str, Mapped], plan: Plan) -> dict[str, Mapped]:
+    def _with_takeovers(self, upserts: dict[str, Mapped], plan: IdentityPlan) -> dict[str, Mapped]:
         """Upserts of a Gather id that another source record held (an ID moved to another
         contact, a reused email) or that was left behind: their null traits are sent as null,
         so nothing of the previous holder lingers whatever `null_policy` says."""
@@ -345,7 +296,7 @@ class GatherSink(BatchSink):
                 result[key] = self.mapping.with_nulls(mapped)
         return result
 
-    def _settle(self, plan: Plan) -> None:
+    def _settle(self, plan: IdentityPlan) -> None:
         """Delete (mirror) or report (keep) the Gather records no live record holds any more,
         then write the identity map (only after Gather acknowledged the deletes)."""
         s = self.services
@@ -376,7 +327,7 @@ class GatherSink(BatchSink):
                 ],
             )
 
-    def _unheld(self, plan: Plan) -> dict[str, tuple[str, str]]:
+    def _unheld(self, plan: IdentityPlan) -> dict[str, tuple[str, str]]:
         """The candidate Gather ids no live source record holds (after this batch), each
         with the (source id, reason) that left it; held ones are counted `kept_live`."""
         s = self.services
@@ -446,7 +397,7 @@ class GatherSink(BatchSink):
 
     def _report(
         self,
-        plan: Plan,
+        plan: IdentityPlan,
         chosen: dict[str, tuple[str, str]],
         known: dict[str, bytes],
     ) -> None:

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MissingKeyPropertiesError, RecordsWithoutSchemaException
@@ -20,19 +20,23 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
-from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url, encode
+from target_gather.client import GatherClient, GatherError, encode
 from target_gather.durable import COMPACT_SEGMENTS, DurableError, DurableLedger, open_store
-from target_gather.identity import IdentityMap
-from target_gather.ledger import Ledger, sole_workspace, workspace_key
-from target_gather.mapping import MappingError, parse_mappings
+from target_gather.factory import Connection, Settings, build, checkpoint_records, make_client
+from target_gather.ledger import Ledger
+from target_gather.mapping import MappingError
 from target_gather.reader import TolerantReader
-from target_gather.report import LeftBehindWriter, RejectsWriter, RunSummary
-from target_gather.sinks import GatherSink, Services
+from target_gather.sinks import GatherSink
 
 if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from singer_sdk.sinks import Sink
 
 DEFAULT_API_URL = "https://api.gatherdata.co"
 DEFAULT_LEDGER_PATH = "output/target-gather/ledger.sqlite3"
@@ -248,79 +252,35 @@ class TargetGather(Target):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_parallelism = 1  # sinks drain in turn; each drain is concurrent inside
-        config = self.config
-        try:
-            specs = parse_mappings(config.get("mappings"))
-            api_url = check_url(
-                config.get("api_url", DEFAULT_API_URL),
-                allow_insecure_http=bool(config.get("allow_insecure_http", False)),
-            )
-        except (MappingError, GatherError) as exc:
-            msg = f"invalid config: {exc}"
-            raise GatherError(msg) from None
-        dry_run = bool(config.get("dry_run", False))
-        api_key = str(config.get("api_key") or "")
-        if not api_key and not dry_run:
-            msg = (
-                "invalid config: api_key is not set. Fix: set TARGET_GATHER_API_KEY (or "
-                "api_key), or use dry_run."
-            )
-            raise GatherError(msg)
+        settings = Settings(self.config, self.config_jsonschema)
+        self._settings = settings
+        self._api_key = settings.text("api_key")  # `_redact` needs it from the start
         self._client: GatherClient | None = None
-        self._api_url = api_url
-        self._api_key = api_key
-        every = int(config.get("checkpoint_every_records", DEFAULT_CHECKPOINT_RECORDS))
-        if config.get("batch_size_rows"):  # the SDK's batch size, honoured as a bound too
-            every = min(every, int(config["batch_size_rows"]))
-        self._checkpoint_records = max(1, every)
-        self._checkpoint_seconds = float(
-            config.get("checkpoint_every_seconds", DEFAULT_CHECKPOINT_SECONDS)
-        )
+        self._checkpoint_records = checkpoint_records(settings)
+        self._checkpoint_seconds = settings.number("checkpoint_every_seconds")
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         self._last_state_emitted: str | None = None
-        self._summary_path = config.get("summary_path")
+        self._summary_path = settings.get("summary_path")
         self._finished = False
         self._failed = False
         self._draining = False
         self._direct_sinks: dict[str, GatherSink] = {}
         if isinstance(self.message_reader, TolerantReader):
             self.message_reader.on_malformed = self._on_malformed
-        ledger_path = Path(config.get("ledger_path", DEFAULT_LEDGER_PATH))
-        workspace = workspace_key(api_url, api_key)
-        if not api_key:  # dry run without a key: diff against the workspace, if only one
-            workspace = sole_workspace(ledger_path, api_url) or workspace
-        ledger = Ledger(ledger_path, workspace, read_only=dry_run)
-        rejects = RejectsWriter(
-            Path(config.get("rejects_path", DEFAULT_REJECTS_PATH)),
-            include_payload=bool(config.get("rejects_include_payload", False)),
-            redact=self._redact,
-        )
-        identity = IdentityMap(ledger)
-        self._durable = self._open_durable(ledger, workspace, ledger_path, dry_run=dry_run)
-        mirror = config.get("sync_mode") == "mirror" or bool(config.get("delete_records", False))
-        self.services = Services(
-            specs=specs,
-            client=self._get_client,
-            ledger=ledger,
-            rejects=rejects,
-            summary=RunSummary(dry_run=dry_run, sync_mode="mirror" if mirror else "keep"),
-            null_policy="clear" if config.get("null_policy") == "clear" else "omit",
-            payload_format=str(config.get("payload_format", "flat")),
-            dry_run=dry_run,
-            full_resync=bool(config.get("full_resync", False)),
-            delete_records=mirror,
-            identity=identity,
-            left_behind=LeftBehindWriter(
-                Path(config.get("left_behind_path", DEFAULT_LEFT_BEHIND_PATH))
-            ),
+        self._conn, self.services = build(settings, client=self._client_getter, redact=self._redact)
+        self._durable = self._open_durable(
+            self.services.ledger,
+            self._conn.workspace,
+            self._conn.ledger_path,
+            dry_run=self.services.dry_run,
         )
 
     def _open_durable(
         self, ledger: Ledger, workspace: str, ledger_path: Path, *, dry_run: bool
     ) -> DurableLedger | None:
         """`ledger_uri`: rebuild the local ledger from its durable copy, then journal writes."""
-        uri = str(self.config.get("ledger_uri") or "").strip()
+        uri = self._settings.text("ledger_uri").strip()
         # Meltano's default state backend, its own system database, is local like ledger_path.
         if not uri or uri == LOCAL_STATE_BACKEND or dry_run:
             return None
@@ -362,25 +322,17 @@ class TargetGather(Target):
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "<redacted>") if self._api_key else text
 
-    def _get_client(self) -> GatherClient:
-        if self._client is None:
-            config = self.config
-            self._client = GatherClient(
-                self._api_url,
-                self._api_key,
-                max_concurrency=int(config.get("max_concurrency", 16)),
-                max_requests_per_second=config.get("max_requests_per_second"),
-                request_timeout_s=float(config.get("request_timeout_s", 30.0)),
-                retry=RetryPolicy(
-                    max_retries=int(config.get("max_retries", 5)),
-                    backoff_base_s=float(config.get("backoff_base_s", 0.5)),
-                    backoff_max_s=float(config.get("backoff_max_s", 30.0)),
-                ),
-            )
-        return self._client
+    def _client_getter(self, conn: Connection) -> Callable[[], GatherClient]:
+        def get() -> GatherClient:
+            if self._client is None:  # created on first use: a dry run never connects
+                self._client = make_client(self._settings, conn)
+            return self._client
+
+        return get
 
     # -- message handling ------------------------------------------------------------------
 
+    # private SDK: the lean RECORD path and the checkpoint cadence; no public per-message hook
     @override
     def _process_record_message(self, message_dict: dict[str, Any]) -> None:
         """A lean RECORD path: no SDK validation or timestamp parsing, then the cadence."""
@@ -388,6 +340,7 @@ class TargetGather(Target):
         record = message_dict.get("record")
         direct = self._direct_sinks.get(stream_name)  # type: ignore[arg-type]
         if direct is not None and isinstance(record, dict):
+            direct.tally_record_read()
             direct.accept(record, message_dict.get("version"))
         elif not isinstance(stream_name, str) or not isinstance(record, dict):
             line = getattr(self.message_reader, "line_number", 0)
@@ -406,29 +359,37 @@ class TargetGather(Target):
         """Through the SDK's stream maps (aliases, filters, transforms, flattening)."""
         stream_maps = self.mapper.stream_maps.get(stream_name)
         if stream_maps is None:
-            self._assert_sink_exists(stream_name)
-            return
+            raise RecordsWithoutSchemaException(_record_before_schema(stream_name))
         for stream_map in stream_maps:
             transformed = stream_map.transform(record)
             if transformed is None:
                 continue
-            self._assert_sink_exists(stream_map.stream_alias)
-            sink = self._sinks_active[stream_map.stream_alias]
-            assert isinstance(sink, GatherSink)
+            sink = self._active_sink(stream_map.stream_alias)
+            if sink is None:
+                raise RecordsWithoutSchemaException(_record_before_schema(stream_map.stream_alias))
+            sink.tally_record_read()
             sink.accept(transformed, version)
+
+    def _active_sink(self, stream_name: str) -> GatherSink | None:
+        """The stream's current sink, if its SCHEMA arrived."""
+        if not self.sink_exists(stream_name):
+            return None
+        sink = self.get_sink(stream_name)
+        return sink if isinstance(sink, GatherSink) else None
 
     def _refresh_direct_sinks(self) -> None:
         """Streams whose only map is the identity (no stream maps, no flattening) skip it."""
         self._direct_sinks = {}
-        if self.config.get("flattening_enabled"):
+        if self._settings.flag("flattening_enabled"):
             return
         for stream_name, stream_maps in self.mapper.stream_maps.items():
             if len(stream_maps) != 1 or type(stream_maps[0]) is not SameRecordTransform:
                 continue
-            sink = self._sinks_active.get(stream_maps[0].stream_alias)
-            if isinstance(sink, GatherSink) and stream_maps[0].stream_alias == stream_name:
+            sink = self._active_sink(stream_maps[0].stream_alias)
+            if sink is not None and stream_maps[0].stream_alias == stream_name:
                 self._direct_sinks[stream_name] = sink
 
+    # private SDK: the time-based checkpoint also ticks on STATE; no public hook
     @override
     def _process_state_message(self, message_dict: dict[str, Any]) -> None:
         super()._process_state_message(message_dict)
@@ -436,14 +397,27 @@ class TargetGather(Target):
             self.checkpoint()
 
     @override
-    def _process_schema_message(self, message_dict: dict[str, Any]) -> None:
-        """Register the stream; a mapping that does not fit its schema stops the run here."""
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict[str, Any] | None = None,
+        schema: dict[str, Any] | None = None,
+        key_properties: Sequence[str] | None = None,
+    ) -> Sink:
+        """With a SCHEMA: its sink; a mapping that does not fit the schema stops the run here."""
+        if schema is None:
+            return super().get_sink(stream_name, record=record)
         try:
-            super()._process_schema_message(message_dict)
+            sink = super().get_sink(
+                stream_name, record=record, schema=schema, key_properties=key_properties
+            )
         except MappingError as exc:
             self._fail(exc)
         self._refresh_direct_sinks()
+        return sink
 
+    # private SDK: deliver the pass before settling it; the SDK only calls the sink
     @override
     def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
         """A complete pass ended: deliver what came before it, then settle what it lacked.
@@ -459,8 +433,8 @@ class TargetGather(Target):
         self._draining = True
         try:
             for stream_map in self.mapper.stream_maps.get(stream_name, []):
-                sink = self._sinks_active.get(stream_map.stream_alias)
-                if isinstance(sink, GatherSink):
+                sink = self._active_sink(stream_map.stream_alias)
+                if sink is not None:
                     sink.activate_version(version)
         except GatherError as exc:
             self._fail(exc)
@@ -479,6 +453,7 @@ class TargetGather(Target):
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
 
+    # private SDK: a signal mid-delivery must not re-enter a drain; no public hook
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: never re-enter a drain (sdk#3775), never exit 0 on an unfinished input.
@@ -508,6 +483,7 @@ class TargetGather(Target):
         self._finish()
         raise exc
 
+    # private SDK: STATE after the durable ledger, never in dry run or twice; no public hook
     @override
     def _write_state_message(self, state: dict[str, Any]) -> None:
         """Emit STATE unless dry run, empty, or the same as the last one emitted."""
@@ -585,6 +561,13 @@ class TargetGather(Target):
         services.summary.log(self.logger)
         if self._summary_path:
             services.summary.write(Path(self._summary_path))
+
+
+def _record_before_schema(stream_name: str) -> str:
+    return (
+        f"A record for stream '{stream_name}' was encountered before a corresponding schema. "
+        "Check that the Tap correctly implements the Singer spec."
+    )
 
 
 if __name__ == "__main__":
