@@ -1,4 +1,6 @@
-"""`companies` and `contacts`: thin declarations on one CRM stream that owns the strategies.
+"""One CRM stream that owns the strategies; companies and contacts add their account links.
+
+What differs between objects is data (`objects.py`); the subclasses here only add behaviour.
 
 State per stream (written after every page, so a killed run resumes where it stopped):
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Generator, Iterable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import singerlib as singer
@@ -44,6 +46,9 @@ from tap_hubspot_gather.properties import (
     normalize_datetime,
     parse_datetime,
 )
+
+if TYPE_CHECKING:
+    from tap_hubspot_gather.objects import CrmObject
 
 # How long search lags writes ("a few moments",
 # https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm): the window ends
@@ -80,11 +85,6 @@ def _ms(value: dt.datetime) -> int:
 class CRMStream(Stream):
     """A HubSpot CRM object keyed by a configurable ID, read by list or keyset search."""
 
-    object_type: ClassVar[str]
-    modified_property: ClassVar[str]
-    hubspot_id_field: ClassVar[str]  # `companyId` / `vid`: the HubSpot id under its legacy name
-    extra_properties: ClassVar[tuple[str, ...]] = ()  # always requested when they exist
-
     replication_key = "updatedAt"
     is_sorted = False
     # Values are typed by our own precompiled converters; skip the SDK's per-record pass.
@@ -94,11 +94,17 @@ class CRMStream(Stream):
         self,
         tap: Tap,
         *,
+        obj: CrmObject,
         definitions: Iterable[PropertyDef],
         client: HubSpotClient,
         key_property: str,
         accounts: AccountIndex,
     ) -> None:
+        self.obj = obj
+        self.object_type = obj.object_type
+        self.modified_property = obj.modified_property
+        self.hubspot_id_field = obj.hubspot_id_field  # the HubSpot id under its legacy name
+        self.extra_properties = obj.extra_properties  # always requested when they exist
         self.definitions = {d.name: d for d in definitions}
         self._unselected: tuple[str, ...] | None = None
         self.client = client
@@ -110,7 +116,7 @@ class CRMStream(Stream):
         self.skipped = 0
         self.skipped_sample: list[str] = []
         self.emitted = 0
-        super().__init__(tap, schema=self.build_schema(), name=self.name)
+        super().__init__(tap, schema=self.build_schema(), name=obj.stream_name)
         self.primary_keys = [key_property]
 
     # Schema and metadata --------------------------------------------------------------
@@ -527,13 +533,7 @@ def _iso(value: Any) -> str | None:
 
 
 class CompaniesStream(CRMStream):
-    """HubSpot companies -> Gather accounts, keyed by `account_id_property`."""
-
-    name = "companies"
-    object_type = "companies"
-    modified_property = "hs_lastmodifieddate"
-    hubspot_id_field = "companyId"
-    extra_properties = (MERGED_PROPERTY,)
+    """HubSpot companies -> Gather accounts: feeds the account index contacts link to."""
 
     def key_value(self, hubspot_id: str, properties: Mapping[str, Any]) -> str | None:
         """The account ID, also fed to the account index (even when empty) for contacts."""
@@ -574,12 +574,6 @@ class ContactsStream(CRMStream):
     and `primary_company_account_id` (that company's Gather account ID; null when there is no
     company or it has no account ID).
     """
-
-    name = "contacts"
-    object_type = "contacts"
-    modified_property = "lastmodifieddate"
-    hubspot_id_field = "vid"
-    extra_properties = ("associatedcompanyid", MERGED_PROPERTY)
 
     def base_fields(self) -> dict[str, JsonSchema]:
         """The CRM base fields plus the links to the primary company."""

@@ -27,6 +27,7 @@ from tap_hubspot_gather.client import (
     credentials_problem,
 )
 from tap_hubspot_gather.errors import HubSpotError
+from tap_hubspot_gather.objects import CONTACTS, OBJECTS, CrmObject
 from tap_hubspot_gather.output import PageBufferedWriter
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
@@ -35,12 +36,9 @@ from tap_hubspot_gather.streams import (
     DEFAULT_RECONCILE,
     DEFAULT_SEARCH_LAG_S,
     RECONCILE_CHOICES,
-    CompaniesStream,
-    ContactsStream,
-    CRMStream,
 )
 
-USER_ID_BUILTINS = ("vid",)
+USER_ID_BUILTINS = CONTACTS.builtin_ids[:1]
 # Boolean texts accepted from the environment (singer-sdk's truthy set, plus the falsy ones;
 # anything else stays text and fails validation instead of silently meaning false).
 TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "on", "1"})
@@ -320,11 +318,12 @@ class TapHubspotGather(Tap):
         """Property definitions per object type, read once from the properties API."""
         return {
             object_type: fetch_definitions(self.client, object_type)
-            for object_type in ("companies", "contacts")
+            for object_type in dict.fromkeys(o.object_type for o in OBJECTS)
         }
 
-    def _key_property(self, setting: str, object_type: str, builtins: tuple[str, ...]) -> str:
+    def _key_property(self, obj: CrmObject) -> str:
         """The configured ID property, checked against the portal's properties."""
+        setting, object_type, builtins = obj.id_setting, obj.object_type, obj.builtin_ids
         value = str(self.config.get(setting) or builtins[0])
         if value in builtins:
             return value
@@ -346,27 +345,22 @@ class TapHubspotGather(Tap):
         return value
 
     def discover_streams(self) -> list[Stream]:
-        """`companies` then `contacts` (companies first: they feed the account index)."""
-        account_key = self._key_property("account_id_property", "companies", (COMPANY_ID,))
-        user_key = self._key_property("user_id_property", "contacts", (*USER_ID_BUILTINS, "email"))
+        """One stream per declared object, in `OBJECTS` order (companies first: they feed
+        the account index)."""
+        keys = {obj.stream_name: self._key_property(obj) for obj in OBJECTS}
+        account_key = next((keys[o.stream_name] for o in OBJECTS if o.feeds_accounts), COMPANY_ID)
         accounts = AccountIndex(self.client, account_key)
-        streams: list[CRMStream] = [
-            CompaniesStream(
+        return [
+            obj.stream_class(
                 self,
-                definitions=self.definitions["companies"],
+                obj=obj,
+                definitions=self.definitions[obj.object_type],
                 client=self.client,
-                key_property=account_key,
+                key_property=keys[obj.stream_name],
                 accounts=accounts,
-            ),
-            ContactsStream(
-                self,
-                definitions=self.definitions["contacts"],
-                client=self.client,
-                key_property=user_key,
-                accounts=accounts,
-            ),
+            )
+            for obj in OBJECTS
         ]
-        return list(streams)
 
 
 if __name__ == "__main__":
