@@ -24,6 +24,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
+from singer_sdk.mapper import RemoveRecordTransform
 
 from tap_hubspot_gather.accounts import AccountIndex
 from tap_hubspot_gather.client import HubSpotClient
@@ -101,6 +102,8 @@ class CRMStream(Stream):
         accounts: AccountIndex,
     ) -> None:
         self.obj = obj
+        self.plugin = tap  # the tap, for its public streams, state writer and message writer
+        self.pass_version: int | None = None  # ACTIVATE_VERSION of a complete pass, if any
         self.object_type = obj.object_type
         self.modified_property = obj.modified_property
         self.hubspot_id_field = obj.hubspot_id_field  # the HubSpot id under its legacy name
@@ -165,6 +168,7 @@ class CRMStream(Stream):
             self._unselected = tuple(f for f in fields if not mask.get(("properties", f), True))
         return self._unselected
 
+    # private SDK: no public hook replaces per-record selection and conforming (bench: speed).
     def _generate_record_messages(
         self, record: Record
     ) -> Generator[singer.RecordMessage, None, None]:
@@ -184,7 +188,7 @@ class CRMStream(Stream):
                 yield singer.RecordMessage(
                     stream=stream_map.stream_alias,
                     record=mapped,
-                    version=self._stream_version,
+                    version=self.pass_version,
                     time_extracted=extracted,
                 )
 
@@ -198,6 +202,7 @@ class CRMStream(Stream):
 
     # State ----------------------------------------------------------------------------
 
+    # private SDK: no public way to turn off the per-record bookmark (we checkpoint per page).
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
     ) -> None:
@@ -207,12 +212,22 @@ class CRMStream(Stream):
         """No SDK signpost: each window's end is in our own state (`run.window_end`)."""
         return None
 
+    # private SDK: no public way to keep `starting_replication_value` out of our state.
     def _write_starting_replication_value(self, context: Context | None) -> None:
         """No SDK starting value: the window start is in our own state."""
 
     def _checkpoint(self) -> None:
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        """Write STATE now (the tap's state writer skips a STATE equal to the last one)."""
+        _ = self.stream_state  # the stream's entry exists before it is written
+        self.plugin.state_writer.write_state(self.tap_state)
+
+    def _activate_version(self, version: int) -> None:
+        """ACTIVATE_VERSION for every output of this stream (stream maps may rename it)."""
+        for stream_map in self.stream_maps:
+            if not isinstance(stream_map, RemoveRecordTransform):
+                self.plugin.write_message(
+                    singer.ActivateVersionMessage(stream=stream_map.stream_alias, version=version)
+                )
 
     def _new_run(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """Choose this run's window and strategy.
@@ -313,7 +328,7 @@ class CRMStream(Stream):
         if run["phase"] == "live":
             if run["strategy"] == "list" or window_start is None or window_start <= window_end:
                 version = run.get("version")
-                self._stream_version = version if isinstance(version, int) else None
+                self.pass_version = version if isinstance(version, int) else None
                 listing_all = run["strategy"] == "list" and not run.get("since")
                 if listing_all:
                     self.before_listing_all()
@@ -323,9 +338,9 @@ class CRMStream(Stream):
                 yield from self._paged(run, pages)
                 if listing_all and run.get("cursor") is None:
                     self.after_listing_all()
-                self._stream_version = None
+                self.pass_version = None
                 if isinstance(version, int):
-                    self._write_activate_version_message(version)
+                    self._activate_version(version)
                     state["verified_at"] = run["window_end"]
             run.update(phase="relink", cursor=None)
             self.plan_relink(run)
@@ -601,7 +616,7 @@ class ContactsStream(CRMStream):
     def plan_relink(self, run: dict[str, Any]) -> None:
         """Take the companies the companies stream noted (from its STATE, atomically with
         this stream's): search their contacts, or list every contact when there are many."""
-        companies = self._tap.streams.get("companies")
+        companies = self.plugin.streams.get("companies")
         noted = companies.stream_state if companies is not None else {}
         ids = noted.pop("relink", None) or []
         relist = bool(noted.pop("relink_all", False))
