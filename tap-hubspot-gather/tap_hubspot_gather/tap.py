@@ -11,9 +11,13 @@ from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.configuration._dict_config import (  # private SDK: no public env reader
+    parse_environment_config,
+)
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.helpers._classproperty import (  # private SDK: the SDK's own class property
+    classproperty,
+)
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
@@ -252,6 +256,7 @@ class TapHubspotGather(Tap):
     # are validated before it too (singer-sdk skips that for static catalogs).
     dynamic_catalog = True
 
+    # private SDK: the credential rule must fail before discovery calls HubSpot; no public hook
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """singer-sdk's schema validation, plus the credential rule the schema cannot express.
 
@@ -295,6 +300,7 @@ class TapHubspotGather(Tap):
                 typed[name] = typed_setting(value, schema)
         return typed
 
+    # private SDK: `--config ENV` leaves numbers as text; no public hook types env settings
     @classproperty
     def _env_var_config(cls) -> dict[str, Any]:  # noqa: N805 - singer-sdk's class property
         """`--config ENV`: singer-sdk's reader (`.env`, arrays, objects), typed by our schema.
@@ -306,7 +312,8 @@ class TapHubspotGather(Tap):
         for name, prop in schema["properties"].items():
             if schema_types(prop) & TYPED_KINDS:
                 schema["properties"][name] = {"type": ["string", "null"]}
-        return cls.typed_settings(parse_environment_config(schema, cls._env_var_prefix))
+        prefix = cls._env_var_prefix  # private SDK: the SDK's own env var prefix, no public name
+        return cls.typed_settings(parse_environment_config(schema, prefix))
 
     @cached_property
     def client(self) -> HubSpotClient:
