@@ -92,7 +92,7 @@ class TapHubspotGather(Tap):
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
         TapCapabilities.DISCOVER,
-        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ACTIVATE_VERSION,
         PluginCapabilities.ABOUT,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
