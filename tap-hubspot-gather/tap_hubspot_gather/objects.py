@@ -32,6 +32,8 @@ class CrmObject:
     builtin_ids: tuple[str, ...]
     modified_property: str
     gather_stream: str  # the Gather-side stream its records feed by default
+    noun: str  # one HubSpot record, in messages ("company")
+    gather_noun: str  # one Gather record, in messages ("account")
     extra_properties: tuple[str, ...] = (MERGED_PROPERTY,)
     # The behaviour: CRMStream for a plain object; subclasses add account links.
     stream_class: type[CRMStream] = CRMStream
@@ -51,6 +53,8 @@ COMPANIES = CrmObject(
     builtin_ids=(COMPANY_ID,),
     modified_property="hs_lastmodifieddate",
     gather_stream="accounts",
+    noun="company",
+    gather_noun="account",
     stream_class=CompaniesStream,
     feeds_accounts=True,
 )
@@ -61,10 +65,14 @@ CONTACTS = CrmObject(
     builtin_ids=("vid", "email"),
     modified_property="lastmodifieddate",
     gather_stream="users",
+    noun="contact",
+    gather_noun="user",
     extra_properties=("associatedcompanyid", MERGED_PROPERTY),
     stream_class=ContactsStream,
 )
 
+# The objects the `check` command inspects (its ID store holds these two).
+CHECKED_OBJECTS = (COMPANIES, CONTACTS)
 # In sync order: the object feeding the account index comes before those linking to it.
 OBJECTS: list[CrmObject] = [COMPANIES, CONTACTS]
 

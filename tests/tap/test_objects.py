@@ -19,6 +19,8 @@ DEALS = CrmObject(
     builtin_ids=("hs_object_id",),
     modified_property="hs_lastmodifieddate",
     gather_stream="deals",
+    noun="deal",
+    gather_noun="deal",
 )
 
 
