@@ -1,4 +1,6 @@
-"""`companies` and `contacts`: thin declarations on one CRM stream that owns the strategies.
+"""One CRM stream that owns the strategies; companies and contacts add their account links.
+
+What differs between objects is data (`objects.py`); the subclasses here only add behaviour.
 
 State per stream (written after every page, so a killed run resumes where it stopped):
 
@@ -16,12 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Generator, Iterable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
+from singer_sdk.mapper import RemoveRecordTransform
 
 from tap_hubspot_gather.accounts import AccountIndex
 from tap_hubspot_gather.client import HubSpotClient
@@ -44,6 +47,9 @@ from tap_hubspot_gather.properties import (
     normalize_datetime,
     parse_datetime,
 )
+
+if TYPE_CHECKING:
+    from tap_hubspot_gather.objects import CrmObject
 
 # How long search lags writes ("a few moments",
 # https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm): the window ends
@@ -80,11 +86,6 @@ def _ms(value: dt.datetime) -> int:
 class CRMStream(Stream):
     """A HubSpot CRM object keyed by a configurable ID, read by list or keyset search."""
 
-    object_type: ClassVar[str]
-    modified_property: ClassVar[str]
-    hubspot_id_field: ClassVar[str]  # `companyId` / `vid`: the HubSpot id under its legacy name
-    extra_properties: ClassVar[tuple[str, ...]] = ()  # always requested when they exist
-
     replication_key = "updatedAt"
     is_sorted = False
     # Values are typed by our own precompiled converters; skip the SDK's per-record pass.
@@ -94,11 +95,19 @@ class CRMStream(Stream):
         self,
         tap: Tap,
         *,
+        obj: CrmObject,
         definitions: Iterable[PropertyDef],
         client: HubSpotClient,
         key_property: str,
         accounts: AccountIndex,
     ) -> None:
+        self.obj = obj
+        self.plugin = tap  # the tap, for its public streams, state writer and message writer
+        self.pass_version: int | None = None  # ACTIVATE_VERSION of a complete pass, if any
+        self.object_type = obj.object_type
+        self.modified_property = obj.modified_property
+        self.hubspot_id_field = obj.hubspot_id_field  # the HubSpot id under its legacy name
+        self.extra_properties = obj.extra_properties  # always requested when they exist
         self.definitions = {d.name: d for d in definitions}
         self._unselected: tuple[str, ...] | None = None
         self.client = client
@@ -110,7 +119,7 @@ class CRMStream(Stream):
         self.skipped = 0
         self.skipped_sample: list[str] = []
         self.emitted = 0
-        super().__init__(tap, schema=self.build_schema(), name=self.name)
+        super().__init__(tap, schema=self.build_schema(), name=obj.stream_name)
         self.primary_keys = [key_property]
 
     # Schema and metadata --------------------------------------------------------------
@@ -159,6 +168,7 @@ class CRMStream(Stream):
             self._unselected = tuple(f for f in fields if not mask.get(("properties", f), True))
         return self._unselected
 
+    # private SDK: no public hook replaces per-record selection and conforming (bench: speed).
     def _generate_record_messages(
         self, record: Record
     ) -> Generator[singer.RecordMessage, None, None]:
@@ -178,7 +188,7 @@ class CRMStream(Stream):
                 yield singer.RecordMessage(
                     stream=stream_map.stream_alias,
                     record=mapped,
-                    version=self._stream_version,
+                    version=self.pass_version,
                     time_extracted=extracted,
                 )
 
@@ -192,6 +202,7 @@ class CRMStream(Stream):
 
     # State ----------------------------------------------------------------------------
 
+    # private SDK: no public way to turn off the per-record bookmark (we checkpoint per page).
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
     ) -> None:
@@ -201,12 +212,22 @@ class CRMStream(Stream):
         """No SDK signpost: each window's end is in our own state (`run.window_end`)."""
         return None
 
+    # private SDK: no public way to keep `starting_replication_value` out of our state.
     def _write_starting_replication_value(self, context: Context | None) -> None:
         """No SDK starting value: the window start is in our own state."""
 
     def _checkpoint(self) -> None:
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        """Write STATE now (the tap's state writer skips a STATE equal to the last one)."""
+        _ = self.stream_state  # the stream's entry exists before it is written
+        self.plugin.state_writer.write_state(self.tap_state)
+
+    def _activate_version(self, version: int) -> None:
+        """ACTIVATE_VERSION for every output of this stream (stream maps may rename it)."""
+        for stream_map in self.stream_maps:
+            if not isinstance(stream_map, RemoveRecordTransform):
+                self.plugin.write_message(
+                    singer.ActivateVersionMessage(stream=stream_map.stream_alias, version=version)
+                )
 
     def _new_run(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """Choose this run's window and strategy.
@@ -307,7 +328,7 @@ class CRMStream(Stream):
         if run["phase"] == "live":
             if run["strategy"] == "list" or window_start is None or window_start <= window_end:
                 version = run.get("version")
-                self._stream_version = version if isinstance(version, int) else None
+                self.pass_version = version if isinstance(version, int) else None
                 listing_all = run["strategy"] == "list" and not run.get("since")
                 if listing_all:
                     self.before_listing_all()
@@ -317,9 +338,9 @@ class CRMStream(Stream):
                 yield from self._paged(run, pages)
                 if listing_all and run.get("cursor") is None:
                     self.after_listing_all()
-                self._stream_version = None
+                self.pass_version = None
                 if isinstance(version, int):
-                    self._write_activate_version_message(version)
+                    self._activate_version(version)
                     state["verified_at"] = run["window_end"]
             run.update(phase="relink", cursor=None)
             self.plan_relink(run)
@@ -527,13 +548,7 @@ def _iso(value: Any) -> str | None:
 
 
 class CompaniesStream(CRMStream):
-    """HubSpot companies -> Gather accounts, keyed by `account_id_property`."""
-
-    name = "companies"
-    object_type = "companies"
-    modified_property = "hs_lastmodifieddate"
-    hubspot_id_field = "companyId"
-    extra_properties = (MERGED_PROPERTY,)
+    """HubSpot companies -> Gather accounts: feeds the account index contacts link to."""
 
     def key_value(self, hubspot_id: str, properties: Mapping[str, Any]) -> str | None:
         """The account ID, also fed to the account index (even when empty) for contacts."""
@@ -575,12 +590,6 @@ class ContactsStream(CRMStream):
     company or it has no account ID).
     """
 
-    name = "contacts"
-    object_type = "contacts"
-    modified_property = "lastmodifieddate"
-    hubspot_id_field = "vid"
-    extra_properties = ("associatedcompanyid", MERGED_PROPERTY)
-
     def base_fields(self) -> dict[str, JsonSchema]:
         """The CRM base fields plus the links to the primary company."""
         fields = super().base_fields()
@@ -607,7 +616,7 @@ class ContactsStream(CRMStream):
     def plan_relink(self, run: dict[str, Any]) -> None:
         """Take the companies the companies stream noted (from its STATE, atomically with
         this stream's): search their contacts, or list every contact when there are many."""
-        companies = self._tap.streams.get("companies")
+        companies = self.plugin.streams.get("companies")
         noted = companies.stream_state if companies is not None else {}
         ids = noted.pop("relink", None) or []
         relist = bool(noted.pop("relink_all", False))

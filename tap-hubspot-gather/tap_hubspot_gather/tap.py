@@ -11,9 +11,13 @@ from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.configuration._dict_config import (  # private SDK: no public env reader
+    parse_environment_config,
+)
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.helpers._classproperty import (  # private SDK: the SDK's own class property
+    classproperty,
+)
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
@@ -27,6 +31,7 @@ from tap_hubspot_gather.client import (
     credentials_problem,
 )
 from tap_hubspot_gather.errors import HubSpotError
+from tap_hubspot_gather.objects import CONTACTS, OBJECTS, CrmObject
 from tap_hubspot_gather.output import PageBufferedWriter
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
@@ -35,12 +40,9 @@ from tap_hubspot_gather.streams import (
     DEFAULT_RECONCILE,
     DEFAULT_SEARCH_LAG_S,
     RECONCILE_CHOICES,
-    CompaniesStream,
-    ContactsStream,
-    CRMStream,
 )
 
-USER_ID_BUILTINS = ("vid",)
+USER_ID_BUILTINS = CONTACTS.builtin_ids[:1]
 # Boolean texts accepted from the environment (singer-sdk's truthy set, plus the falsy ones;
 # anything else stays text and fails validation instead of silently meaning false).
 TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "on", "1"})
@@ -90,7 +92,7 @@ class TapHubspotGather(Tap):
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
         TapCapabilities.DISCOVER,
-        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ACTIVATE_VERSION,
         PluginCapabilities.ABOUT,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
@@ -254,6 +256,7 @@ class TapHubspotGather(Tap):
     # are validated before it too (singer-sdk skips that for static catalogs).
     dynamic_catalog = True
 
+    # private SDK: the credential rule must fail before discovery calls HubSpot; no public hook
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """singer-sdk's schema validation, plus the credential rule the schema cannot express.
 
@@ -297,6 +300,7 @@ class TapHubspotGather(Tap):
                 typed[name] = typed_setting(value, schema)
         return typed
 
+    # private SDK: `--config ENV` leaves numbers as text; no public hook types env settings
     @classproperty
     def _env_var_config(cls) -> dict[str, Any]:  # noqa: N805 - singer-sdk's class property
         """`--config ENV`: singer-sdk's reader (`.env`, arrays, objects), typed by our schema.
@@ -308,7 +312,8 @@ class TapHubspotGather(Tap):
         for name, prop in schema["properties"].items():
             if schema_types(prop) & TYPED_KINDS:
                 schema["properties"][name] = {"type": ["string", "null"]}
-        return cls.typed_settings(parse_environment_config(schema, cls._env_var_prefix))
+        prefix = cls._env_var_prefix  # private SDK: the SDK's own env var prefix, no public name
+        return cls.typed_settings(parse_environment_config(schema, prefix))
 
     @cached_property
     def client(self) -> HubSpotClient:
@@ -320,11 +325,12 @@ class TapHubspotGather(Tap):
         """Property definitions per object type, read once from the properties API."""
         return {
             object_type: fetch_definitions(self.client, object_type)
-            for object_type in ("companies", "contacts")
+            for object_type in dict.fromkeys(o.object_type for o in OBJECTS)
         }
 
-    def _key_property(self, setting: str, object_type: str, builtins: tuple[str, ...]) -> str:
+    def _key_property(self, obj: CrmObject) -> str:
         """The configured ID property, checked against the portal's properties."""
+        setting, object_type, builtins = obj.id_setting, obj.object_type, obj.builtin_ids
         value = str(self.config.get(setting) or builtins[0])
         if value in builtins:
             return value
@@ -346,27 +352,22 @@ class TapHubspotGather(Tap):
         return value
 
     def discover_streams(self) -> list[Stream]:
-        """`companies` then `contacts` (companies first: they feed the account index)."""
-        account_key = self._key_property("account_id_property", "companies", (COMPANY_ID,))
-        user_key = self._key_property("user_id_property", "contacts", (*USER_ID_BUILTINS, "email"))
+        """One stream per declared object, in `OBJECTS` order (companies first: they feed
+        the account index)."""
+        keys = {obj.stream_name: self._key_property(obj) for obj in OBJECTS}
+        account_key = next((keys[o.stream_name] for o in OBJECTS if o.feeds_accounts), COMPANY_ID)
         accounts = AccountIndex(self.client, account_key)
-        streams: list[CRMStream] = [
-            CompaniesStream(
+        return [
+            obj.stream_class(
                 self,
-                definitions=self.definitions["companies"],
+                obj=obj,
+                definitions=self.definitions[obj.object_type],
                 client=self.client,
-                key_property=account_key,
+                key_property=keys[obj.stream_name],
                 accounts=accounts,
-            ),
-            ContactsStream(
-                self,
-                definitions=self.definitions["contacts"],
-                client=self.client,
-                key_property=user_key,
-                accounts=accounts,
-            ),
+            )
+            for obj in OBJECTS
         ]
-        return list(streams)
 
 
 if __name__ == "__main__":

@@ -11,32 +11,38 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ObjectType = Literal["contacts", "companies"]
-OBJECT_TYPES: tuple[ObjectType, ...] = ("contacts", "companies")
+# Deals exist so a third object can be synced (seeded only when asked: `deals=N`).
+ObjectType = Literal["contacts", "companies", "deals"]
+OBJECT_TYPES: tuple[ObjectType, ...] = ("contacts", "companies", "deals")
 
 # The property holding each type's modified date: contacts `lastmodifieddate`, companies
 # `hs_lastmodifieddate` (hubspot-api.md section 6).
 MODIFIED_PROPERTY: dict[ObjectType, str] = {
     "contacts": "lastmodifieddate",
     "companies": "hs_lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
 }
 # Unique internal-ID custom properties (hasUniqueValue) and the duplicate-prone legacy ones.
 UNIQUE_ID_PROPERTY: dict[ObjectType, str] = {
     "contacts": "gather_user_id",
     "companies": "gather_account_id",
+    "deals": "gather_deal_id",
 }
 DUPLICATE_ID_PROPERTY: dict[ObjectType, str] = {
     "contacts": "legacy_user_ref",
     "companies": "legacy_account_ref",
+    "deals": "legacy_deal_ref",
 }
 DATE_PROPERTY: dict[ObjectType, str] = {
     "contacts": "gather_signup_date",
     "companies": "contract_start_date",
+    "deals": "deal_start_date",
 }
 # Returned when a list/read call names no properties (contacts guide and spec info table).
 LIST_DEFAULT_PROPERTIES: dict[ObjectType, tuple[str, ...]] = {
     "contacts": ("firstname", "lastname", "email"),
     "companies": ("name", "domain"),
+    "deals": ("dealname", "amount", "closedate", "pipeline", "dealstage"),
 }
 # Returned by search when no properties are named (D-search).
 SEARCH_DEFAULT_PROPERTIES: dict[ObjectType, tuple[str, ...]] = {
@@ -49,11 +55,20 @@ SEARCH_DEFAULT_PROPERTIES: dict[ObjectType, tuple[str, ...]] = {
         "lastname",
     ),
     "companies": ("name", "domain", "createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "deals": (
+        "dealname",
+        "amount",
+        "closedate",
+        "createdate",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+    ),
 }
 # Always present on every returned record, whatever was asked for (observed, section 1).
 ALWAYS_RETURNED: dict[ObjectType, tuple[str, ...]] = {
     "contacts": ("createdate", "hs_object_id", "lastmodifieddate"),
     "companies": ("createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "deals": ("createdate", "hs_lastmodifieddate", "hs_object_id"),
 }
 # Properties the emulator computes; admin updates may not set them.
 COMPUTED_PROPERTIES = frozenset(
@@ -70,6 +85,7 @@ COMPUTED_PROPERTIES = frozenset(
 QUERY_PROPERTIES: dict[ObjectType, tuple[str, ...]] = {
     "contacts": ("firstname", "lastname", "email", "phone", "company"),
     "companies": ("name", "domain", "phone", "website"),
+    "deals": ("dealname",),
 }
 # When every generated record was "created" by the emulator's pretend user.
 EMULATOR_EPOCH_ISO = "2020-01-01T00:00:00.000Z"
@@ -196,6 +212,27 @@ def _standard(object_type: ObjectType) -> list[PropertyDef]:
                 calculated=True,
             ),
         ]
+    if object_type == "deals":
+        info = "dealinformation"
+        return [
+            _text("dealname", "Deal Name", info),
+            _number("amount", "Amount", info),
+            _text("pipeline", "Pipeline", info),
+            _text("dealstage", "Deal Stage", info),
+            _datetime("closedate", "Close Date", info),
+            _datetime("createdate", "Create Date", info),
+            _datetime("hs_lastmodifieddate", "Last Modified Date", info),
+            _number("hs_object_id", "Record ID", info, read_only=True),
+            PropertyDef(
+                "hs_merged_object_ids",
+                "Merged Deal IDs",
+                "enumeration",
+                "checkbox",
+                info,
+                read_only=True,
+                calculated=True,
+            ),
+        ]
     info = "companyinformation"
     return [
         _text("name", "Company name", info),
@@ -224,7 +261,7 @@ def _standard(object_type: ObjectType) -> list[PropertyDef]:
 
 def _custom(object_type: ObjectType) -> list[PropertyDef]:
     group = "gather"
-    noun = "user" if object_type == "contacts" else "account"
+    noun = {"contacts": "user", "companies": "account", "deals": "deal"}[object_type]
     return [
         _text(
             UNIQUE_ID_PROPERTY[object_type],

@@ -43,8 +43,8 @@ from emulators.hubspot.timeutil import iso_ms
 DEFAULT_LIST_LIMIT = 10
 # v4 associations returned per input before `paging` appears ("Limit 500 per call", spec).
 ASSOCIATION_PAGE = 500
-_NOUN = {"contacts": "contact", "companies": "company"}
-_SINGULAR = {"contacts": "CONTACT", "companies": "COMPANY"}
+_NOUN = {"contacts": "contact", "companies": "company", "deals": "deal"}
+_SINGULAR = {"contacts": "CONTACT", "companies": "COMPANY", "deals": "DEAL"}
 _decoder = msgspec.json.Decoder()
 
 

@@ -1,4 +1,4 @@
-"""A deterministic generator of realistic companies and contacts.
+"""A deterministic generator of realistic companies and contacts (and deals when asked).
 
 The same options always give the same records, ids and timestamps (nothing depends on the wall
 clock), so tests can compute expectations and benchmarks are repeatable. The data carries what
@@ -145,6 +145,8 @@ class SeedOptions:
 
     companies: int = 10
     contacts: int = 50
+    # Deals (a third object, for the tap's object declarations): none unless asked.
+    deals: int = 0
     seed: int = 42
     custom_properties: int = 0
     # Share of records carrying the unique internal ID (gather_account_id / gather_user_id).
@@ -181,7 +183,7 @@ class SeedOptions:
 
     def validate(self) -> None:
         """Refuse negative counts and shares outside 0..1."""
-        for name in ("companies", "contacts", "custom_properties"):
+        for name in ("companies", "contacts", "deals", "custom_properties"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 msg = f"{name} must be a non-negative integer"
@@ -219,6 +221,8 @@ def seed_store(store: Store, options: SeedOptions) -> None:
     company_ids = [_seed_company(store, rng, options, i) for i in range(options.companies)]
     for i in range(options.contacts):
         _seed_contact(store, rng, options, i, company_ids)
+    for i in range(options.deals):  # last: seeding deals leaves the others' values as they were
+        _seed_deal(store, rng, options, i)
 
 
 def _legacy_ref(rng: random.Random, options: SeedOptions, prefix: str, i: int) -> str | None:
@@ -302,3 +306,27 @@ def _seed_contact(
         company_ids=chosen,
         primary_company_id=chosen[0] if chosen else None,
     )
+
+
+DEAL_STAGES = ("appointmentscheduled", "qualifiedtobuy", "closedwon", "closedlost")
+MAX_DEAL_AMOUNT = 100_000
+
+
+def _seed_deal(store: Store, rng: random.Random, options: SeedOptions, i: int) -> None:
+    created, updated = _timestamps(rng, i, options.deals)
+    values: dict[str, Any] = {
+        "pipeline": "default",
+        "dealstage": rng.choice(DEAL_STAGES),
+        "amount": str(rng.randrange(1, MAX_DEAL_AMOUNT)),
+        DATE_PROPERTY["deals"]: iso_date(midnight_ms(created + rng.randrange(DATE_SPREAD_MS))),
+    }
+    if rng.random() >= options.missing_name_share:
+        values["dealname"] = f"Deal {i + 1}"
+    if rng.random() < options.id_share:
+        values[UNIQUE_ID_PROPERTY["deals"]] = f"D-{i + 1:06d}"
+    legacy = _legacy_ref(rng, options, "LD", i)
+    if legacy is not None:
+        values[DUPLICATE_ID_PROPERTY["deals"]] = legacy
+    _extras(rng, options, values)
+    gap = rng.randint(1, options.id_gap_max)
+    store.create("deals", values, created_ms=created, updated_ms=updated, id_gap=gap)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from tap_hubspot_gather.check.idstore import Duplicates
+from tap_hubspot_gather.objects import CHECKED_OBJECTS
 
 if TYPE_CHECKING:
     from tap_hubspot_gather.check.suggest import Suggestion
@@ -23,9 +24,11 @@ Severity = Literal["error", "warning"]
 Uniqueness = Literal["hubspot_id", "enforced", "email", "not_enforced", "unknown"]
 # Property types that make sensible IDs (https://developers.hubspot.com/docs/api/crm/properties).
 ID_FRIENDLY_TYPES = frozenset({"string", "number"})
-GATHER_MODEL = {"companies": "account", "contacts": "user"}
-SETTING = {"companies": "account_id_property", "contacts": "user_id_property"}
-BUILTIN_ID = {"companies": "companyId", "contacts": "vid"}
+# Per object, from its declaration (objects.py).
+GATHER_MODEL = {o.object_type: o.gather_noun for o in CHECKED_OBJECTS}
+SETTING = {o.object_type: o.id_setting for o in CHECKED_OBJECTS}
+BUILTIN_ID = {o.object_type: o.hubspot_id_field for o in CHECKED_OBJECTS}
+BUILTIN_IDS = {o.object_type: " or ".join(o.builtin_ids) for o in CHECKED_OBJECTS}
 
 
 @dataclass
@@ -128,7 +131,7 @@ class CheckReport:
         return [p for p in self.problems if p.severity == "warning"]
 
 
-_SINGULAR = {"companies": "company", "contacts": "contact"}
+_SINGULAR = {o.object_type: o.noun for o in CHECKED_OBJECTS}
 
 
 def _n(count: int, noun: str) -> str:
@@ -147,7 +150,7 @@ def property_problems(check: ObjectCheck) -> list[Problem]:
     prop = check.id_property
     obj = check.object_type
     if not prop.exists:
-        builtin = BUILTIN_ID[obj] + (" or email" if obj == "contacts" else "")
+        builtin = BUILTIN_IDS[obj]
         return [
             Problem(
                 obj,

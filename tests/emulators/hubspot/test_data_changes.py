@@ -113,7 +113,7 @@ def test_merge_and_archive_errors_name_the_problem(emulator: HubSpotEmulator) ->
     with pytest.raises(AdminCallError, match="no active"):
         emulator.archive("contacts", a)
     with pytest.raises(AdminCallError, match="unknown object type"):
-        emulator.dump("deals")
+        emulator.dump("tickets")
 
 
 def test_touch_by_ids_and_all(emulator: HubSpotEmulator) -> None:

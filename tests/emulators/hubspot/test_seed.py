@@ -58,3 +58,20 @@ def test_bad_seed_options_are_refused(emulator: HubSpotEmulator) -> None:
         emulator.seed(contact=5)
     with pytest.raises(AdminCallError, match="between 0 and 1"):
         emulator.seed(id_share=2)
+
+
+def test_deals_are_seeded_only_when_asked_and_leave_the_rest_unchanged(
+    emulator: HubSpotEmulator,
+) -> None:
+    emulator.seed(companies=4, contacts=8)
+    assert emulator.dump("deals") == []
+    without = (emulator.dump("companies"), emulator.dump("contacts"))
+
+    summary = emulator.seed(companies=4, contacts=8, deals=6, id_share=0.5)
+    deals = emulator.dump("deals")
+
+    assert summary["deals"] == len(deals) == 6
+    assert all(d["properties"].get("hs_lastmodifieddate") for d in deals)
+    assert any(d["properties"].get("gather_deal_id") for d in deals)
+    emulator.seed(companies=4, contacts=8, deals=6)
+    assert (emulator.dump("companies"), emulator.dump("contacts")) == without

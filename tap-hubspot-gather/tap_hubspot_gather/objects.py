@@ -1,0 +1,90 @@
+"""The HubSpot objects the tap syncs, as data: one declaration per object.
+
+Each `CrmObject` names everything object-specific: the HubSpot object type, the stream it
+becomes, the setting choosing its ID property and the built-in ids that setting accepts, the
+modified-date property, the properties always requested, how its records link to an account
+(the stream class), and the Gather stream it feeds by default. Discovery, the streams and the
+settings they read are driven by `OBJECTS`; adding an object is adding a declaration here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tap_hubspot_gather.accounts import COMPANY_ID
+from tap_hubspot_gather.streams import (
+    MERGED_PROPERTY,
+    CompaniesStream,
+    ContactsStream,
+    CRMStream,
+)
+
+
+@dataclass(frozen=True)
+class CrmObject:
+    """One HubSpot CRM object and how the tap reads it."""
+
+    object_type: str  # HubSpot's object type in /crm/v3/objects/{object_type}
+    stream_name: str
+    # Setting naming the property that holds the Gather ID; unset means `builtin_ids[0]`.
+    id_setting: str
+    # Accepted without a property definition; the first is the HubSpot id under its own name.
+    builtin_ids: tuple[str, ...]
+    modified_property: str
+    gather_stream: str  # the Gather-side stream its records feed by default
+    noun: str  # one HubSpot record, in messages ("company")
+    gather_noun: str  # one Gather record, in messages ("account")
+    extra_properties: tuple[str, ...] = (MERGED_PROPERTY,)
+    # The behaviour: CRMStream for a plain object; subclasses add account links.
+    stream_class: type[CRMStream] = CRMStream
+    # Its key is the account ID contacts link to (exactly one object feeds the account index).
+    feeds_accounts: bool = False
+
+    @property
+    def hubspot_id_field(self) -> str:
+        """The field carrying the HubSpot id in every record (`companyId`, `vid`, ...)."""
+        return self.builtin_ids[0]
+
+
+COMPANIES = CrmObject(
+    object_type="companies",
+    stream_name="companies",
+    id_setting="account_id_property",
+    builtin_ids=(COMPANY_ID,),
+    modified_property="hs_lastmodifieddate",
+    gather_stream="accounts",
+    noun="company",
+    gather_noun="account",
+    stream_class=CompaniesStream,
+    feeds_accounts=True,
+)
+CONTACTS = CrmObject(
+    object_type="contacts",
+    stream_name="contacts",
+    id_setting="user_id_property",
+    builtin_ids=("vid", "email"),
+    modified_property="lastmodifieddate",
+    gather_stream="users",
+    noun="contact",
+    gather_noun="user",
+    extra_properties=("associatedcompanyid", MERGED_PROPERTY),
+    stream_class=ContactsStream,
+)
+
+# The objects the `check` command inspects (its ID store holds these two).
+CHECKED_OBJECTS = (COMPANIES, CONTACTS)
+# In sync order: the object feeding the account index comes before those linking to it.
+OBJECTS: list[CrmObject] = [COMPANIES, CONTACTS]
+
+
+def register(obj: CrmObject) -> None:
+    """Add an object to the tap (sync order: after the ones already declared)."""
+    if any(o.stream_name == obj.stream_name for o in OBJECTS):
+        msg = f"an object already syncs as stream {obj.stream_name!r}"
+        raise ValueError(msg)
+    OBJECTS.append(obj)
+
+
+def unregister(stream_name: str) -> None:
+    """Remove an object added with `register` (tests)."""
+    OBJECTS[:] = [o for o in OBJECTS if o.stream_name != stream_name]
