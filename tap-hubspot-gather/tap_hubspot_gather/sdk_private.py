@@ -27,14 +27,14 @@ _STREAM = "singer_sdk.streams.core.Stream"
 
 PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
-        "singer_sdk.configuration._dict_config",
-        "parse_environment_config",
-        ("config_schema", "prefix", "dotenv_path"),
+        "singer_sdk.configuration",
+        "_dict_config",
+        None,
         "`--config ENV` reading (.env, arrays, objects) as the SDK does it; no public reader",
     ),
     PrivateUse(
-        "singer_sdk.helpers._classproperty",
-        "classproperty",
+        "singer_sdk.helpers",
+        "_classproperty",
         None,
         "`_env_var_config` is a class property in the SDK; the override must be one too",
     ),
