@@ -21,7 +21,7 @@ Converter = Callable[[str], Any]
 
 UTC = dt.timezone.utc
 # HubSpot dates are ISO (`YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ss.sssZ`), but some properties come back
-# as epoch milliseconds (hubspot-api.md section 4, "Dates").
+# as epoch milliseconds (https://developers.hubspot.com/docs/api-reference/crm-properties-v3/guide).
 _EPOCH_MS = re.compile(r"^-?\d{10,14}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(
@@ -117,7 +117,8 @@ def _string(raw: str) -> str:
 
 
 # HubSpot property `type` -> (JSON Schema fragment, converter). Types from the properties API
-# (hubspot-api.md section 4: bool, date, datetime, enumeration, number, phone_number, string,
+# (https://developers.hubspot.com/docs/api-reference/crm-properties-v3/guide:
+# bool, date, datetime, enumeration, number, phone_number, string,
 # plus read-only object_coordinates and json); anything unknown stays a string.
 _TYPES: dict[str, tuple[JsonSchema, Converter]] = {
     "number": ({"type": ["number", "null"]}, _number),

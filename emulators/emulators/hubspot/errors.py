@@ -1,7 +1,8 @@
 """HubSpot's response bodies for errors, and the one fast JSON response helper.
 
 Error bodies follow the standard error shape (`status`, `message`, `correlationId`,
-`category`, optional `errors`/`context`/`links`; hubspot-api.md section 7), with the exact
+`category`, optional `errors`/`context`/`links`; see
+https://developers.hubspot.com/docs/api-reference/error-handling), with the exact
 messages HubSpot is known to send where they are known.
 """
 
@@ -94,7 +95,7 @@ def not_found(message: str) -> HubSpotError:
 
 
 def rate_limit_body(policy: str, message: str) -> dict[str, Any]:
-    """A 429 body: `errorType` RATE_LIMIT and the policy that tripped (section 7)."""
+    """A 429 body: `errorType` RATE_LIMIT and the policy that tripped (error-handling docs)."""
     return error_body(
         "RATE_LIMITS",
         message,

@@ -1,11 +1,12 @@
 """HubSpot's request budgets: the rolling burst window per token, search per second, daily.
 
 Search requests are exempt from the burst window ("x-hubspot-rate-limit-exemptions":
-["ten-secondly"] in the spec) and carry no rate-limit headers (D-usage-old); they have their own
+["ten-secondly"] in the spec) and carry no rate-limit headers; they have their own
 per-second limit per account. Every request counts toward the daily limit. A refused request
-does not consume budget. Headers (section 7): `X-HubSpot-RateLimit-Max`, `-Remaining`,
+does not consume budget. Headers: `X-HubSpot-RateLimit-Max`, `-Remaining`,
 `-Interval-Milliseconds`, and for private-app tokens `-Daily` and `-Daily-Remaining` (HubSpot
-omits the daily pair for OAuth tokens).
+omits the daily pair for OAuth tokens); see
+https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Property definitions: what `GET /crm/v3/properties/{type}` returns and how values compare.
 
 The standard properties mirror HubSpot's defaults for contacts and companies (names and types
-from the properties guide and the search guide's default lists, hubspot-api.md sections 3-6);
+from the properties guide and the search guide's default lists:
+https://developers.hubspot.com/docs/api-reference/crm-properties-v3/guide);
 the custom ones are the Gather internal IDs, a duplicate-prone legacy ID, a `date` property and
 any number of generated extras (to make property lists long enough to hit URL limits).
 """
@@ -16,7 +17,7 @@ ObjectType = Literal["contacts", "companies", "deals"]
 OBJECT_TYPES: tuple[ObjectType, ...] = ("contacts", "companies", "deals")
 
 # The property holding each type's modified date: contacts `lastmodifieddate`, companies
-# `hs_lastmodifieddate` (hubspot-api.md section 6).
+# `hs_lastmodifieddate` (https://developers.hubspot.com/docs/api/crm/contacts).
 MODIFIED_PROPERTY: dict[ObjectType, str] = {
     "contacts": "lastmodifieddate",
     "companies": "hs_lastmodifieddate",
@@ -64,7 +65,7 @@ SEARCH_DEFAULT_PROPERTIES: dict[ObjectType, tuple[str, ...]] = {
         "hs_object_id",
     ),
 }
-# Always present on every returned record, whatever was asked for (observed, section 1).
+# Always present on every returned record, whatever was asked for (observed on list pages).
 ALWAYS_RETURNED: dict[ObjectType, tuple[str, ...]] = {
     "contacts": ("createdate", "hs_object_id", "lastmodifieddate"),
     "companies": ("createdate", "hs_lastmodifieddate", "hs_object_id"),

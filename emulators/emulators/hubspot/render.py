@@ -11,7 +11,8 @@ from emulators.hubspot.model import Record, Store, Table
 from emulators.hubspot.properties import ALWAYS_RETURNED
 from emulators.hubspot.timeutil import iso_ms, parse_ms
 
-# HubSpot's association type ids (hubspot-api.md section 5): contact->company primary 1,
+# HubSpot's association type ids, https://developers.hubspot.com/docs/api/crm/associations:
+# contact->company primary 1,
 # unlabeled 279; company->contact primary 2, unlabeled 280.
 CONTACT_TO_COMPANY_PRIMARY = 1
 CONTACT_TO_COMPANY_UNLABELED = 279

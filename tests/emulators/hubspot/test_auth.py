@@ -1,4 +1,4 @@
-"""Private-app tokens, the OAuth refresh flow and HubSpot's 401/400 bodies (section 9)."""
+"""Private-app tokens, the OAuth refresh flow and HubSpot's 401/400 bodies."""
 
 from __future__ import annotations
 

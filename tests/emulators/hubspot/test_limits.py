@@ -1,4 +1,4 @@
-"""Rate limits, their headers and bodies, and the 414 URL-length rule (sections 7-8)."""
+"""Rate limits, their headers and bodies, and the 414 URL-length rule."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The list endpoint, single reads and batch reads behave like HubSpot's (hubspot-api.md 1-2)."""
+"""The list endpoint, single reads and batch reads behave like HubSpot's."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The properties API and the v4 associations batch read (sections 4-5)."""
+"""The properties API and the v4 associations batch read."""
 
 from __future__ import annotations
 
