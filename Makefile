@@ -112,7 +112,7 @@ build: $(UV)  ## Build both plugins' sdists and wheels into dist/ (DIST=...)
 	@ls -1 $(DIST)
 
 test-matrix: $(UV)  ## Run the non-Meltano tests on every Python 3.10-3.13 found here
-	$(TOOLS)/bin/python scripts/test_matrix.py
+	MATRIX_PACKAGES="$(PACKAGES)" $(TOOLS)/bin/python scripts/test_matrix.py
 
 bench: install  ## Run the benchmarks and write bench/RESULTS.md
 	$(BIN)/python -m bench

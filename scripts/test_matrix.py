@@ -2,9 +2,10 @@
 
 The plugins claim Python 3.10 to 3.13 (their classifiers, `requires-python` and `--about`);
 CI runs the same matrix on GitHub. Here each interpreter that uv or pyenv can find gets its own
-environment under `.cache/matrix/` (the pinned dev requirements plus the three packages,
-editable) and runs `pytest -m "not meltano"`. The summary says which versions ran, which were
-not found, and each result; the exit code is non-zero when one failed or none was found.
+environment under `.cache/matrix/` (the pinned dev requirements plus the project's packages,
+editable: the Makefile's PACKAGES, passed in as MATRIX_PACKAGES) and runs
+`pytest -m "not meltano"`. The summary says which versions ran, which were not found, and each
+result; the exit code is non-zero when one failed or none was found.
 Standard library only: it runs with the bootstrap interpreter that installed uv.
 """
 
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 UV = ROOT / ".tools" / "bin" / "uv"
 MATRIX = ROOT / ".cache" / "matrix"
 VERSIONS = ("3.10", "3.11", "3.12", "3.13")
-PACKAGES = ("tap-hubspot-gather", "target-gather", "emulators")
+# The project's packages: the Makefile's one list (PACKAGES), passed in by `make test-matrix`.
+PACKAGES = tuple(os.environ.get("MATRIX_PACKAGES", "").split())
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 
 
@@ -56,6 +58,9 @@ def prepare(version: str, python: Path) -> Path:
 def main() -> int:
     """Run the matrix; print one line per version and a summary."""
     extra = sys.argv[1:]  # passed on to pytest, e.g. a test path
+    if not PACKAGES:
+        print("test-matrix: no MATRIX_PACKAGES; run it as `make test-matrix`", file=sys.stderr)
+        return 2
     results: dict[str, str] = {}
     failed = False
     for version in VERSIONS:
