@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
-from tap_hubspot_gather.check.render import REPORT_JSON_SCHEMA
+from tap_hubspot_gather.check.render import report_json_schema
 from tests.check.conftest import CheckRun
 
 WRONG_TOKEN = "pat-na1-not-the-right-token-4242"
@@ -39,7 +39,7 @@ def test_json_report_matches_its_published_schema(
     run_check: Callable[..., CheckRun],
 ) -> None:
     hubspot.seed(companies=10, contacts=60, seed=5, duplicate_share=0.5)
-    validator = jsonschema.Draft202012Validator(REPORT_JSON_SCHEMA)
+    validator = jsonschema.Draft202012Validator(report_json_schema())
     for ids in (
         {"account_id_property": "legacy_account_ref", "user_id_property": "email"},
         {"account_id_property": "companyId", "user_id_property": "vid"},
@@ -55,7 +55,7 @@ def test_json_schema_flag_prints_the_schema() -> None:
     result = _module("--json-schema")
 
     assert result.returncode == 0
-    assert json.loads(result.stdout) == REPORT_JSON_SCHEMA
+    assert json.loads(result.stdout) == report_json_schema()
 
 
 def test_module_reads_env_settings_with_numbers_as_meltano_exports_them(

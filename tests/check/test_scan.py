@@ -11,6 +11,7 @@ from tap_hubspot_gather.check.idstore import IdStore
 from tap_hubspot_gather.check.report import ObjectCheck
 from tap_hubspot_gather.check.scan import PortalScanner
 from tap_hubspot_gather.client import HubSpotClient
+from tap_hubspot_gather.objects import COMPANIES, CONTACTS
 from tap_hubspot_gather.properties import fetch_definitions
 from tests.check.conftest import CheckRun
 
@@ -22,8 +23,7 @@ def _scanner(settings: dict[str, Any], store: IdStore, **ids: str) -> PortalScan
         client,
         definitions,
         store,
-        account_id_property=ids["account"],
-        user_id_property=ids["user"],
+        id_properties={"companies": ids["account"], "contacts": ids["user"]},
     )
 
 
@@ -39,8 +39,8 @@ def test_companies_created_after_the_companies_scan_are_read_by_id(
 
     with IdStore(tmp_path) as store:
         scanner = _scanner(settings, store, account="gather_account_id", user="gather_user_id")
-        unscanned = ObjectCheck("companies", scanner.property_check("companies"))
-        contacts = scanner.check_contacts(unscanned)
+        unscanned = ObjectCheck("companies", scanner.property_check(COMPANIES))
+        contacts = scanner.check_object(CONTACTS, unscanned)
 
     assert contacts.links is not None
     assert contacts.links.company_without_account_id == 1

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
-from tap_hubspot_gather.check.render import REPORT_JSON_SCHEMA
+from tap_hubspot_gather.check.render import report_json_schema
 from tests.check.conftest import CheckRun
 
 JSON = ("--format", "json", "--quiet")
@@ -51,7 +51,7 @@ def test_a_unique_full_internal_id_is_recommended_with_its_reason(
     run = run_check(settings, "--suggest", *JSON)
 
     report = run.report
-    jsonschema.validate(report, REPORT_JSON_SCHEMA)
+    jsonschema.validate(report, report_json_schema())
     companies = report["suggestions"]["companies"]
     assert companies["recommended"] == "gather_account_id"
     assert companies["reason"].startswith(
@@ -130,7 +130,7 @@ def test_identity_cases_say_what_keep_and_mirror_do(
     run = run_check(settings, *JSON)
 
     report = run.report
-    jsonschema.validate(report, REPORT_JSON_SCHEMA)
+    jsonschema.validate(report, report_json_schema())
     assert report["suggestions"] is None
     cases = {(c["object"], c["code"]): c for c in report["identity_cases"]}
     assert set(cases) == {
@@ -169,7 +169,7 @@ def test_an_archived_contact_whose_email_a_live_contact_took_is_named_with_what_
 
     report = run_check(settings, *JSON).report
 
-    jsonschema.validate(report, REPORT_JSON_SCHEMA)
+    jsonschema.validate(report, report_json_schema())
     cases = {(c["object"], c["code"]): c for c in report["identity_cases"]}
     assert cases[("contacts", "archived")]["count"] == 2
     assert "are deleted" in cases[("contacts", "archived")]["mirror"]

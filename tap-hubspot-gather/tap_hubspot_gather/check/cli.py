@@ -13,9 +13,10 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from tap_hubspot_gather.check.idstore import IdStore, ObjectType
-from tap_hubspot_gather.check.render import REPORT_JSON_SCHEMA, exit_code, to_json, to_text
-from tap_hubspot_gather.check.report import CheckReport, judge
+from tap_hubspot_gather.check.declared import checked_objects
+from tap_hubspot_gather.check.idstore import IdStore
+from tap_hubspot_gather.check.render import exit_code, report_json_schema, to_json, to_text
+from tap_hubspot_gather.check.report import CheckReport, ObjectCheck, judge
 from tap_hubspot_gather.check.scan import DEFAULT_PROGRESS_INTERVAL_S, PortalScanner, Progress
 from tap_hubspot_gather.check.settings import SettingsError, build_tap, load_settings
 from tap_hubspot_gather.check.suggest import (
@@ -33,7 +34,6 @@ EXIT_CANNOT_CHECK = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell convention
 DEFAULT_SAMPLE_SIZE = 10
 DEFAULT_MAX_DUPLICATES = 20
-OBJECT_TYPES: tuple[ObjectType, ...] = ("companies", "contacts")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -106,18 +106,19 @@ def check_portal(
     client = tap.client
     progress.note("reading property definitions")
     definitions = tap.definitions
-    account_property = str(config["account_id_property"])
-    user_property = str(config["user_id_property"])
-    candidates: dict[ObjectType, list[Candidate]] = {}
+    objects = checked_objects()
+    # As the tap reads it: the setting, else the object's own HubSpot id.
+    id_properties = {
+        o.object_type: str(config.get(o.id_setting) or o.hubspot_id_field) for o in objects
+    }
+    candidates: dict[str, list[Candidate]] = {}
     if args.suggest:
         progress.note("reading property definitions for ID suggestions")
-        configured: dict[ObjectType, str] = {
-            "companies": account_property,
-            "contacts": user_property,
-        }
-        for object_type in OBJECT_TYPES:
-            candidates[object_type] = candidate_properties(
-                object_type, fetch_definitions(client, object_type), configured[object_type]
+        for obj in objects:
+            candidates[obj.object_type] = candidate_properties(
+                obj,
+                fetch_definitions(client, obj.object_type),
+                id_properties[obj.object_type],
             )
     suggestions: list[Suggestion] | None = None
     with IdStore(args.work_dir) as store:
@@ -125,24 +126,30 @@ def check_portal(
             client,
             definitions,
             store,
-            account_id_property=account_property,
-            user_id_property=user_property,
+            id_properties=id_properties,
             max_url_length=int(config.get("max_url_length") or DEFAULT_MAX_URL_LENGTH),
             sample_size=max(args.sample_size, 0),
             max_duplicate_groups=max(args.max_duplicates, 0),
             progress=progress,
             candidates={k: [c.name for c in v] for k, v in candidates.items()},
         )
-        companies = scanner.check_companies()
-        contacts = scanner.check_contacts(companies)
+        checks: list[ObjectCheck] = []
+        accounts: ObjectCheck | None = None  # the object feeding the account index
+        for obj in objects:
+            checks.append(scanner.check_object(obj, accounts))
+            if obj.feeds_accounts:
+                accounts = checks[-1]
         progress.note("listing archived records")
-        scanner.check_archived(companies)
-        scanner.check_archived(contacts)
+        for obj, check in zip(objects, checks, strict=True):
+            scanner.check_archived(obj, check)
         if args.suggest:
-            suggestions = [rank(o, candidates[o], store, store.count(o)) for o in OBJECT_TYPES]
+            suggestions = [
+                rank(o, candidates[o.object_type], store, store.count(o.object_type))
+                for o in objects
+            ]
     report = CheckReport(
         api_url=client.api_url,
-        objects=[companies, contacts],
+        objects=checks,
         strict=args.strict,
         requests=client.stats.requests,
         elapsed_s=time.monotonic() - started,
@@ -156,7 +163,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     out = stdout if stdout is not None else sys.stdout
     args = parser().parse_args(argv)
     if args.json_schema:
-        print(json.dumps(REPORT_JSON_SCHEMA, indent=2), file=out)
+        print(json.dumps(report_json_schema(), indent=2), file=out)
         return EXIT_READY
     progress = Progress(sys.stderr, interval_s=args.progress_interval, enabled=not args.quiet)
     try:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, get_args
 
-from tap_hubspot_gather.check.report import CheckReport, ObjectCheck
+from tap_hubspot_gather.check.declared import checked_objects
+from tap_hubspot_gather.check.report import (
+    IDENTITY_CASE_CODES,
+    PROBLEM_CODES,
+    CheckReport,
+    ObjectCheck,
+    Uniqueness,
+)
+from tap_hubspot_gather.check.suggest import CandidateKind
 
 JSON_SCHEMA_VERSION = 1
 # Values longer than this are cut in the text report (the JSON report keeps them whole).
@@ -20,195 +28,182 @@ _UNIQUENESS_TEXT = {
 }
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
-_PROBLEM = {
+_ID_PROPERTY = {
     "type": "object",
-    "required": ["object", "code", "severity", "message", "fix", "count"],
+    "required": ["setting", "name", "exists", "type", "has_unique_value", "uniqueness"],
     "properties": {
-        "object": {"enum": ["companies", "contacts"]},
-        "code": {
-            "enum": [
-                "id_property_missing",
-                "id_property_not_unique",
-                "id_property_type",
-                "missing_ids",
-                "duplicate_ids",
-                "contacts_without_company",
-                "company_without_account_id",
-            ]
-        },
-        "severity": {"enum": ["error", "warning"]},
-        "message": {"type": "string"},
-        "fix": {"type": "string"},
-        "count": {"type": "integer", "minimum": 0},
+        "setting": {"type": "string"},
+        "name": {"type": "string"},
+        "exists": {"type": "boolean"},
+        "type": {"type": ["string", "null"]},
+        "has_unique_value": {"type": ["boolean", "null"]},
+        "uniqueness": {"enum": list(get_args(Uniqueness))},
     },
 }
-_OBJECT = {
+_RECORDS = {
     "type": "object",
-    "required": ["gather_model", "id_property", "records", "duplicates", "links"],
+    "required": ["total", "with_id", "missing_id", "missing_sample", "scanned"],
     "properties": {
-        "gather_model": {"enum": ["account", "user"]},
-        "id_property": {
-            "type": "object",
-            "required": ["setting", "name", "exists", "type", "has_unique_value", "uniqueness"],
-            "properties": {
-                "setting": {"type": "string"},
-                "name": {"type": "string"},
-                "exists": {"type": "boolean"},
-                "type": {"type": ["string", "null"]},
-                "has_unique_value": {"type": ["boolean", "null"]},
-                "uniqueness": {
-                    "enum": ["hubspot_id", "enforced", "email", "not_enforced", "unknown"]
-                },
-            },
-        },
-        "records": {
-            "type": "object",
-            "required": ["total", "with_id", "missing_id", "missing_sample", "scanned"],
-            "properties": {
-                "total": {"type": "integer", "minimum": 0},
-                "with_id": {"type": "integer", "minimum": 0},
-                "missing_id": {"type": "integer", "minimum": 0},
-                "missing_sample": _STRINGS,
-                "scanned": {"type": "boolean"},
-            },
-        },
-        "duplicates": {
-            "type": ["object", "null"],
-            "required": ["values", "records", "groups"],
-            "properties": {
-                "values": {"type": "integer", "minimum": 0},
-                "records": {"type": "integer", "minimum": 0},
-                "groups": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["value", "count", "hubspot_ids", "raw_values"],
-                        "properties": {
-                            "value": {"type": "string"},
-                            "count": {"type": "integer", "minimum": 2},
-                            "hubspot_ids": _STRINGS,
-                            "raw_values": {"type": "array", "items": {"type": ["string", "null"]}},
-                        },
-                    },
-                },
-            },
-        },
-        "duplicates_note": {"type": "string"},
-        "links": {
-            "type": ["object", "null"],
-            "required": [
-                "account_id_property",
-                "without_company",
-                "without_company_sample",
-                "company_without_account_id",
-                "company_without_account_id_sample",
-                "companies_without_account_id_sample",
-            ],
-        },
+        "total": {"type": "integer", "minimum": 0},
+        "with_id": {"type": "integer", "minimum": 0},
+        "missing_id": {"type": "integer", "minimum": 0},
+        "missing_sample": _STRINGS,
+        "scanned": {"type": "boolean"},
     },
 }
-_IDENTITY_CASE = {
-    "type": "object",
-    "required": ["object", "code", "count", "keep", "mirror"],
+_DUPLICATES = {
+    "type": ["object", "null"],
+    "required": ["values", "records", "groups"],
     "properties": {
-        "object": {"enum": ["companies", "contacts"]},
-        "code": {
-            "enum": [
-                "shared_ids",
-                "no_id",
-                "archived",
-                "archived_id_held_by_live_record",
-                "uniqueness_not_enforced",
-                "no_primary_company",
-                "company_without_account_id",
-            ]
-        },
-        "count": {"type": "integer", "minimum": 0},
-        "keep": {"type": "string"},
-        "mirror": {"type": "string"},
-    },
-}
-_SUGGESTION = {
-    "type": "object",
-    "required": ["setting", "recommended", "reason", "candidates"],
-    "properties": {
-        "setting": {"enum": ["account_id_property", "user_id_property"]},
-        "recommended": {"type": "string"},
-        "reason": {"type": "string"},
-        "candidates": {
+        "values": {"type": "integer", "minimum": 0},
+        "records": {"type": "integer", "minimum": 0},
+        "groups": {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": [
-                    "name",
-                    "kind",
-                    "type",
-                    "has_unique_value",
-                    "total",
-                    "filled",
-                    "coverage",
-                    "duplicate_values",
-                    "duplicate_records",
-                    "reason",
-                ],
+                "required": ["value", "count", "hubspot_ids", "raw_values"],
                 "properties": {
-                    "name": {"type": "string"},
-                    "kind": {"enum": ["property", "email", "hubspot_id"]},
-                    "type": {"type": ["string", "null"]},
-                    "has_unique_value": {"type": "boolean"},
-                    "total": {"type": "integer", "minimum": 0},
-                    "filled": {"type": "integer", "minimum": 0},
-                    "coverage": {"type": "number", "minimum": 0, "maximum": 1},
-                    "duplicate_values": {"type": "integer", "minimum": 0},
-                    "duplicate_records": {"type": "integer", "minimum": 0},
-                    "reason": {"type": "string"},
+                    "value": {"type": "string"},
+                    "count": {"type": "integer", "minimum": 2},
+                    "hubspot_ids": _STRINGS,
+                    "raw_values": {"type": "array", "items": {"type": ["string", "null"]}},
                 },
             },
         },
     },
 }
-# The JSON Schema of `--format json` output (also printed by `--json-schema`).
-REPORT_JSON_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "tap-hubspot-gather check report",
+_LINKS = {
+    "type": ["object", "null"],
+    "required": [
+        "account_id_property",
+        "without_company",
+        "without_company_sample",
+        "company_without_account_id",
+        "company_without_account_id_sample",
+        "companies_without_account_id_sample",
+    ],
+}
+_CANDIDATE = {
     "type": "object",
     "required": [
-        "schema_version",
-        "ready",
-        "verdict",
-        "exit_code",
-        "strict",
-        "api_url",
-        "objects",
-        "problems",
-        "requests",
-        "elapsed_s",
-        "identity_cases",
-        "suggestions",
+        "name",
+        "kind",
+        "type",
+        "has_unique_value",
+        "total",
+        "filled",
+        "coverage",
+        "duplicate_values",
+        "duplicate_records",
+        "reason",
     ],
     "properties": {
-        "schema_version": {"const": JSON_SCHEMA_VERSION},
-        "ready": {"type": "boolean"},
-        "verdict": {"type": "string"},
-        "exit_code": {"enum": [0, 1]},
-        "strict": {"type": "boolean"},
-        "api_url": {"type": "string"},
-        "objects": {
-            "type": "object",
-            "required": ["companies", "contacts"],
-            "properties": {"companies": _OBJECT, "contacts": _OBJECT},
-        },
-        "problems": {"type": "array", "items": _PROBLEM},
-        "identity_cases": {"type": "array", "items": _IDENTITY_CASE},
-        "suggestions": {
-            "type": ["object", "null"],
-            "required": ["companies", "contacts"],
-            "properties": {"companies": _SUGGESTION, "contacts": _SUGGESTION},
-        },
-        "requests": {"type": "integer", "minimum": 0},
-        "elapsed_s": {"type": "number", "minimum": 0},
+        "name": {"type": "string"},
+        "kind": {"enum": list(get_args(CandidateKind))},
+        "type": {"type": ["string", "null"]},
+        "has_unique_value": {"type": "boolean"},
+        "total": {"type": "integer", "minimum": 0},
+        "filled": {"type": "integer", "minimum": 0},
+        "coverage": {"type": "number", "minimum": 0, "maximum": 1},
+        "duplicate_values": {"type": "integer", "minimum": 0},
+        "duplicate_records": {"type": "integer", "minimum": 0},
+        "reason": {"type": "string"},
     },
 }
+
+
+def _per_object(item: dict[str, Any], object_types: list[str]) -> dict[str, Any]:
+    """An object keyed by every checked object type, each holding `item`."""
+    return {
+        "type": "object",
+        "required": object_types,
+        "properties": dict.fromkeys(object_types, item),
+    }
+
+
+def report_json_schema() -> dict[str, Any]:
+    """The JSON Schema of `--format json` output (also printed by `--json-schema`); the object
+    types, Gather models and settings come from the declared objects."""
+    objects = checked_objects()
+    types = [o.object_type for o in objects]
+    obj = {
+        "type": "object",
+        "required": ["gather_model", "id_property", "records", "duplicates", "links"],
+        "properties": {
+            "gather_model": {"enum": list(dict.fromkeys(o.gather_noun for o in objects))},
+            "id_property": _ID_PROPERTY,
+            "records": _RECORDS,
+            "duplicates": _DUPLICATES,
+            "duplicates_note": {"type": "string"},
+            "links": _LINKS,
+        },
+    }
+    problem = {
+        "type": "object",
+        "required": ["object", "code", "severity", "message", "fix", "count"],
+        "properties": {
+            "object": {"enum": types},
+            "code": {"enum": list(PROBLEM_CODES)},
+            "severity": {"enum": ["error", "warning"]},
+            "message": {"type": "string"},
+            "fix": {"type": "string"},
+            "count": {"type": "integer", "minimum": 0},
+        },
+    }
+    identity_case = {
+        "type": "object",
+        "required": ["object", "code", "count", "keep", "mirror"],
+        "properties": {
+            "object": {"enum": types},
+            "code": {"enum": list(IDENTITY_CASE_CODES)},
+            "count": {"type": "integer", "minimum": 0},
+            "keep": {"type": "string"},
+            "mirror": {"type": "string"},
+        },
+    }
+    suggestion = {
+        "type": "object",
+        "required": ["setting", "recommended", "reason", "candidates"],
+        "properties": {
+            "setting": {"enum": [o.id_setting for o in objects]},
+            "recommended": {"type": "string"},
+            "reason": {"type": "string"},
+            "candidates": {"type": "array", "items": _CANDIDATE},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "tap-hubspot-gather check report",
+        "type": "object",
+        "required": [
+            "schema_version",
+            "ready",
+            "verdict",
+            "exit_code",
+            "strict",
+            "api_url",
+            "objects",
+            "problems",
+            "requests",
+            "elapsed_s",
+            "identity_cases",
+            "suggestions",
+        ],
+        "properties": {
+            "schema_version": {"const": JSON_SCHEMA_VERSION},
+            "ready": {"type": "boolean"},
+            "verdict": {"type": "string"},
+            "exit_code": {"enum": [0, 1]},
+            "strict": {"type": "boolean"},
+            "api_url": {"type": "string"},
+            "objects": _per_object(obj, types),
+            "problems": {"type": "array", "items": problem},
+            "identity_cases": {"type": "array", "items": identity_case},
+            "suggestions": {**_per_object(suggestion, types), "type": ["object", "null"]},
+            "requests": {"type": "integer", "minimum": 0},
+            "elapsed_s": {"type": "number", "minimum": 0},
+        },
+    }
 
 
 def exit_code(report: CheckReport) -> int:
@@ -217,7 +212,7 @@ def exit_code(report: CheckReport) -> int:
 
 
 def to_json(report: CheckReport) -> dict[str, Any]:
-    """The report as a JSON-ready dict matching `REPORT_JSON_SCHEMA`."""
+    """The report as a JSON-ready dict matching `report_json_schema()`."""
     objects: dict[str, Any] = {}
     for check in report.objects:
         objects[check.object_type] = {
@@ -382,7 +377,7 @@ def _object_lines(check: ObjectCheck) -> list[str]:
     lines += _archived_lines(check)
     links = check.links
     if links is not None:
-        line = f"  primary company: {links.without_company:,} contacts have none"
+        line = f"  primary company: {links.without_company:,} {check.object_type} have none"
         if links.company_without_account_id is None:
             line += f"; account IDs not checked ({links.account_id_property} does not exist)"
         else:

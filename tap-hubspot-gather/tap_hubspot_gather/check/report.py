@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from tap_hubspot_gather.check.declared import declaration, singular
 from tap_hubspot_gather.check.idstore import Duplicates
-from tap_hubspot_gather.objects import CHECKED_OBJECTS
 
 if TYPE_CHECKING:
     from tap_hubspot_gather.check.suggest import Suggestion
@@ -24,11 +24,26 @@ Severity = Literal["error", "warning"]
 Uniqueness = Literal["hubspot_id", "enforced", "email", "not_enforced", "unknown"]
 # Property types that make sensible IDs (https://developers.hubspot.com/docs/api/crm/properties).
 ID_FRIENDLY_TYPES = frozenset({"string", "number"})
-# Per object, from its declaration (objects.py).
-GATHER_MODEL = {o.object_type: o.gather_noun for o in CHECKED_OBJECTS}
-SETTING = {o.object_type: o.id_setting for o in CHECKED_OBJECTS}
-BUILTIN_ID = {o.object_type: o.hubspot_id_field for o in CHECKED_OBJECTS}
-BUILTIN_IDS = {o.object_type: " or ".join(o.builtin_ids) for o in CHECKED_OBJECTS}
+# Every problem code, in report order (the JSON schema lists them).
+PROBLEM_CODES = (
+    "id_property_missing",
+    "id_property_not_unique",
+    "id_property_type",
+    "missing_ids",
+    "duplicate_ids",
+    "contacts_without_company",
+    "company_without_account_id",
+)
+# Every identity case code, in report order (the JSON schema lists them).
+IDENTITY_CASE_CODES = (
+    "shared_ids",
+    "no_id",
+    "archived",
+    "archived_id_held_by_live_record",
+    "uniqueness_not_enforced",
+    "no_primary_company",
+    "company_without_account_id",
+)
 
 
 @dataclass
@@ -69,7 +84,7 @@ class ObjectCheck:
     scanned: bool = False  # False: counted by search only (HubSpot's own id is the ID)
     duplicates: Duplicates | None = None  # None: not looked for (see `duplicates_note`)
     duplicates_note: str = ""
-    links: LinkCheck | None = None  # contacts only
+    links: LinkCheck | None = None  # objects linking to accounts only (contacts)
     # Archived records (None: not listed, e.g. HubSpot's own id is the ID), how many share
     # their ID with a live record, and a sample of those.
     archived: int | None = None
@@ -79,7 +94,7 @@ class ObjectCheck:
     @property
     def gather_model(self) -> str:
         """The Gather model these records become."""
-        return GATHER_MODEL[self.object_type]
+        return declaration(self.object_type).gather_noun
 
 
 @dataclass
@@ -131,13 +146,11 @@ class CheckReport:
         return [p for p in self.problems if p.severity == "warning"]
 
 
-_SINGULAR = {o.object_type: o.noun for o in CHECKED_OBJECTS}
-
-
 def _n(count: int, noun: str) -> str:
     """`1 value`, `2 values`, `1 company`, `3 companies`."""
-    if noun in _SINGULAR:
-        return f"{count:,} {_SINGULAR[noun] if count == 1 else noun}"
+    one = singular(noun)
+    if one is not None:
+        return f"{count:,} {one if count == 1 else noun}"
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
@@ -150,7 +163,7 @@ def property_problems(check: ObjectCheck) -> list[Problem]:
     prop = check.id_property
     obj = check.object_type
     if not prop.exists:
-        builtin = BUILTIN_IDS[obj]
+        builtin = " or ".join(declaration(obj).builtin_ids)
         return [
             Problem(
                 obj,
@@ -230,22 +243,24 @@ def value_problems(check: ObjectCheck) -> list[Problem]:
 
 
 def link_problems(check: ObjectCheck) -> list[Problem]:
-    """Contacts that would become users without an account."""
+    """Records (contacts) that would become Gather records (users) without an account."""
     links = check.links
     if links is None:
         return []
+    obj = check.object_type
+    model = check.gather_model
     found: list[Problem] = []
     if links.without_company:
         found.append(
             Problem(
-                "contacts",
+                obj,
                 "contacts_without_company",
                 "warning",
-                f"{_n(links.without_company, 'contacts')} {_have(links.without_company)} "
-                "no primary company and will sync as users without an account (sample HubSpot "
-                "ids: "
+                f"{_n(links.without_company, obj)} {_have(links.without_company)} "
+                f"no primary company and will sync as {model}s without an account (sample "
+                "HubSpot ids: "
                 f"{', '.join(links.without_company_sample)}).",
-                "Associate these contacts with their company in HubSpot (as primary company), "
+                f"Associate these {obj} with their company in HubSpot (as primary company), "
                 "or accept that they sync unlinked.",
                 links.without_company,
             )
@@ -253,12 +268,12 @@ def link_problems(check: ObjectCheck) -> list[Problem]:
     if links.company_without_account_id:
         found.append(
             Problem(
-                "contacts",
+                obj,
                 "company_without_account_id",
                 "warning",
-                f"{_n(links.company_without_account_id, 'contacts')} point at a primary "
-                f"company without {links.account_id_property} and will sync as users without "
-                f"an account (sample contacts: {', '.join(links.company_without_account_id_sample)}"
+                f"{_n(links.company_without_account_id, obj)} point at a primary "
+                f"company without {links.account_id_property} and will sync as {model}s without "
+                f"an account (sample {obj}: {', '.join(links.company_without_account_id_sample)}"
                 f"; companies: {', '.join(links.companies_without_account_id_sample)}).",
                 f"Fill {links.account_id_property} on those companies (see the companies "
                 "without an ID above).",
@@ -343,8 +358,8 @@ def identity_cases(check: ObjectCheck) -> list[IdentityCase]:
                     obj,
                     "no_primary_company",
                     links.without_company,
-                    f"{_n(links.without_company, 'contacts')} without a primary company sync as "
-                    "users without account_id (a link they had is cleared)",
+                    f"{_n(links.without_company, obj)} without a primary company sync as "
+                    f"{model}s without account_id (a link they had is cleared)",
                     "the same: links follow HubSpot in both modes",
                 )
             )
@@ -354,8 +369,8 @@ def identity_cases(check: ObjectCheck) -> list[IdentityCase]:
                     obj,
                     "company_without_account_id",
                     links.company_without_account_id,
-                    f"{_n(links.company_without_account_id, 'contacts')} whose company has no "
-                    f"{links.account_id_property} sync as users without account_id; once the "
+                    f"{_n(links.company_without_account_id, obj)} whose company has no "
+                    f"{links.account_id_property} sync as {model}s without account_id; once the "
                     "company gets one, the next run links them",
                     "the same: links follow HubSpot in both modes",
                 )

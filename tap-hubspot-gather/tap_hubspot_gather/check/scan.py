@@ -14,11 +14,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
-from tap_hubspot_gather.check.idstore import IdStore, ObjectType, ScannedRecord
+from tap_hubspot_gather.accounts import AccountIndex
+from tap_hubspot_gather.check.declared import (
+    EMAIL,
+    PRIMARY_COMPANY_PROPERTY,
+    email_keyed,
+    links_to_accounts,
+)
+from tap_hubspot_gather.check.idstore import IdStore, ScannedRecord
 from tap_hubspot_gather.check.report import (
-    BUILTIN_ID,
-    SETTING,
     LinkCheck,
     ObjectCheck,
     PropertyCheck,
@@ -27,12 +31,10 @@ from tap_hubspot_gather.check.report import (
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.ids import normalize_id
+from tap_hubspot_gather.objects import CrmObject
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH, ListPager, Page
 from tap_hubspot_gather.properties import PropertyDef
 
-# The contact property naming the primary company's HubSpot id (what the tap links with).
-PRIMARY_COMPANY_PROPERTY = "associatedcompanyid"
-EMAIL = "email"
 DEFAULT_PROGRESS_INTERVAL_S = 5.0
 
 
@@ -97,7 +99,7 @@ class Progress:
 
 
 class PortalScanner:
-    """Checks the ID properties and scans companies and contacts into an `IdStore`."""
+    """Checks each declared object's ID property and scans its records into an `IdStore`."""
 
     def __init__(
         self,
@@ -105,47 +107,44 @@ class PortalScanner:
         definitions: Mapping[str, Sequence[PropertyDef]],
         store: IdStore,
         *,
-        account_id_property: str,
-        user_id_property: str,
+        id_properties: Mapping[str, str],
         max_url_length: int = DEFAULT_MAX_URL_LENGTH,
         sample_size: int = 10,
         max_duplicate_groups: int = 20,
         progress: Progress | None = None,
-        candidates: Mapping[ObjectType, Sequence[str]] | None = None,
+        candidates: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.client = client
         self.definitions = {k: {d.name: d for d in v} for k, v in definitions.items()}
         self.store = store
-        self.id_property = {"companies": account_id_property, "contacts": user_id_property}
+        self.id_property = dict(id_properties)  # object type -> the configured ID property
         self.max_url_length = max_url_length
         self.sample_size = sample_size
         self.max_duplicate_groups = max_duplicate_groups
         self.progress = progress or Progress(enabled=False)
         # `--suggest`: candidate ID properties read in the same scan, values to the store.
-        self.candidates: dict[ObjectType, list[str]] = {
-            k: list(v) for k, v in (candidates or {}).items()
-        }
+        self.candidates: dict[str, list[str]] = {k: list(v) for k, v in (candidates or {}).items()}
 
     # Property definitions -----------------------------------------------------------------
 
-    def property_check(self, object_type: ObjectType) -> PropertyCheck:
+    def property_check(self, obj: CrmObject) -> PropertyCheck:
         """Whether the configured ID property exists, its type and how uniqueness is kept."""
-        name = self.id_property[object_type]
-        setting = SETTING[object_type]
-        if name == BUILTIN_ID[object_type]:
+        name = self.id_property[obj.object_type]
+        setting = obj.id_setting
+        if name == obj.hubspot_id_field:
             # Not a property: the record's own id (`hs_object_id`), unique by construction.
             return PropertyCheck(setting, name, True, None, None, "hubspot_id")
-        definition = self.definitions.get(object_type, {}).get(name)
+        definition = self.definitions.get(obj.object_type, {}).get(name)
         if definition is None:
             return PropertyCheck(setting, name, False, None, None, "unknown")
         uniqueness: Uniqueness = "enforced" if definition.has_unique_value else "not_enforced"
-        if object_type == "contacts" and name == EMAIL and not definition.has_unique_value:
+        if email_keyed(obj, name) and not definition.has_unique_value:
             uniqueness = "email"
         return PropertyCheck(
             setting, name, True, definition.type, definition.has_unique_value, uniqueness
         )
 
-    def total(self, object_type: ObjectType) -> int | None:
+    def total(self, object_type: str) -> int | None:
         """HubSpot's count of active records (one search request), or None if unavailable."""
         try:
             body = self.client.post(
@@ -155,78 +154,74 @@ class PortalScanner:
                 kind="check_total",
             )
         except HubSpotError:
-            return None  # only used for progress and for companyId counts; the scan is exact
+            return None  # only used for progress and for built-in id counts; the scan is exact
         total = body.get("total") if isinstance(body, dict) else None
         return int(total) if isinstance(total, int) else None
 
     # Scans --------------------------------------------------------------------------------
 
-    def check_companies(self) -> ObjectCheck:
-        """Companies: the ID property, and (unless it is `companyId`) every record's value."""
-        prop = self.property_check("companies")
-        check = ObjectCheck("companies", prop)
+    def check_object(self, obj: CrmObject, accounts: ObjectCheck | None = None) -> ObjectCheck:
+        """One object: its ID property and (unless it is HubSpot's own id) every record's
+        value; for an object linking to accounts, also its links (`accounts`: the check of
+        the object feeding the account index)."""
+        prop = self.property_check(obj)
+        check = ObjectCheck(obj.object_type, prop)
+        links = links_to_accounts(obj) and accounts is not None
+        # Objects linking to accounts are always read (for their links), as for `--suggest`.
+        read_all = links or bool(self.candidates.get(obj.object_type))
         if prop.uniqueness == "hubspot_id":
-            # Every company has its own HubSpot id: nothing can be missing or shared.
-            check.duplicates_note = "companyId is HubSpot's own company id: unique by construction"
-            if self.candidates.get("companies"):
-                self._scan("companies", [], check)  # --suggest needs the candidates' values
-                return check
-            total = self.total("companies")
-            if total is None:  # search unavailable: list them instead (exact, just slower)
-                self._scan("companies", [], check)
-                return check
-            check.total = check.with_id = total
-            self.progress.note(f"companies: {total:,} records; {check.duplicates_note}")
-            return check
-        if not prop.exists:
+            self._check_builtin(obj, check, read_all=read_all, links=links)
+        elif not prop.exists:
             check.duplicates_note = "not scanned: the ID property does not exist"
-            if self.candidates.get("companies"):
-                self._scan("companies", [], check)
+            if read_all:
+                self._scan(obj, check)
                 check.duplicates = None
                 check.missing_id, check.missing_sample = 0, []
                 check.with_id = 0
-            return check
-        self._scan("companies", [prop.name], check)
+        else:
+            self._scan(obj, check)
+        if links and accounts is not None:
+            check.links = self._links(obj, accounts)
         return check
 
-    def check_contacts(self, companies: ObjectCheck) -> ObjectCheck:
-        """Contacts: ID values (as for companies) plus the link to an account."""
-        prop = self.property_check("contacts")
-        check = ObjectCheck("contacts", prop)
-        wanted = [PRIMARY_COMPANY_PROPERTY]
-        if prop.exists and prop.uniqueness != "hubspot_id":
-            wanted.insert(0, prop.name)
-        self._scan("contacts", wanted, check)
-        if prop.uniqueness == "hubspot_id":
-            check.duplicates = None
-            check.duplicates_note = (
-                "vid is HubSpot's own contact id: unique by construction, "
-                "not checked for duplicates"
-            )
-        elif not prop.exists:
-            check.duplicates = None
-            check.total = self.store.count("contacts")
-            check.with_id = check.missing_id = 0
-            check.missing_sample = []
-            check.duplicates_note = "not scanned: the ID property does not exist"
-        check.links = self._links(companies)
-        return check
+    def _check_builtin(
+        self, obj: CrmObject, check: ObjectCheck, *, read_all: bool, links: bool
+    ) -> None:
+        """The ID is the record's own HubSpot id: nothing can be missing or shared, so the
+        records are only counted (by one search), unless they must be read anyway."""
+        object_type = obj.object_type
+        own_id = f"{check.id_property.name} is HubSpot's own {obj.noun} id: unique by construction"
+        check.duplicates_note = own_id + (", not checked for duplicates" if links else "")
+        if read_all:
+            self._scan(obj, check)
+            return
+        total = self.total(object_type)
+        if total is None:  # search unavailable: list them instead (exact, just slower)
+            self._scan(obj, check)
+            return
+        check.total = check.with_id = total
+        self.progress.note(f"{object_type}: {total:,} records; {check.duplicates_note}")
 
-    def _scan(self, object_type: ObjectType, properties: list[str], check: ObjectCheck) -> None:
-        name = check.id_property.name
-        builtin = check.id_property.uniqueness == "hubspot_id"
-        lower = object_type == "contacts" and name == EMAIL  # as the tap keys emails
+    def _scan(self, obj: CrmObject, check: ObjectCheck) -> None:
+        object_type = obj.object_type
+        prop = check.id_property
+        name = prop.name
+        builtin = prop.uniqueness == "hubspot_id"
+        lower = email_keyed(obj, name)  # as the tap keys emails
+        properties = [name] if prop.exists and not builtin else []
+        if links_to_accounts(obj):
+            properties.append(PRIMARY_COMPANY_PROPERTY)
         extra = [c for c in self.candidates.get(object_type, []) if c not in properties]
         pager = ListPager(
             self.client, object_type, properties + extra, max_url_length=self.max_url_length
         )
         self.progress.start(object_type, self.total(object_type))
         for page in pager.pages():
-            rows = [self._row(obj, name, builtin, lower) for obj in page.results]
+            rows = [self._row(item, name, builtin, lower) for item in page.results]
             self.store.add(object_type, rows)
             if self.candidates.get(object_type):
                 self.store.add_candidates(object_type, self._candidate_values(object_type, page))
-            if object_type == "companies":
+            if obj.feeds_accounts:
                 self.store.add_company_accounts((r.hubspot_id, r.id_value) for r in rows)
             self.progress.advance(len(rows))
         self.progress.finish()
@@ -239,7 +234,7 @@ class PortalScanner:
                 object_type, self.max_duplicate_groups, self.sample_size
             )
 
-    def check_archived(self, check: ObjectCheck) -> None:
+    def check_archived(self, obj: CrmObject, check: ObjectCheck) -> None:
         """List the archived records' IDs (one pass) and count those a live record holds.
 
         Only for an ID property of the portal's own: HubSpot's ids are never reused.
@@ -247,8 +242,8 @@ class PortalScanner:
         prop = check.id_property
         if not prop.exists or prop.uniqueness == "hubspot_id":
             return
-        object_type: ObjectType = "companies" if check.object_type == "companies" else "contacts"
-        lower = object_type == "contacts" and prop.name == EMAIL
+        object_type = obj.object_type
+        lower = email_keyed(obj, prop.name)
         pager = ListPager(
             self.client,
             object_type,
@@ -257,7 +252,7 @@ class PortalScanner:
             max_url_length=self.max_url_length,
         )
         for page in pager.pages():
-            rows = [self._row(obj, prop.name, False, lower) for obj in page.results]
+            rows = [self._row(item, prop.name, False, lower) for item in page.results]
             self.store.add_archived(object_type, rows)
         (
             check.archived,
@@ -265,11 +260,11 @@ class PortalScanner:
             check.archived_held_sample,
         ) = self.store.archived_stats(object_type, self.sample_size)
 
-    def _candidate_values(self, object_type: ObjectType, page: Page) -> list[tuple[str, str]]:
+    def _candidate_values(self, object_type: str, page: Page) -> list[tuple[str, str]]:
         """Normalized values of the candidate properties on one page (emails lower-cased)."""
         found: list[tuple[str, str]] = []
-        for obj in page.results:
-            properties = obj.get("properties") or {}
+        for item in page.results:
+            properties = item.get("properties") or {}
             for name in self.candidates[object_type]:
                 value = normalize_id(properties.get(name), lower=name == EMAIL)
                 if value is not None:
@@ -277,9 +272,9 @@ class PortalScanner:
         return found
 
     @staticmethod
-    def _row(obj: Mapping[str, Any], name: str, builtin: bool, lower: bool) -> ScannedRecord:
-        properties = obj.get("properties") or {}
-        hubspot_id = str(obj["id"])
+    def _row(item: Mapping[str, Any], name: str, builtin: bool, lower: bool) -> ScannedRecord:
+        properties = item.get("properties") or {}
+        hubspot_id = str(item["id"])
         raw = properties.get(name)
         value = hubspot_id if builtin else normalize_id(raw, lower=lower)
         company = normalize_id(properties.get(PRIMARY_COMPANY_PROPERTY))
@@ -287,28 +282,29 @@ class PortalScanner:
             hubspot_id, value, None if raw is None else str(raw), company_id=company
         )
 
-    def _links(self, companies: ObjectCheck) -> LinkCheck:
-        account_property = companies.id_property.name
+    def _links(self, obj: CrmObject, accounts: ObjectCheck) -> LinkCheck:
+        account_property = accounts.id_property.name
         links = LinkCheck(account_property)
+        object_type = obj.object_type
         links.without_company, links.without_company_sample = self.store.without_company(
-            self.sample_size
+            object_type, self.sample_size
         )
-        if account_property == COMPANY_ID:
+        if accounts.id_property.uniqueness == "hubspot_id":
             return links  # the account ID is the company id itself: never missing
-        if not companies.id_property.exists:
+        if not accounts.id_property.exists:
             links.company_without_account_id = None
             return links
-        self._resolve_unscanned_companies(account_property)
+        self._resolve_unscanned_companies(object_type, account_property)
         (
             links.company_without_account_id,
             links.company_without_account_id_sample,
             links.companies_without_account_id_sample,
-        ) = self.store.linked_without_account(self.sample_size)
+        ) = self.store.linked_without_account(object_type, self.sample_size)
         return links
 
-    def _resolve_unscanned_companies(self, account_property: str) -> None:
+    def _resolve_unscanned_companies(self, object_type: str, account_property: str) -> None:
         """Companies created after the companies scan: read their account IDs by id."""
-        for batch in self.store.unknown_companies():
+        for batch in self.store.unknown_companies(object_type):
             index = AccountIndex(self.client, account_property)
             index.resolve(batch)
             self.store.add_company_accounts((c, index.account_id(c)) for c in batch)

@@ -21,12 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tap_hubspot_gather.check.idstore import IdStore, ObjectType
-from tap_hubspot_gather.check.report import BUILTIN_ID, GATHER_MODEL, ID_FRIENDLY_TYPES
+from tap_hubspot_gather.check.declared import EMAIL
+from tap_hubspot_gather.check.idstore import IdStore
+from tap_hubspot_gather.check.report import ID_FRIENDLY_TYPES
 from tap_hubspot_gather.client import HubSpotClient
+from tap_hubspot_gather.objects import CrmObject
 
 CandidateKind = Literal["property", "email", "hubspot_id"]
-EMAIL = "email"
 # HubSpot's property holding the record id itself: the built-in, under another name.
 OBJECT_ID_PROPERTY = "hs_object_id"
 # Share of records a property must fill to rank first (over email and the built-in id) ...
@@ -37,7 +38,6 @@ MIN_USABLE_COVERAGE = 0.5
 MAX_PROPERTY_CANDIDATES = 10
 ID_LIKE_NAME = re.compile(r"(^|_)(id|uuid|guid|key|ref|code)(_|$)|id$", re.IGNORECASE)
 _BUILTIN_CAVEAT = "needs your other tools to know HubSpot's {noun} ids"
-_NOUN = {"companies": "company", "contacts": "contact"}
 
 
 @dataclass
@@ -77,9 +77,10 @@ class Suggestion:
 
 
 def candidate_properties(
-    object_type: ObjectType, definitions: Sequence[Mapping[str, Any]], configured: str
+    obj: CrmObject, definitions: Sequence[Mapping[str, Any]], configured: str
 ) -> list[Candidate]:
-    """The properties worth scanning for `object_type` (built-ins are added by `rank`)."""
+    """The properties worth scanning for `obj` (built-ins are added by `rank`; `email` is
+    scanned where it is one of the object's built-in ids)."""
     found: list[Candidate] = []
     for item in definitions:
         name = str(item.get("name") or "")
@@ -93,7 +94,7 @@ def candidate_properties(
             found.append(Candidate(name, "property", kind, unique))
     found.sort(key=lambda c: (not c.has_unique_value, c.name != configured, c.name))
     scanned = found[:MAX_PROPERTY_CANDIDATES]
-    if object_type == "contacts":
+    if EMAIL in obj.builtin_ids:
         email = next((d for d in definitions if d.get("name") == EMAIL), {})
         scanned.append(
             Candidate(EMAIL, "email", "string", bool(email.get("hasUniqueValue", False)))
@@ -101,18 +102,17 @@ def candidate_properties(
     return scanned
 
 
-def fetch_definitions(client: HubSpotClient, object_type: ObjectType) -> list[dict[str, Any]]:
+def fetch_definitions(client: HubSpotClient, object_type: str) -> list[dict[str, Any]]:
     """HubSpot's full property definitions (`hubspotDefined`, `calculated` included)."""
     body = client.get(f"/crm/v3/properties/{object_type}", kind="check_suggest")
     results = body.get("results") if isinstance(body, dict) else None
     return [r for r in results or [] if isinstance(r, dict)]
 
 
-def rank(
-    object_type: ObjectType, candidates: Sequence[Candidate], store: IdStore, total: int
-) -> Suggestion:
+def rank(obj: CrmObject, candidates: Sequence[Candidate], store: IdStore, total: int) -> Suggestion:
     """Fill each candidate's figures from the store, rank them, recommend one, say why."""
-    builtin = Candidate(BUILTIN_ID[object_type], "hubspot_id", None, True, total, total)
+    object_type = obj.object_type
+    builtin = Candidate(obj.hubspot_id_field, "hubspot_id", None, True, total, total)
     ranked = [builtin]
     for candidate in candidates:
         stats = store.candidate_stats(object_type, candidate.name)
@@ -122,12 +122,11 @@ def rank(
         candidate.duplicate_records = stats.duplicate_records
         ranked.append(candidate)
     for candidate in ranked:
-        candidate.reason = _reason(object_type, candidate)
+        candidate.reason = _reason(obj, candidate)
     ranked.sort(key=_rank_key)
     best = ranked[0]
-    setting = "account_id_property" if object_type == "companies" else "user_id_property"
-    suggestion = Suggestion(object_type, setting, ranked, best.name)
-    caveat = _BUILTIN_CAVEAT.format(noun=_NOUN[object_type])
+    suggestion = Suggestion(object_type, obj.id_setting, ranked, best.name)
+    caveat = _BUILTIN_CAVEAT.format(noun=obj.noun)
     if best.kind == "hubspot_id":
         near = next((c for c in ranked if c.kind != "hubspot_id"), None)
         why = f"{best.reason}; no property of yours is unique and {MIN_USABLE_COVERAGE:.0%} filled"
@@ -156,11 +155,11 @@ def _rank_key(candidate: Candidate) -> tuple[int, float, bool, str]:
     return (tier, -candidate.coverage, not candidate.has_unique_value, candidate.name)
 
 
-def _reason(object_type: ObjectType, candidate: Candidate) -> str:
+def _reason(obj: CrmObject, candidate: Candidate) -> str:
     name = candidate.name
+    object_type = obj.object_type
     if candidate.kind == "hubspot_id":
-        noun = _NOUN[object_type]
-        return f"{name}: HubSpot's own {noun} id, always filled and unique"
+        return f"{name}: HubSpot's own {obj.noun} id, always filled and unique"
     if candidate.total == 0:
         return f"{name}: no {object_type} to judge by"
     filled = f"{candidate.coverage:.1%} filled"
@@ -176,7 +175,7 @@ def _reason(object_type: ObjectType, candidate: Candidate) -> str:
         )
     enforced = ", HubSpot enforces unique values" if candidate.has_unique_value else ""
     extra = (
-        f"; every tool must know {GATHER_MODEL[object_type]}s by the same email"
+        f"; every tool must know {obj.gather_noun}s by the same email"
         if candidate.kind == EMAIL
         else ""
     )
