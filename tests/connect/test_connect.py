@@ -16,7 +16,9 @@ import requests
 
 from emulators.hubspot.auth import HUB_DOMAIN, HUB_ID
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tap_hubspot_gather.check import main as check_main
 from tap_hubspot_gather.client import HubSpotClient
+from tap_hubspot_gather.connect import main as connect_main
 from tap_hubspot_gather.connect.oauth import (
     REQUIRED_SCOPES,
     ConnectError,
@@ -259,3 +261,28 @@ def test_a_busy_port_cannot_start(hubspot: HubSpotEmulator, tmp_path: Path) -> N
 )
 def test_the_authorize_page_derives_from_api_url(api_url: str, expected: str) -> None:
     assert authorize_base(api_url) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "does not exist: pass the tap's config file or ENV."),
+        ("{not json", "is not readable JSON (JSONDecodeError): fix or replace it."),
+        ("[1, 2]", "must hold a JSON object of settings."),
+    ],
+)
+def test_an_unusable_settings_file_stops_connect_and_check_with_the_same_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, expected: str
+) -> None:
+    """Both commands read `--config` through one reader: same sources, same messages."""
+    path = tmp_path / "config.json"
+    if content is not None:
+        path.write_text(content)
+    capsys.readouterr()
+
+    assert connect_main(["--config", str(path), "--no-browser"]) == 2
+    assert capsys.readouterr().err == f"connect: cannot start: Settings file {path} {expected}\n"
+    assert check_main(["--config", str(path), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"check: could not check the portal: Settings file {path} {expected}\n"
+    )

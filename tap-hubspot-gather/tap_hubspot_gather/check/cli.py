@@ -26,6 +26,7 @@ from tap_hubspot_gather.check.suggest import (
     fetch_definitions,
     rank,
 )
+from tap_hubspot_gather.command_settings import command_parser
 from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 
@@ -38,19 +39,11 @@ DEFAULT_MAX_DUPLICATES = 20
 
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    p = argparse.ArgumentParser(
-        prog="tap-hubspot-gather-check",
-        description="Check, before the first sync, that every HubSpot company and contact "
-        "has a unique Gather ID under the tap's settings.",
-        epilog="Exit codes: 0 ready, 1 not ready, 2 could not check.",
-    )
-    p.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        metavar="FILE|ENV",
-        help="The tap's settings: a JSON config file, or ENV for TAP_HUBSPOT_GATHER_* "
-        "variables (repeatable, later wins; default ENV).",
+    p = command_parser(
+        "tap-hubspot-gather-check",
+        "Check, before the first sync, that every HubSpot company and contact has a unique "
+        "Gather ID under the tap's settings.",
+        exit_codes="0 ready, 1 not ready, 2 could not check",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="Report format.")
     p.add_argument("--strict", action="store_true", help="Warnings make the portal not ready too.")

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from tap_hubspot_gather.command_settings import command_parser
 from tap_hubspot_gather.connect.callback import CallbackListener
 from tap_hubspot_gather.connect.dotenv import set_variable
 from tap_hubspot_gather.connect.oauth import (
@@ -49,19 +50,12 @@ PREFIX = "connect: "
 
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    p = argparse.ArgumentParser(
-        prog="tap-hubspot-gather-connect",
-        description="Connect your HubSpot account: approve the app in your browser, and the "
-        "refresh token is stored in the Meltano project's .env.",
-        epilog="Exit codes: 0 connected, 1 not connected, 2 cannot start.",
-    )
-    p.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        metavar="FILE|ENV",
-        help="The tap's settings: a JSON config file, or ENV for TAP_HUBSPOT_GATHER_* "
-        "variables (repeatable, later wins; default ENV). Needs client_id and client_secret.",
+    p = command_parser(
+        "tap-hubspot-gather-connect",
+        "Connect your HubSpot account: approve the app in your browser, and the refresh "
+        "token is stored in the Meltano project's .env.",
+        exit_codes="0 connected, 1 not connected, 2 cannot start",
+        needs="Needs client_id and client_secret.",
     )
     browser = p.add_mutually_exclusive_group()
     browser.add_argument(
