@@ -6,6 +6,7 @@ a suggested fix) and a one-line verdict, and `render` prints them for people or 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -24,26 +25,103 @@ Severity = Literal["error", "warning"]
 Uniqueness = Literal["hubspot_id", "enforced", "email", "not_enforced", "unknown"]
 # Property types that make sensible IDs (https://developers.hubspot.com/docs/api/crm/properties).
 ID_FRIENDLY_TYPES = frozenset({"string", "number"})
-# Every problem code, in report order (the JSON schema lists them).
-PROBLEM_CODES = (
-    "id_property_missing",
-    "id_property_not_unique",
-    "id_property_type",
-    "missing_ids",
-    "duplicate_ids",
-    "contacts_without_company",
-    "company_without_account_id",
-)
-# Every identity case code, in report order (the JSON schema lists them).
-IDENTITY_CASE_CODES = (
-    "shared_ids",
-    "no_id",
-    "archived",
-    "archived_id_held_by_live_record",
-    "uniqueness_not_enforced",
-    "no_primary_company",
-    "company_without_account_id",
-)
+# Each problem: severity, message, fix; worded with the object's facts (`str.format` fields:
+# obj, model, name, setting, and those `_problem_facts` gives). In report order.
+_PROBLEMS: dict[str, tuple[Severity, str, str]] = {
+    "id_property_missing": (
+        "error",
+        "{setting} is {name!r}, but HubSpot has no {obj} property of that name, so no record "
+        "can be synced.",
+        "Set {setting} to the internal name of the {obj} property holding your {model} IDs "
+        "(HubSpot: Settings > Properties > the property > internal name), or to {builtin}.",
+    ),
+    "id_property_not_unique": (
+        "warning",
+        "HubSpot does not enforce unique values on {name!r} (hasUniqueValue is false): two "
+        "{obj} may share a value later and overwrite each other in Gather.",
+        "In HubSpot, edit the property and turn on 'Require unique values for this property' "
+        "(possible once the current values are unique), or use a property that has it.",
+    ),
+    "id_property_type": (
+        "warning",
+        "{name!r} is a {type} property; IDs are normally single-line text or numbers, and "
+        "values of this type repeat easily.",
+        "Point {setting} at a single-line text or number property holding one ID per {model}.",
+    ),
+    "missing_ids": (
+        "error",
+        "{records} of {total} {have} no {name}; the sync skips them (sample HubSpot ids: "
+        "{sample}).",
+        "Fill {name} on these records in HubSpot (filter the {obj} view on '{name} is "
+        "unknown'), or archive the ones that should not reach Gather.",
+    ),
+    "duplicate_ids": (
+        "error",
+        "{values} of {name}{case} are shared by {records} {obj}; records sharing an ID "
+        "overwrite each other in Gather.",
+        "Give each {model} its own {name}, or merge the {obj} that are the same (HubSpot: "
+        "Actions > Merge); the duplicates are listed above.",
+    ),
+    "contacts_without_company": (
+        "warning",
+        "{records} {have} no primary company and will sync as {model}s without an account "
+        "(sample HubSpot ids: {sample}).",
+        "Associate these {obj} with their company in HubSpot (as primary company), or accept "
+        "that they sync unlinked.",
+    ),
+    "company_without_account_id": (
+        "warning",
+        "{records} point at a primary company without {account_property} and will sync as "
+        "{model}s without an account (sample {obj}: {sample}; companies: {companies}).",
+        "Fill {account_property} on those companies (see the companies without an ID above).",
+    ),
+}
+PROBLEM_CODES = tuple(_PROBLEMS)
+# Each identity case: what the default mode (keep) and the opt-in one (mirror) do; worded as
+# the problems are (fields from `_identity_facts`). In report order.
+_IDENTITY_CASES: dict[str, tuple[str, str]] = {
+    "shared_ids": (
+        "the {records} {obj} sharing {id_values} become {models}: each sync writes whichever "
+        "changed last over it; nothing is deleted",
+        "the same, and a shared {model} is never deleted while one live HubSpot record still "
+        "holds its ID (archiving or merging away the others deletes nothing)",
+    ),
+    "no_id": (
+        "{records} without an ID are skipped and reported on every run until the ID is filled",
+        "skipped the same way; if a synced record's ID is cleared later, its old {model} is "
+        "deleted",
+    ),
+    "archived": (
+        "the {model}s of {records} archived in HubSpot stay in Gather and are reported as left "
+        "behind",
+        "their {model}s are deleted (HubSpot keeps archived records 90 days; later, the "
+        "reconciliation pass finds them)",
+    ),
+    "archived_id_held_by_live_record": (
+        "{records} archived in HubSpot share their ID with a live record (sample HubSpot ids: "
+        "{sample}): the live record keeps the {model} current",
+        "that {model} is not deleted: a live HubSpot record still holds its ID",
+    ),
+    "uniqueness_not_enforced": (
+        "a value given to a second record later makes both one {model}; an ID edited later "
+        "leaves the old {model} in Gather, reported",
+        "an ID edited or cleared later deletes the old {model}, unless another live record "
+        "holds that ID",
+    ),
+    "no_primary_company": (
+        "{records} without a primary company sync as {model}s without account_id (a link they "
+        "had is cleared)",
+        "the same: links follow HubSpot in both modes",
+    ),
+    "company_without_account_id": (
+        "{records} whose company has no {account_property} sync as {model}s without "
+        "account_id; once the company gets one, the next run links them",
+        "the same: links follow HubSpot in both modes",
+    ),
+}
+IDENTITY_CASE_CODES = tuple(_IDENTITY_CASES)
+# What one situation found says: its code, its count and the words it fills in.
+Facts = tuple[str, int, dict[str, str]]
 
 
 @dataclass
@@ -158,236 +236,136 @@ def _have(count: int) -> str:
     return "has" if count == 1 else "have"
 
 
-def property_problems(check: ObjectCheck) -> list[Problem]:
-    """Problems with the ID property's definition."""
+def _problem_facts(check: ObjectCheck) -> Iterator[Facts]:
+    """The problems found for one object, in report order."""
     prop = check.id_property
     obj = check.object_type
     if not prop.exists:
-        builtin = " or ".join(declaration(obj).builtin_ids)
-        return [
-            Problem(
-                obj,
-                "id_property_missing",
-                "error",
-                f"{prop.setting} is {prop.name!r}, but HubSpot has no {obj} property of that "
-                "name, so no record can be synced.",
-                f"Set {prop.setting} to the internal name of the {obj} property holding your "
-                f"{check.gather_model} IDs (HubSpot: Settings > Properties > the property > "
-                f"internal name), or to {builtin}.",
-            )
-        ]
-    found: list[Problem] = []
-    if prop.uniqueness == "not_enforced":
-        found.append(
-            Problem(
-                obj,
-                "id_property_not_unique",
-                "warning",
-                f"HubSpot does not enforce unique values on {prop.name!r} (hasUniqueValue is "
-                f"false): two {obj} may share a value later and overwrite each other in Gather.",
-                "In HubSpot, edit the property and turn on 'Require unique values for this "
-                "property' (possible once the current values are unique), or use a property "
-                "that has it.",
-            )
-        )
-    if prop.type is not None and prop.type not in ID_FRIENDLY_TYPES:
-        found.append(
-            Problem(
-                obj,
-                "id_property_type",
-                "warning",
-                f"{prop.name!r} is a {prop.type} property; IDs are normally single-line text "
-                "or numbers, and values of this type repeat easily.",
-                f"Point {prop.setting} at a single-line text or number property holding one "
-                f"ID per {check.gather_model}.",
-            )
-        )
-    return found
-
-
-def value_problems(check: ObjectCheck) -> list[Problem]:
-    """Problems found in the records' values."""
-    obj = check.object_type
-    name = check.id_property.name
-    found: list[Problem] = []
+        yield "id_property_missing", 0, {"builtin": " or ".join(declaration(obj).builtin_ids)}
+    else:
+        if prop.uniqueness == "not_enforced":
+            yield "id_property_not_unique", 0, {}
+        if prop.type is not None and prop.type not in ID_FRIENDLY_TYPES:
+            yield "id_property_type", 0, {"type": prop.type}
     if check.missing_id:
-        found.append(
-            Problem(
-                obj,
-                "missing_ids",
-                "error",
-                f"{_n(check.missing_id, obj)} of {check.total:,} {_have(check.missing_id)} "
-                f"no {name}; the sync skips them (sample HubSpot ids: "
-                f"{', '.join(check.missing_sample)}).",
-                f"Fill {name} on these records in HubSpot (filter the {obj} view on "
-                f"'{name} is unknown'), or archive the ones that should not reach Gather.",
-                check.missing_id,
-            )
-        )
+        yield "missing_ids", check.missing_id, _missing(check)
     dups = check.duplicates
     if dups is not None and dups.values:
-        case = " (compared case-insensitively)" if name == "email" else ""
-        found.append(
-            Problem(
-                obj,
-                "duplicate_ids",
-                "error",
-                f"{_n(dups.values, 'value')} of {name}{case} are shared by {dups.records:,} "
-                f"{obj}; records sharing an ID overwrite each other in Gather.",
-                f"Give each {check.gather_model} its own {name}, or merge the {obj} that are "
-                "the same (HubSpot: Actions > Merge); the duplicates are listed above.",
-                dups.values,
-            )
-        )
-    return found
-
-
-def link_problems(check: ObjectCheck) -> list[Problem]:
-    """Records (contacts) that would become Gather records (users) without an account."""
+        case = " (compared case-insensitively)" if prop.name == "email" else ""
+        yield "duplicate_ids", dups.values, {**_shared(check, dups), "case": case}
     links = check.links
-    if links is None:
-        return []
-    obj = check.object_type
-    model = check.gather_model
+    if links is not None and links.without_company:
+        yield "contacts_without_company", links.without_company, _without_company(check, links)
+    if links is not None and links.company_without_account_id:
+        count = links.company_without_account_id
+        yield "company_without_account_id", count, _without_account(check, links, count)
+
+
+def _identity_facts(check: ObjectCheck) -> Iterator[Facts]:
+    """The identity situations found for one object, in report order."""
+    dups = check.duplicates
+    if dups is not None and dups.values:
+        yield "shared_ids", dups.records, _shared(check, dups)
+    if check.missing_id:
+        yield "no_id", check.missing_id, _missing(check)
+    if check.archived:
+        yield "archived", check.archived, {"records": _n(check.archived, check.object_type)}
+    if check.archived_held_by_live:
+        count = check.archived_held_by_live
+        held = {
+            "records": _n(count, check.object_type),
+            "sample": ", ".join(check.archived_held_sample),
+        }
+        yield "archived_id_held_by_live_record", count, held
+    if check.id_property.uniqueness == "not_enforced":
+        yield "uniqueness_not_enforced", 0, {}
+    links = check.links
+    if links is not None and links.without_company:
+        yield "no_primary_company", links.without_company, _without_company(check, links)
+    if links is not None and links.company_without_account_id:
+        count = links.company_without_account_id
+        yield "company_without_account_id", count, _without_account(check, links, count)
+
+
+def _missing(check: ObjectCheck) -> dict[str, str]:
+    return {
+        "records": _n(check.missing_id, check.object_type),
+        "total": f"{check.total:,}",
+        "have": _have(check.missing_id),
+        "sample": ", ".join(check.missing_sample),
+    }
+
+
+def _shared(check: ObjectCheck, dups: Duplicates) -> dict[str, str]:
+    return {
+        "records": f"{dups.records:,}",
+        "values": _n(dups.values, "value"),
+        "id_values": _n(dups.values, "ID value"),
+        "models": _n(dups.values, check.gather_model),
+    }
+
+
+def _without_company(check: ObjectCheck, links: LinkCheck) -> dict[str, str]:
+    return {
+        "records": _n(links.without_company, check.object_type),
+        "have": _have(links.without_company),
+        "sample": ", ".join(links.without_company_sample),
+    }
+
+
+def _without_account(check: ObjectCheck, links: LinkCheck, count: int) -> dict[str, str]:
+    return {
+        "records": _n(count, check.object_type),
+        "account_property": links.account_id_property,
+        "sample": ", ".join(links.company_without_account_id_sample),
+        "companies": ", ".join(links.companies_without_account_id_sample),
+    }
+
+
+def _words(check: ObjectCheck) -> dict[str, str]:
+    """The fields every problem and identity case may use."""
+    prop = check.id_property
+    return {
+        "obj": check.object_type,
+        "model": check.gather_model,
+        "name": prop.name,
+        "setting": prop.setting,
+    }
+
+
+def problems(check: ObjectCheck) -> list[Problem]:
+    """Every problem found for one object, with its fix."""
     found: list[Problem] = []
-    if links.without_company:
-        found.append(
-            Problem(
-                obj,
-                "contacts_without_company",
-                "warning",
-                f"{_n(links.without_company, obj)} {_have(links.without_company)} "
-                f"no primary company and will sync as {model}s without an account (sample "
-                "HubSpot ids: "
-                f"{', '.join(links.without_company_sample)}).",
-                f"Associate these {obj} with their company in HubSpot (as primary company), "
-                "or accept that they sync unlinked.",
-                links.without_company,
-            )
-        )
-    if links.company_without_account_id:
-        found.append(
-            Problem(
-                obj,
-                "company_without_account_id",
-                "warning",
-                f"{_n(links.company_without_account_id, obj)} point at a primary "
-                f"company without {links.account_id_property} and will sync as {model}s without "
-                f"an account (sample {obj}: {', '.join(links.company_without_account_id_sample)}"
-                f"; companies: {', '.join(links.companies_without_account_id_sample)}).",
-                f"Fill {links.account_id_property} on those companies (see the companies "
-                "without an ID above).",
-                links.company_without_account_id,
-            )
-        )
+    for code, count, facts in _problem_facts(check):
+        severity, message, fix = _PROBLEMS[code]
+        words = {**_words(check), **facts}
+        text, how = message.format(**words), fix.format(**words)
+        found.append(Problem(check.object_type, code, severity, text, how, count))
     return found
 
 
 def identity_cases(check: ObjectCheck) -> list[IdentityCase]:
-    """What the sync modes do with the identity situations found for `check`'s records."""
-    model = check.gather_model
-    obj = check.object_type
+    """What the sync modes do with the identity situations found for one object."""
     found: list[IdentityCase] = []
-    dups = check.duplicates
-    if dups is not None and dups.values:
+    for code, count, facts in _identity_facts(check):
+        keep, mirror = _IDENTITY_CASES[code]
+        words = {**_words(check), **facts}
         found.append(
             IdentityCase(
-                obj,
-                "shared_ids",
-                dups.records,
-                f"the {dups.records:,} {obj} sharing {_n(dups.values, 'ID value')} become "
-                f"{_n(dups.values, model)}: each sync writes whichever changed last over it; "
-                "nothing is deleted",
-                f"the same, and a shared {model} is never deleted while one live HubSpot record "
-                "still holds its ID (archiving or merging away the others deletes nothing)",
+                check.object_type, code, count, keep.format(**words), mirror.format(**words)
             )
         )
-    if check.missing_id:
-        found.append(
-            IdentityCase(
-                obj,
-                "no_id",
-                check.missing_id,
-                f"{_n(check.missing_id, obj)} without an ID are skipped and reported on every "
-                "run until the ID is filled",
-                f"skipped the same way; if a synced record's ID is cleared later, its old {model} "
-                "is deleted",
-            )
-        )
-    if check.archived:
-        found.append(
-            IdentityCase(
-                obj,
-                "archived",
-                check.archived,
-                f"the {model}s of {_n(check.archived, obj)} archived in HubSpot stay in Gather "
-                "and are reported as left behind",
-                f"their {model}s are deleted (HubSpot keeps archived records 90 days; later, "
-                "the reconciliation pass finds them)",
-            )
-        )
-    if check.archived_held_by_live:
-        found.append(
-            IdentityCase(
-                obj,
-                "archived_id_held_by_live_record",
-                check.archived_held_by_live,
-                f"{_n(check.archived_held_by_live, obj)} archived in HubSpot share their ID with "
-                f"a live record (sample HubSpot ids: {', '.join(check.archived_held_sample)}): "
-                f"the live record keeps the {model} current",
-                f"that {model} is not deleted: a live HubSpot record still holds its ID",
-            )
-        )
-    if check.id_property.uniqueness == "not_enforced":
-        found.append(
-            IdentityCase(
-                obj,
-                "uniqueness_not_enforced",
-                0,
-                f"a value given to a second record later makes both one {model}; an ID edited "
-                f"later leaves the old {model} in Gather, reported",
-                f"an ID edited or cleared later deletes the old {model}, unless another live "
-                "record holds that ID",
-            )
-        )
-    links = check.links
-    if links is not None:
-        if links.without_company:
-            found.append(
-                IdentityCase(
-                    obj,
-                    "no_primary_company",
-                    links.without_company,
-                    f"{_n(links.without_company, obj)} without a primary company sync as "
-                    f"{model}s without account_id (a link they had is cleared)",
-                    "the same: links follow HubSpot in both modes",
-                )
-            )
-        if links.company_without_account_id:
-            found.append(
-                IdentityCase(
-                    obj,
-                    "company_without_account_id",
-                    links.company_without_account_id,
-                    f"{_n(links.company_without_account_id, obj)} whose company has no "
-                    f"{links.account_id_property} sync as {model}s without account_id; once the "
-                    "company gets one, the next run links them",
-                    "the same: links follow HubSpot in both modes",
-                )
-            )
     return found
 
 
 def judge(report: CheckReport) -> CheckReport:
     """Derive the problems, readiness and the one-line verdict from the facts."""
-    problems: list[Problem] = []
+    found: list[Problem] = []
     cases: list[IdentityCase] = []
     for check in report.objects:
-        problems += property_problems(check)
-        problems += value_problems(check)
-        problems += link_problems(check)
+        found += problems(check)
         cases += identity_cases(check)
-    report.problems = problems
+    report.problems = found
     report.identity_cases = cases
     errors, warnings = report.errors, report.warnings
     report.ready = not errors and not (report.strict and warnings)
