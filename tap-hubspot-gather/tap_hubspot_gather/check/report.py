@@ -253,12 +253,7 @@ def _problem_facts(check: ObjectCheck) -> Iterator[Facts]:
     if dups is not None and dups.values:
         case = " (compared case-insensitively)" if prop.name == "email" else ""
         yield "duplicate_ids", dups.values, {**_shared(check, dups), "case": case}
-    links = check.links
-    if links is not None and links.without_company:
-        yield "contacts_without_company", links.without_company, _without_company(check, links)
-    if links is not None and links.company_without_account_id:
-        count = links.company_without_account_id
-        yield "company_without_account_id", count, _without_account(check, links, count)
+    yield from _link_facts(check, "contacts_without_company")
 
 
 def _identity_facts(check: ObjectCheck) -> Iterator[Facts]:
@@ -279,12 +274,31 @@ def _identity_facts(check: ObjectCheck) -> Iterator[Facts]:
         yield "archived_id_held_by_live_record", count, held
     if check.id_property.uniqueness == "not_enforced":
         yield "uniqueness_not_enforced", 0, {}
+    yield from _link_facts(check, "no_primary_company")
+
+
+def _link_facts(check: ObjectCheck, without_company_code: str) -> Iterator[Facts]:
+    """Records that would sync without an account: no primary company (its code differs
+    between problems and identity cases), or a company without an account ID."""
     links = check.links
-    if links is not None and links.without_company:
-        yield "no_primary_company", links.without_company, _without_company(check, links)
-    if links is not None and links.company_without_account_id:
-        count = links.company_without_account_id
-        yield "company_without_account_id", count, _without_account(check, links, count)
+    if links is None:
+        return
+    if links.without_company:
+        words = {
+            "records": _n(links.without_company, check.object_type),
+            "have": _have(links.without_company),
+            "sample": ", ".join(links.without_company_sample),
+        }
+        yield without_company_code, links.without_company, words
+    count = links.company_without_account_id
+    if count:
+        words = {
+            "records": _n(count, check.object_type),
+            "account_property": links.account_id_property,
+            "sample": ", ".join(links.company_without_account_id_sample),
+            "companies": ", ".join(links.companies_without_account_id_sample),
+        }
+        yield "company_without_account_id", count, words
 
 
 def _missing(check: ObjectCheck) -> dict[str, str]:
@@ -302,23 +316,6 @@ def _shared(check: ObjectCheck, dups: Duplicates) -> dict[str, str]:
         "values": _n(dups.values, "value"),
         "id_values": _n(dups.values, "ID value"),
         "models": _n(dups.values, check.gather_model),
-    }
-
-
-def _without_company(check: ObjectCheck, links: LinkCheck) -> dict[str, str]:
-    return {
-        "records": _n(links.without_company, check.object_type),
-        "have": _have(links.without_company),
-        "sample": ", ".join(links.without_company_sample),
-    }
-
-
-def _without_account(check: ObjectCheck, links: LinkCheck, count: int) -> dict[str, str]:
-    return {
-        "records": _n(count, check.object_type),
-        "account_property": links.account_id_property,
-        "sample": ", ".join(links.company_without_account_id_sample),
-        "companies": ", ".join(links.companies_without_account_id_sample),
     }
 
 
