@@ -9,18 +9,7 @@ that no private singer-sdk name is used without being listed. Each use site carr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class PrivateUse:
-    """One non-public singer-sdk name: where it lives, what the code expects, why."""
-
-    owner: str  # dotted path of the singer-sdk class or module that defines it
-    name: str
-    parameters: tuple[str, ...] | None  # parameter names expected; None for an attribute
-    why: str  # why no public hook serves
-
+from hubspot_gather_common.sdk_contract import PrivateUse
 
 _PLUGIN = "singer_sdk.plugin_base.PluginBase"
 _STREAM = "singer_sdk.streams.core.Stream"
