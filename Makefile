@@ -27,8 +27,9 @@ ifneq ($(SYSTEM_CA),)
 export SSL_CERT_FILE ?= $(SYSTEM_CA)
 endif
 
-PACKAGES := tap-hubspot-gather target-gather emulators orchestration
-PACKAGE_SOURCES := tap-hubspot-gather/tap_hubspot_gather target-gather/target_gather emulators/emulators \
+PACKAGES := hubspot-gather-common tap-hubspot-gather target-gather emulators orchestration
+PACKAGE_SOURCES := hubspot-gather-common/hubspot_gather_common tap-hubspot-gather/tap_hubspot_gather \
+	target-gather/target_gather emulators/emulators \
 	orchestration/hubspot_gather_orchestration
 PYTEST_ARGS ?=
 # The browser test (tests/connect/test_browser.py) drives Debian's Chromium with Playwright.
@@ -90,7 +91,7 @@ test: install chromium  ## Run the whole test suite
 	for rc in $$first $$second; do \
 	  if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; done
 
-lint: $(VENV)/.installed  ## ruff (lint + format check) and mypy on all three packages
+lint: $(VENV)/.installed  ## ruff (lint + format check) and mypy on every package
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PACKAGE_SOURCES)
@@ -106,7 +107,8 @@ definitions: $(VENV)/.installed  ## Rewrite plugins/*/*.lock from the plugins' m
 	$(BIN)/python scripts/definitions.py
 
 DIST ?= dist
-build: $(UV)  ## Build both plugins' sdists and wheels into dist/ (DIST=...)
+build: $(UV)  ## Build both plugins' (and their shared package's) sdists and wheels into dist/ (DIST=...)
+	$(UV) build --quiet --sdist --wheel --out-dir $(DIST) hubspot-gather-common
 	$(UV) build --quiet --sdist --wheel --out-dir $(DIST) tap-hubspot-gather
 	$(UV) build --quiet --sdist --wheel --out-dir $(DIST) target-gather
 	@ls -1 $(DIST)

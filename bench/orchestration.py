@@ -88,6 +88,7 @@ def _dagster_run(
     cpu_before = _cpu_seconds()
     started = time.time()
     import dagster as dg
+
     from hubspot_gather_orchestration.definitions import MeltanoProject, build_definitions
     from hubspot_gather_orchestration.tenants import load_tenants
 

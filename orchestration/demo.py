@@ -18,10 +18,10 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
-from hubspot_gather_orchestration.definitions import JOB_NAME, MeltanoProject, build_definitions
-from hubspot_gather_orchestration.tenants import load_tenants
 
 from emulators.common.process import running_emulator
+from hubspot_gather_orchestration.definitions import JOB_NAME, MeltanoProject, build_definitions
+from hubspot_gather_orchestration.tenants import load_tenants
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

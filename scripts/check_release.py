@@ -1,8 +1,9 @@
 """Refuse a release tag that does not match the packages: `python scripts/check_release.py v0.2.0`.
 
-Both plugins are released together under one version. The release workflow runs this before
-building: the tag must be `v<version>` of both pyproject.toml files, CHANGELOG.md must have a
-section for that version, and each definition file's pip_url must install that tag.
+Both plugins and the package they share are released together under one version. The release
+workflow runs this before building: the tag must be `v<version>` of the three pyproject.toml
+files, each plugin must require the shared package of exactly that version, CHANGELOG.md must
+have a section for that version, and each definition file's pip_url must install that tag.
 """
 
 from __future__ import annotations
@@ -13,20 +14,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ("tap-hubspot-gather", "target-gather")
+COMMON = "hubspot-gather-common"
 VERSION_LINE = re.compile(r'^version = "([^"]+)"$', re.M)
 
 
 def problems(tag: str) -> list[str]:
     """Everything that disagrees with `tag`; empty when the release may proceed."""
     found = []
-    for plugin in PLUGINS:
-        match = VERSION_LINE.search((ROOT / plugin / "pyproject.toml").read_text(encoding="utf-8"))
+    for package in (COMMON, *PLUGINS):
+        pyproject = (ROOT / package / "pyproject.toml").read_text(encoding="utf-8")
+        match = VERSION_LINE.search(pyproject)
         version = match.group(1) if match else "?"
         if tag != f"v{version}":
-            found.append(f"{plugin}/pyproject.toml has version {version}, the tag is {tag}")
-        definition = (ROOT / plugin / "meltano-hub.yml").read_text(encoding="utf-8")
-        if f"@{tag}#subdirectory={plugin}" not in definition:
-            found.append(f"{plugin}/meltano-hub.yml: pip_url does not install {tag}")
+            found.append(f"{package}/pyproject.toml has version {version}, the tag is {tag}")
+        if package == COMMON:
+            continue
+        if f'"{COMMON}=={tag.removeprefix("v")}"' not in pyproject:
+            found.append(f"{package}/pyproject.toml does not require {COMMON}=={tag[1:]}")
+        definition = (ROOT / package / "meltano-hub.yml").read_text(encoding="utf-8")
+        found.extend(
+            f"{package}/meltano-hub.yml: pip_url does not install {folder} {tag}"
+            for folder in (COMMON, package)
+            if f"@{tag}#subdirectory={folder}" not in definition
+        )
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     if not re.search(rf"^## \[{re.escape(tag.removeprefix('v'))}\]", changelog, re.M):
         found.append(f"CHANGELOG.md has no '## [{tag.removeprefix('v')}]' section")

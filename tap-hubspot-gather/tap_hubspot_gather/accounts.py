@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hubspot_gather_common.ids import normalize_id
 from tap_hubspot_gather.client import HubSpotClient
-from tap_hubspot_gather.ids import normalize_id
 from tap_hubspot_gather.paging import BATCH_READ_SIZE, ListPager
 
 COMPANY_ID = "companyId"

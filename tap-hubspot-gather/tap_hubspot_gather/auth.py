@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from hubspot_gather_common.retry_after import parse_retry_after
 from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, redact
-from tap_hubspot_gather.retry import backoff_s, parse_retry_after
+from tap_hubspot_gather.retry import backoff_s
 from tap_hubspot_gather.transport import (
     USER_AGENT,
     Answer,

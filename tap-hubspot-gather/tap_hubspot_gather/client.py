@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlsplit
 
 import msgspec
 
+from hubspot_gather_common.retry_after import parse_retry_after
 from tap_hubspot_gather.auth import OAuthRefresher, StaticToken, TokenSource
 from tap_hubspot_gather.budget import RequestBudget
 from tap_hubspot_gather.errors import (
@@ -30,7 +31,7 @@ from tap_hubspot_gather.errors import (
     HubSpotRateLimitError,
     redact,
 )
-from tap_hubspot_gather.retry import backoff_s, parse_retry_after
+from tap_hubspot_gather.retry import backoff_s
 from tap_hubspot_gather.transport import (
     USER_AGENT,
     Answer,

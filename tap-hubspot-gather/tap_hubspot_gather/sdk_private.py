@@ -1,26 +1,12 @@
-"""The non-public singer-sdk names this package overrides or touches, declared as data.
+"""The non-public singer-sdk names the tap overrides or touches and why.
 
-singer-sdk may rename or re-sign any underscore name in a minor release. Each use is listed here
-with the parameters the code expects, and `tests/packaging/test_sdk_contract.py` checks with
-`inspect` that the installed singer-sdk still has it, and (by scanning this package's sources)
-that no private singer-sdk name is used without being listed. Each use site carries a one-line
-`# private SDK: why` comment.
+How they are declared and checked: `hubspot_gather_common.sdk_contract`. Each use site carries
+a one-line `# private SDK: why` comment.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class PrivateUse:
-    """One non-public singer-sdk name: where it lives, what the code expects, why."""
-
-    owner: str  # dotted path of the singer-sdk class or module that defines it
-    name: str
-    parameters: tuple[str, ...] | None  # parameter names expected; None for an attribute
-    why: str  # why no public hook serves
-
+from hubspot_gather_common.sdk_contract import PrivateUse
 
 _PLUGIN = "singer_sdk.plugin_base.PluginBase"
 _STREAM = "singer_sdk.streams.core.Stream"

@@ -26,10 +26,10 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.mapper import RemoveRecordTransform
 
+from hubspot_gather_common.ids import normalize_id
 from tap_hubspot_gather.accounts import AccountIndex
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import MissingIdError
-from tap_hubspot_gather.ids import normalize_id
 from tap_hubspot_gather.paging import (
     DEFAULT_MAX_URL_LENGTH,
     HubSpotObject,

@@ -20,6 +20,7 @@ from singer_sdk.helpers._classproperty import (  # private SDK: the SDK's own cl
 )
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
+from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
 from tap_hubspot_gather.client import (
@@ -93,10 +94,7 @@ class TapHubspotGather(Tap):
         TapCapabilities.STATE,
         TapCapabilities.DISCOVER,
         PluginCapabilities.ACTIVATE_VERSION,
-        PluginCapabilities.ABOUT,
-        PluginCapabilities.STREAM_MAPS,
-        PluginCapabilities.FLATTENING,
-        PluginCapabilities.STRUCTURED_LOGGING,
+        *SHARED_CAPABILITIES,
     ]
 
     config_jsonschema = th.PropertiesList(

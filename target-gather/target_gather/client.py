@@ -15,11 +15,9 @@ No message built here contains the API key.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import ipaddress
 import random
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,6 +27,7 @@ import aiohttp
 import msgspec
 from yarl import URL
 
+from hubspot_gather_common.retry_after import parse_retry_after
 from target_gather import __version__
 
 Verdict = Literal["accepted", "rejected", "failed"]
@@ -110,22 +109,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), if valid."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def error_reason(status: int, body: bytes) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 # Re-exported: the sinks and tests import it from here.
-from target_gather.ids import normalize_id as normalize_id  # noqa: PLC0414
+from hubspot_gather_common.ids import normalize_id
 
 Kind = Literal["account", "user", "custom", "event", "ignore"]
 KINDS: tuple[Kind, ...] = ("account", "user", "custom", "event")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink
 
+from hubspot_gather_common.ids import normalize_id
 from target_gather.client import (
     GatherClient,
     GatherError,
@@ -32,7 +33,6 @@ from target_gather.mapping import (
     MappingSpec,
     NullPolicy,
     bind,
-    normalize_id,
     spec_for,
 )
 from target_gather.plan import (

@@ -16,10 +16,10 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MissingKeyPropertiesError, RecordsWithoutSchemaException
-from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
+from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
 from target_gather.client import GatherClient, GatherError, encode
 from target_gather.durable import COMPACT_SEGMENTS, DurableError, DurableLedger, open_store
 from target_gather.factory import Connection, Settings, build, checkpoint_records, make_client
@@ -70,12 +70,7 @@ class TargetGather(Target):
     message_reader_class = TolerantReader
     # No VALIDATE_RECORDS: per-record JSON Schema validation costs ~60% of the CPU; the
     # mapping checks exactly what Gather needs instead.
-    capabilities = [  # noqa: RUF012 - the SDK declares it as a plain class attribute
-        PluginCapabilities.ABOUT,
-        PluginCapabilities.STREAM_MAPS,
-        PluginCapabilities.FLATTENING,
-        PluginCapabilities.STRUCTURED_LOGGING,
-    ]
+    capabilities = list(SHARED_CAPABILITIES)  # noqa: RUF012 - a plain class attribute in the SDK
 
     config_jsonschema = th.PropertiesList(
         th.Property(

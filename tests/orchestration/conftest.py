@@ -18,15 +18,15 @@ from typing import Any
 import dagster as dg
 import pytest
 import yaml
+
+from emulators.gather.pytest_plugin import GatherEmulator, GatherEmulatorFactory
+from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_orchestration.definitions import (
     SYNC_POOL,
     MeltanoProject,
     build_definitions,
 )
 from hubspot_gather_orchestration.tenants import Tenant, load_tenants
-
-from emulators.gather.pytest_plugin import GatherEmulator, GatherEmulatorFactory
-from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from tests.conftest import BIN, ROOT
 from tests.e2e.expected import expected_gather
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from hubspot_gather_orchestration.definitions import ASSET_KEY, TENANT_TAG, WORKSPACE_TAG
 
+from hubspot_gather_orchestration.definitions import ASSET_KEY, TENANT_TAG, WORKSPACE_TAG
 from tests.e2e.expected import without_cleared_links
 from tests.orchestration.conftest import Tenants, materialize
 

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 import pytest
 import yaml
+
 from hubspot_gather_orchestration.cli import main as cli_main
 from hubspot_gather_orchestration.definitions import (
     JOB_NAME,
@@ -27,7 +28,6 @@ from hubspot_gather_orchestration.meltano_run import (
     tenant_env,
 )
 from hubspot_gather_orchestration.tenants import TenantsFileError, load_tenants
-
 from tests.conftest import ROOT
 
 MELTANO_YML = ROOT / "meltano.yml"

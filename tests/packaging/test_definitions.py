@@ -146,7 +146,12 @@ def test_settings_group_validation_names_real_settings(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(PLUGINS))
 def test_definition_pip_url_installs_this_release(name: str) -> None:
     version = tomllib.loads((ROOT / name / "pyproject.toml").read_text())["project"]["version"]
-    assert definition(name)["pip_url"].endswith(f"@v{version}#subdirectory={name}")
+    release = f"git+https://github.com/gatherdata/hubspot-gather-meltano.git@v{version}"
+    # The plugin and the package it shares with the other plugin, from the same tag.
+    assert definition(name)["pip_url"].split() == [
+        f"{release}#subdirectory=hubspot-gather-common",
+        f"{release}#subdirectory={name}",
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(PLUGINS))

@@ -22,12 +22,15 @@ from tests.e2e.expected import expected_gather, without_cleared_links
 pytestmark = [pytest.mark.meltano, pytest.mark.e2e]
 
 PLUGINS = (("extractor", "tap-hubspot-gather"), ("loader", "target-gather"))
+COMMON = "hubspot-gather-common"  # what both plugins depend on, installed from the same checkout
 
 
 def local_definition(name: str, folder: Path) -> Path:
     """The plugin's definition file with its pip URL pointing at this checkout's HEAD."""
     spec = yaml.safe_load((ROOT / name / "meltano-hub.yml").read_text(encoding="utf-8"))
-    spec["pip_url"] = f"git+{ROOT.as_uri()}#subdirectory={name}"
+    spec["pip_url"] = " ".join(
+        f"git+{ROOT.as_uri()}#subdirectory={package}" for package in (COMMON, name)
+    )
     path = folder / f"{name}.yml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return path

@@ -28,9 +28,9 @@ def check(tag: str) -> subprocess.CompletedProcess[str]:
 def current_version() -> str:
     versions = {
         tomllib.loads((ROOT / name / "pyproject.toml").read_text())["project"]["version"]
-        for name in ("tap-hubspot-gather", "target-gather")
+        for name in ("hubspot-gather-common", "tap-hubspot-gather", "target-gather")
     }
-    assert len(versions) == 1, f"both plugins are released with one version, not {versions}"
+    assert len(versions) == 1, f"the three packages are released with one version, not {versions}"
     return str(versions.pop())
 
 
@@ -44,7 +44,12 @@ def test_another_tag_is_refused_naming_each_mismatch(tag: str) -> None:
     result = check(tag)
     assert result.returncode == 1
     assert "pyproject.toml has version" in result.stderr
-    assert "CHANGELOG.md has no" in result.stderr or tag.removeprefix("v") == current_version()
+    assert "hubspot-gather-common/pyproject.toml has version" in result.stderr
+    version = tag.removeprefix("v")
+    assert (
+        "does not require hubspot-gather-common==" in result.stderr or version == current_version()
+    )
+    assert "CHANGELOG.md has no" in result.stderr or version == current_version()
 
 
 def test_the_changelog_has_an_unreleased_section_and_the_current_version() -> None:

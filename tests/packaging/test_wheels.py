@@ -1,4 +1,5 @@
-"""`make build` builds both plugins; each wheel installs into an empty venv and runs there.
+"""`make build` builds both plugins and their shared package; each plugin's wheel installs into
+an empty venv (beside the shared package's wheel, as PyPI would resolve it) and runs there.
 
 The installed wheel is the release artefact: it must carry its license and `py.typed`, install
 with its declared dependencies only (no dev environment, no checkout on the path), and answer
@@ -24,6 +25,8 @@ except ModuleNotFoundError:  # Python 3.10
 from tests.conftest import ROOT
 
 PLUGINS = {"tap-hubspot-gather": "tap_hubspot_gather", "target-gather": "target_gather"}
+COMMON = ("hubspot-gather-common", "hubspot_gather_common")  # both plugins depend on it
+PACKAGES = dict([*PLUGINS.items(), COMMON])
 UV = ROOT / ".tools" / "bin" / "uv"
 
 
@@ -47,9 +50,13 @@ def version_of(name: str) -> str:
     return str(tomllib.loads((ROOT / name / "pyproject.toml").read_text())["project"]["version"])
 
 
-@pytest.mark.parametrize("name", sorted(PLUGINS))
+def wheel_of(dist: Path, name: str) -> Path:
+    return dist / f"{PACKAGES[name]}-{version_of(name)}-py3-none-any.whl"
+
+
+@pytest.mark.parametrize("name", sorted(PACKAGES))
 def test_build_makes_a_wheel_and_sdist_with_license_and_py_typed(dist: Path, name: str) -> None:
-    module, version = PLUGINS[name], version_of(name)
+    module, version = PACKAGES[name], version_of(name)
     wheel = dist / f"{module}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -67,7 +74,7 @@ def test_package_licenses_are_the_root_license() -> None:
     root = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert "Apache License" in root
     assert "Version 2.0, January 2004" in root
-    for folder in (*PLUGINS, "emulators"):
+    for folder in (*PACKAGES, "emulators"):
         assert (ROOT / folder / "LICENSE").read_text(encoding="utf-8") == root, folder
 
 
@@ -75,9 +82,9 @@ def test_package_licenses_are_the_root_license() -> None:
 def test_wheel_installs_into_an_empty_venv_and_runs(dist: Path, name: str, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-    wheel = dist / f"{PLUGINS[name]}-{version_of(name)}-py3-none-any.whl"
+    wheels = [str(wheel_of(dist, COMMON[0])), str(wheel_of(dist, name))]
     for args in (["venv", "--quiet", str(venv)], ["pip", "install", "--quiet", "--python",
-                 str(venv / "bin" / "python"), str(wheel)]):  # fmt: skip
+                 str(venv / "bin" / "python"), *wheels]):  # fmt: skip
         step = subprocess.run(
             [str(UV), *args], capture_output=True, text=True, env=env, check=False, timeout=300
         )

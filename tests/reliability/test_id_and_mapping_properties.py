@@ -4,20 +4,19 @@ mapping sends exactly what the product page promises, for any values."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_hubspot_gather.ids import normalize_id as tap_normalize_id
+import tap_hubspot_gather.accounts
+import tap_hubspot_gather.check.scan
+import tap_hubspot_gather.streams
+import target_gather.mapping
+import target_gather.sinks
+from hubspot_gather_common.ids import normalize_id
 from target_gather.mapping import BUILTIN_MAPPINGS, bind, parse_mapping
-from target_gather.mapping import normalize_id as target_normalize_id
 from tests.e2e.expected import USER_TRAITS
-
-ROOT = Path(__file__).resolve().parents[2]
-TAP_IDS = ROOT / "tap-hubspot-gather" / "tap_hubspot_gather" / "ids.py"
-TARGET_IDS = ROOT / "target-gather" / "target_gather" / "ids.py"
 
 # What a HubSpot ID property can hold: strings (every HubSpot property value is a string on the
 # wire), including numeric-looking ones with signs, fractions and padding, and ints/floats.
@@ -37,35 +36,36 @@ ID_VALUES = st.one_of(
 )
 
 
-def test_tap_and_target_vendor_the_same_id_rule_byte_for_byte() -> None:
-    # One rule, shipped inside each plugin so each installs on its own: the copies must not drift.
-    assert TAP_IDS.read_bytes() == TARGET_IDS.read_bytes()
-
-
-@settings(max_examples=100)
-@given(ID_VALUES, st.booleans())
-def test_tap_and_target_normalize_every_id_value_alike(value: Any, email: bool) -> None:
-    assert tap_normalize_id(value, lower=email) == target_normalize_id(value, lower=email)
+def test_tap_and_target_key_records_with_the_one_shared_rule() -> None:
+    # No private copy anywhere: every module that keys or links a record uses the shared rule.
+    for module in (
+        tap_hubspot_gather.accounts,
+        tap_hubspot_gather.streams,
+        tap_hubspot_gather.check.scan,
+        target_gather.mapping,
+        target_gather.sinks,
+    ):
+        assert module.normalize_id is normalize_id, module.__name__
 
 
 @settings(max_examples=100)
 @given(ID_VALUES, st.booleans())
 def test_normalizing_an_emitted_key_again_keeps_it(value: Any, email: bool) -> None:
-    emitted = tap_normalize_id(value, lower=email)
+    emitted = normalize_id(value, lower=email)
     if emitted is not None:
-        assert target_normalize_id(emitted, lower=email) == emitted
+        assert normalize_id(emitted, lower=email) == emitted
 
 
 @given(st.integers(min_value=-(10**15), max_value=10**15))
 def test_an_integer_id_is_one_key_in_every_form_on_both_sides(value: int) -> None:
     forms: list[Any] = [value, float(value), str(value), f" {value}.0 ", Decimal(value)]
-    keys = {tap_normalize_id(f) for f in forms} | {target_normalize_id(f) for f in forms}
+    keys = {normalize_id(f) for f in forms}
     assert keys == {str(value)}
 
 
 @given(st.one_of(st.lists(st.integers()), st.dictionaries(st.text(), st.text()), st.binary()))
 def test_a_value_that_is_not_a_scalar_is_no_id(value: Any) -> None:
-    assert tap_normalize_id(value) is None
+    assert normalize_id(value) is None
 
 
 CONTACTS_SCHEMA = {
@@ -127,7 +127,7 @@ def test_the_contacts_mapping_sends_the_documented_traits_or_refuses_the_record(
         assert (
             not required_ok
             or "email" in refusal
-            or (account is not None and target_normalize_id(account) is None)
+            or (account is not None and normalize_id(account) is None)
         ), refusal
         if email and email.strip():
             assert email.strip() not in refusal  # reasons never carry record values
@@ -136,7 +136,7 @@ def test_the_contacts_mapping_sends_the_documented_traits_or_refuses_the_record(
     traits["email"] = str(traits["email"]).strip().lower()
     account = record["primary_company_account_id"]
     if account is not None:
-        traits["account_id"] = target_normalize_id(account)
+        traits["account_id"] = normalize_id(account)
     assert mapped.key == str(vid)
     assert mapped.body == {**traits, "id": str(vid)}
     assert "jobtitle" not in mapped.body  # unmapped fields never travel

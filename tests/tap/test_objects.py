@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
-from tap_hubspot_gather.ids import normalize_id
+from hubspot_gather_common.ids import normalize_id
 from tap_hubspot_gather.objects import OBJECTS, CrmObject, register, unregister
 from tests.tap.harness import run_tap
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from hubspot_gather_common.ids import normalize_id
 from tap_hubspot_gather.errors import HubSpotError, MissingIdError
-from tap_hubspot_gather.ids import normalize_id
 from tests.tap.harness import discover, run_tap, select_only
 
 

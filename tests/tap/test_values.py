@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_hubspot_gather.ids import normalize_id
+from hubspot_gather_common.ids import normalize_id
 from tap_hubspot_gather.paging import ListPager
 from tap_hubspot_gather.properties import PropertyDef, ValueConverter
 

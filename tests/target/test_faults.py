@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from target_gather.client import RetryPolicy, parse_retry_after
+from hubspot_gather_common.retry_after import parse_retry_after
+from target_gather.client import RetryPolicy
 from tests.target.conftest import (
     COMPANIES_SCHEMA,
     CONTACTS_SCHEMA,

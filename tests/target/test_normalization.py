@@ -8,8 +8,8 @@ from urllib.parse import unquote
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hubspot_gather_common.ids import normalize_id
 from target_gather.client import record_path
-from target_gather.mapping import normalize_id
 
 
 def test_documented_examples() -> None:

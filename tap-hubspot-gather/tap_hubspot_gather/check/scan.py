@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
+from hubspot_gather_common.ids import normalize_id
 from tap_hubspot_gather.accounts import AccountIndex
 from tap_hubspot_gather.check.declared import (
     EMAIL,
@@ -30,7 +31,6 @@ from tap_hubspot_gather.check.report import (
 )
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotError
-from tap_hubspot_gather.ids import normalize_id
 from tap_hubspot_gather.objects import CrmObject
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH, ListPager, Page
 from tap_hubspot_gather.properties import PropertyDef

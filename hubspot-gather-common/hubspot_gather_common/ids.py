@@ -1,11 +1,8 @@
 """The one rule for turning an ID value into the key Gather matches on.
 
-This file is vendored, byte for byte, as `tap_hubspot_gather/ids.py` and `target_gather/ids.py`
-(a test fails if they differ): the tap keys and links records by it and the check command
-predicts duplicates with it, and the target, which takes records from any tap, applies it to
-everything it sends. Each plugin installs on its own (wheel, or `pip_url` with
-`#subdirectory=`), so a third package both depend on would have to be released before either
-could install; 40 lines are not worth that coupling.
+The tap keys and links records by it and its check command predicts duplicates with it; the
+target, which takes records from any tap, applies it to everything it sends. Both import it from
+here, so they cannot drift apart.
 
 The rule: `str`, surrounding whitespace stripped, integral numbers (and numeric strings with an
 all-zero fraction, as HubSpot returns number properties, such as "+7.00") without the fraction
