@@ -269,6 +269,11 @@ class TapHubspotGather(Tap):
         """
         if parse_env_config:
             config = {**_config_dict(config), **self.environment_settings()}
+            self.logger.info(
+                "Settings read from %s* environment variables and .env, typed by the tap "
+                "(singer-sdk's own env parsing is skipped).",
+                ENV_PREFIX,
+            )
         super().__init__(config=config, parse_env_config=False, **kwargs)
 
     @classmethod
