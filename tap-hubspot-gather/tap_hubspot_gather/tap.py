@@ -330,13 +330,13 @@ class TapHubspotGather(Tap):
         return typed
 
     @property
-    def credentials_problem(self) -> str | None:
+    def missing_credentials(self) -> str | None:
         """What the credential settings lack (one actionable line), or None when complete."""
         return credentials_problem(self.config)
 
     def run_discovery(self) -> str:
         """The catalog; without credentials, one warning that it lists HubSpot's defaults."""
-        problem = self.credentials_problem
+        problem = self.missing_credentials
         if problem is not None:
             self.logger.warning(
                 "%s Until then the catalog lists HubSpot's default properties (and the "
@@ -353,7 +353,7 @@ class TapHubspotGather(Tap):
         singer-sdk's CLI reports a ConfigValidationError as error lines and exit 1 (no
         traceback), for `--config x.json`, `meltano invoke` and `meltano run` alike.
         """
-        problem = self.credentials_problem
+        problem = self.missing_credentials
         if problem is not None:
             raise ConfigValidationError(problem, errors=[problem])
         super().sync_all()
@@ -408,24 +408,26 @@ class TapHubspotGather(Tap):
         return definitions
 
     @cached_property
-    def keys(self) -> dict[str, str]:
+    def key_properties(self) -> dict[str, str]:
         """Each stream's key property (checked against the portal's properties when it can be
         read; without credentials, as configured)."""
-        if self.credentials_problem is not None:
+        if self.missing_credentials is not None:
             return {obj.stream_name: self._configured_key(obj) for obj in OBJECTS}
         return {obj.stream_name: self._key_property(obj) for obj in OBJECTS}
 
     @cached_property
     def accounts(self) -> AccountIndex:
         """Company id -> Gather account ID, fed by the object that `feeds_accounts`."""
-        key = next((self.keys[o.stream_name] for o in OBJECTS if o.feeds_accounts), COMPANY_ID)
+        key = next(
+            (self.key_properties[o.stream_name] for o in OBJECTS if o.feeds_accounts), COMPANY_ID
+        )
         return AccountIndex(self.client, key)
 
     def discover_streams(self) -> list[Stream]:
         """One stream per declared object, in `OBJECTS` order (companies first: they feed
         the account index). Without credentials no request is made: HubSpot's default
         properties stand in for the portal's, and the client is never built."""
-        static = self.credentials_problem is not None
+        static = self.missing_credentials is not None
         return [
             obj.stream_class(
                 self,
@@ -434,7 +436,7 @@ class TapHubspotGather(Tap):
                     self.default_definitions(obj) if static else self.definitions[obj.object_type]
                 ),
                 client=lambda: self.client,
-                key_property=self.keys[obj.stream_name],
+                key_property=self.key_properties[obj.stream_name],
                 accounts=lambda: self.accounts,
             )
             for obj in OBJECTS

@@ -12,7 +12,6 @@ from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from tap_hubspot_gather.objects import OBJECTS, CrmObject
 from tests.tap.harness import discover
 
-NO_CREDENTIALS = "No HubSpot credentials"
 HTTP_TIMEOUT_S = 10
 
 
