@@ -132,20 +132,32 @@ def test_meltano_select_lists_defaults_without_credentials_then_the_portal_with_
 
 
 @pytest.mark.meltano
-def test_meltano_invoke_without_credentials_is_one_line(hubspot_emulator: HubSpotEmulator) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [("invoke", "tap-hubspot-gather"), ("run", "tap-hubspot-gather", "target-gather")],
+    ids=["invoke", "run"],
+)
+def test_meltano_sync_without_credentials_is_one_line(
+    hubspot_emulator: HubSpotEmulator, state_backend: dict[str, str], command: tuple[str, ...]
+) -> None:
     env = {
+        **state_backend,
         "TAP_HUBSPOT_GATHER_ACCESS_TOKEN": "",
         "TAP_HUBSPOT_GATHER_API_URL": hubspot_emulator.url,
+        "TARGET_GATHER_API_URL": "http://127.0.0.1:9",  # never reached: no records
+        "TARGET_GATHER_API_KEY": "unused-key",
     }
 
-    result = run_meltano("--environment=prod", "invoke", "tap-hubspot-gather", env=env)
+    result = run_meltano("--environment=prod", *command, env=env)
 
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Traceback" not in output
     assert FRAME_BOX not in output
     assert '"type": "SCHEMA"' not in result.stdout
-    errors = [line for line in output.splitlines() if "[error" in line]
-    assert len(errors) == 2, output[-3000:]  # the tap's line, then singer-sdk's summary
-    assert NO_CREDENTIALS in errors[0]
-    assert "Config validation failed" in errors[1]
+    # `meltano invoke` relays the tap's log lines as its own; `meltano run` names the plugin.
+    source = "meltano" if command[0] == "invoke" else "tap-hubspot-gather"
+    tap_errors = [line for line in output.splitlines() if f"[error    ] {source} " in line]
+    assert len(tap_errors) == 2, output[-3000:]  # the tap's line, then singer-sdk's summary
+    assert NO_CREDENTIALS in tap_errors[0]
+    assert "Config validation failed" in tap_errors[1]
