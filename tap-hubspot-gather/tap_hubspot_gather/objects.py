@@ -5,6 +5,12 @@ becomes, the setting choosing its ID property and the built-in ids that setting 
 modified-date property, the properties always requested, how its records link to an account
 (the stream class), and the Gather stream it feeds by default. Discovery, the streams and the
 settings they read are driven by `OBJECTS`; adding an object is adding a declaration here.
+
+`default_properties` are HubSpot's own (HubSpot-defined) properties of the object, with their
+HubSpot types: the catalog lists them when discovery has no credentials to read the portal's
+properties (a test checks names and types against the emulator's portal). HubSpot documents its
+default properties at https://knowledge.hubspot.com/properties/hubspots-default-company-properties
+and https://knowledge.hubspot.com/properties/hubspots-default-contact-properties.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tap_hubspot_gather.accounts import COMPANY_ID
+from tap_hubspot_gather.properties import PropertyDef
 from tap_hubspot_gather.streams import (
     MERGED_PROPERTY,
     CompaniesStream,
@@ -39,11 +46,28 @@ class CrmObject:
     stream_class: type[CRMStream] = CRMStream
     # Its key is the account ID contacts link to (exactly one object feeds the account index).
     feeds_accounts: bool = False
+    # HubSpot's default properties of the object (name and HubSpot type): the catalog without
+    # credentials. They include the modified-date and extra properties the sync requests.
+    default_properties: tuple[PropertyDef, ...] = ()
 
     @property
     def hubspot_id_field(self) -> str:
         """The field carrying the HubSpot id in every record (`companyId`, `vid`, ...)."""
         return self.builtin_ids[0]
+
+    @property
+    def id_setting_description(self) -> str:
+        """The ID setting's documentation (settings schema, `--about`, README)."""
+        others = "".join(f", or `{name}`" for name in self.builtin_ids[1:])
+        return (
+            f"{self.noun.capitalize()} property holding the Gather {self.gather_noun} ID, or "
+            f"`{self.hubspot_id_field}` for HubSpot's {self.noun} id{others}."
+        )
+
+
+def _defaults(**types: tuple[str, ...]) -> tuple[PropertyDef, ...]:
+    """Property definitions grouped by HubSpot type: `string=("name", ...), number=(...)`."""
+    return tuple(PropertyDef(name, kind) for kind, names in types.items() for name in names)
 
 
 COMPANIES = CrmObject(
@@ -57,6 +81,12 @@ COMPANIES = CrmObject(
     gather_noun="account",
     stream_class=CompaniesStream,
     feeds_accounts=True,
+    default_properties=_defaults(
+        string=("name", "domain", "website", "phone", "city", "country"),
+        enumeration=("industry", MERGED_PROPERTY),
+        number=("numberofemployees", "annualrevenue", "hs_object_id"),
+        datetime=("createdate", "hs_lastmodifieddate"),
+    ),
 )
 CONTACTS = CrmObject(
     object_type="contacts",
@@ -69,6 +99,21 @@ CONTACTS = CrmObject(
     gather_noun="user",
     extra_properties=("associatedcompanyid", MERGED_PROPERTY),
     stream_class=ContactsStream,
+    default_properties=_defaults(
+        string=(
+            "email",
+            "firstname",
+            "lastname",
+            "phone",
+            "company",
+            "jobtitle",
+            "city",
+            "country",
+        ),
+        enumeration=("lifecyclestage", MERGED_PROPERTY),
+        number=("hs_object_id", "associatedcompanyid"),
+        datetime=("createdate", "lastmodifieddate"),
+    ),
 )
 
 # The objects the `check` command inspects (its ID store holds these two).

@@ -8,40 +8,9 @@ from __future__ import annotations
 
 from hubspot_gather_common.sdk_contract import PrivateUse
 
-_PLUGIN = "singer_sdk.plugin_base.PluginBase"
 _STREAM = "singer_sdk.streams.core.Stream"
 
 PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
-    PrivateUse(
-        "singer_sdk.configuration",
-        "_dict_config",
-        None,
-        "`--config ENV` reading (.env, arrays, objects) as the SDK does it; no public reader",
-    ),
-    PrivateUse(
-        "singer_sdk.helpers",
-        "_classproperty",
-        None,
-        "`_env_var_config` is a class property in the SDK; the override must be one too",
-    ),
-    PrivateUse(
-        _PLUGIN,
-        "_env_var_config",
-        None,
-        "`--config ENV` leaves numbers as text; no public hook types env settings",
-    ),
-    PrivateUse(
-        _PLUGIN,
-        "_env_var_prefix",
-        None,
-        "the SDK's env var prefix (TAP_HUBSPOT_GATHER_), so `--config ENV` reads the same names",
-    ),
-    PrivateUse(
-        _PLUGIN,
-        "_validate_config",
-        ("self", "raise_errors"),
-        "the credential rule must fail before discovery (which calls HubSpot); no public hook",
-    ),
     PrivateUse(
         _STREAM,
         "_generate_record_messages",

@@ -17,7 +17,8 @@ window's end once the whole window (and the archived pass, when asked for) is do
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream, Tap
@@ -97,10 +98,12 @@ class CRMStream(Stream):
         *,
         obj: CrmObject,
         definitions: Iterable[PropertyDef],
-        client: HubSpotClient,
+        client: Callable[[], HubSpotClient],
         key_property: str,
-        accounts: AccountIndex,
+        accounts: Callable[[], AccountIndex],
     ) -> None:
+        """`client` and `accounts` give the tap's shared ones on first use: a stream in a
+        catalog discovered without credentials never builds them."""
         self.obj = obj
         self.plugin = tap  # the tap, for its public streams, state writer and message writer
         self.pass_version: int | None = None  # ACTIVATE_VERSION of a complete pass, if any
@@ -110,9 +113,9 @@ class CRMStream(Stream):
         self.extra_properties = obj.extra_properties  # always requested when they exist
         self.definitions = {d.name: d for d in definitions}
         self._unselected: tuple[str, ...] | None = None
-        self.client = client
+        self._client_source = client
         self.key_property = key_property
-        self.accounts = accounts
+        self._accounts_source = accounts
         self._lower_key = key_property == "email"
         self._values = ValueConverter(self.definitions.values())
         self._converter = self._values
@@ -121,6 +124,16 @@ class CRMStream(Stream):
         self.emitted = 0
         super().__init__(tap, schema=self.build_schema(), name=obj.stream_name)
         self.primary_keys = [key_property]
+
+    @cached_property
+    def client(self) -> HubSpotClient:
+        """The tap's HubSpot client (built on first use)."""
+        return self._client_source()
+
+    @cached_property
+    def accounts(self) -> AccountIndex:
+        """The tap's account index, shared with the stream that feeds it."""
+        return self._accounts_source()
 
     # Schema and metadata --------------------------------------------------------------
 

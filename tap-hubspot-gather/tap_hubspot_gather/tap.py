@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
+import os
 from collections.abc import Mapping
 from contextlib import suppress
 from functools import cached_property
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
+from dotenv import dotenv_values, find_dotenv
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.configuration._dict_config import (  # private SDK: no public env reader
-    parse_environment_config,
-)
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers._classproperty import (  # private SDK: the SDK's own class property
-    classproperty,
-)
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
@@ -43,12 +41,16 @@ from tap_hubspot_gather.streams import (
     RECONCILE_CHOICES,
 )
 
+NAME = "tap-hubspot-gather"
+# `--config ENV` reads TAP_HUBSPOT_GATHER_<SETTING> (singer-sdk's convention; Meltano's too).
+ENV_PREFIX = NAME.upper().replace("-", "_") + "_"
 USER_ID_BUILTINS = CONTACTS.builtin_ids[:1]
 # Boolean texts accepted from the environment (singer-sdk's truthy set, plus the falsy ones;
 # anything else stays text and fails validation instead of silently meaning false).
 TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "on", "1"})
 FALSE_TEXTS = frozenset({"false", "f", "no", "n", "off", "0"})
 TYPED_KINDS = frozenset({"integer", "number", "boolean"})
+JSON_KINDS = frozenset({"object", "array"})  # given as JSON text in the environment
 
 
 def schema_types(schema: Mapping[str, Any]) -> set[str]:
@@ -82,10 +84,20 @@ def typed_setting(raw: str, schema: Mapping[str, Any]) -> Any:
     return raw
 
 
+def id_setting(obj: CrmObject) -> th.Property[Any]:
+    """An object's ID setting, from its declaration: a new object needs no schema edit."""
+    return th.Property(
+        obj.id_setting,
+        th.StringType,
+        default=obj.hubspot_id_field,
+        description=obj.id_setting_description,
+    )
+
+
 class TapHubspotGather(Tap):
     """HubSpot companies and contacts for Gather accounts and users."""
 
-    name = "tap-hubspot-gather"
+    name = NAME
     message_writer_class = PageBufferedWriter
     # singer-sdk's list without BATCH: records stream page by page with per-page STATE, so
     # `batch_config` would be ignored. ACTIVATE_VERSION ends every complete pass.
@@ -137,20 +149,7 @@ class TapHubspotGather(Tap):
             description="Allow a plain http:// api_url to non-loopback hosts (not recommended: "
             "the token travels unencrypted; a warning is logged).",
         ),
-        th.Property(
-            "account_id_property",
-            th.StringType,
-            default=COMPANY_ID,
-            description="Company property holding the Gather account ID, or `companyId` "
-            "for HubSpot's company id.",
-        ),
-        th.Property(
-            "user_id_property",
-            th.StringType,
-            default="vid",
-            description="Contact property holding the Gather user ID, or `vid` for "
-            "HubSpot's contact id, or `email`.",
-        ),
+        *(id_setting(obj) for obj in OBJECTS),
         th.Property(
             "start_date",
             th.DateTimeType,
@@ -250,25 +249,55 @@ class TapHubspotGather(Tap):
         ),
     ).to_dict()
 
-    # Discovery reads the portal's properties with the configured client, so the settings
-    # are validated before it too (singer-sdk skips that for static catalogs).
+    # Discovery validates the settings first (singer-sdk skips that for static catalogs); with
+    # credentials it reads the portal's properties, without them it lists HubSpot's defaults.
     dynamic_catalog = True
 
-    # private SDK: the credential rule must fail before discovery calls HubSpot; no public hook
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """singer-sdk's schema validation, plus the credential rule the schema cannot express.
+    def __init__(
+        self,
+        *,
+        config: dict[str, Any] | PurePath | str | list[PurePath | str] | None = None,
+        parse_env_config: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """singer-sdk's constructor, with `--config ENV` read by `environment_settings`.
 
-        A ConfigValidationError is what singer-sdk's CLI reports as one error line and exit 1
-        (no traceback), before discovery and before a sync alike.
+        singer-sdk's own reader leaves numbers as text (`request_timeout=60` then fails
+        validation) and crashes on a malformed integer; ours types every setting by the schema.
         """
-        errors = super()._validate_config(raise_errors=raise_errors)
-        problem = credentials_problem(self.config)
-        if problem is None:
-            return errors
-        if raise_errors:
-            raise ConfigValidationError(problem, errors=[*errors, problem])
-        self.logger.warning(problem)
-        return [*errors, problem]
+        if parse_env_config:
+            config = {**_config_dict(config), **self.environment_settings()}
+            self.logger.info(
+                "Settings read from %s* environment variables and .env, typed by the tap "
+                "(singer-sdk's own env parsing is skipped).",
+                ENV_PREFIX,
+            )
+        super().__init__(config=config, parse_env_config=False, **kwargs)
+
+    @classmethod
+    def environment_settings(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Every setting given as `TAP_HUBSPOT_GATHER_<SETTING>`, typed by the settings schema.
+
+        Read from the environment (default: this process's) and the `.env` file of the working
+        directory or its nearest parent (Meltano runs plugins in the project folder); the
+        environment wins over `.env`. Object and array settings are JSON text.
+        """
+        found = find_dotenv(usecwd=True)
+        from_file = (
+            {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
+        )
+        values = {**from_file, **(os.environ if environ is None else environ)}
+        raw: dict[str, Any] = {}
+        for name, schema in cls.settings_schema()["properties"].items():
+            variable = ENV_PREFIX + name.upper().replace("-", "_")
+            text = values.get(variable)
+            if text is None:
+                continue
+            if not schema_types(schema) & JSON_KINDS:
+                raw[name] = text
+            elif text.strip():
+                raw[name] = _json_setting(name, variable, text)
+        return cls.typed_settings(raw)
 
     @classmethod
     def settings_schema(cls) -> dict[str, Any]:
@@ -298,20 +327,34 @@ class TapHubspotGather(Tap):
                 typed[name] = typed_setting(value, schema)
         return typed
 
-    # private SDK: `--config ENV` leaves numbers as text; no public hook types env settings
-    @classproperty
-    def _env_var_config(cls) -> dict[str, Any]:  # noqa: N805 - singer-sdk's class property
-        """`--config ENV`: singer-sdk's reader (`.env`, arrays, objects), typed by our schema.
+    @property
+    def missing_credentials(self) -> str | None:
+        """What the credential settings lack (one actionable line), or None when complete."""
+        return credentials_problem(self.config)
 
-        The SDK leaves numbers as text (`request_timeout=60` then fails validation) and
-        crashes on a malformed integer, so typed settings are read as text and typed here.
+    def run_discovery(self) -> str:
+        """The catalog; without credentials, one warning that it lists HubSpot's defaults."""
+        problem = self.missing_credentials
+        if problem is not None:
+            self.logger.warning(
+                "%s Until then the catalog lists HubSpot's default properties (and the "
+                "configured ID properties), not the portal's own.",
+                problem,
+            )
+        return super().run_discovery()
+
+    # singer-sdk marks sync_all final (a typing marker): this adds a check before it and changes
+    # nothing of it. No other public hook runs before the first message of a sync.
+    def sync_all(self) -> None:  # type: ignore[misc]
+        """Sync every selected stream; without credentials, stop first with one error line.
+
+        singer-sdk's CLI reports a ConfigValidationError as error lines and exit 1 (no
+        traceback), for `--config x.json`, `meltano invoke` and `meltano run` alike.
         """
-        schema = cls.settings_schema()
-        for name, prop in schema["properties"].items():
-            if schema_types(prop) & TYPED_KINDS:
-                schema["properties"][name] = {"type": ["string", "null"]}
-        prefix = cls._env_var_prefix  # private SDK: the SDK's own env var prefix, no public name
-        return cls.typed_settings(parse_environment_config(schema, prefix))
+        problem = self.missing_credentials
+        if problem is not None:
+            raise ConfigValidationError(problem, errors=[problem])
+        super().sync_all()
 
     @cached_property
     def client(self) -> HubSpotClient:
@@ -329,7 +372,7 @@ class TapHubspotGather(Tap):
     def _key_property(self, obj: CrmObject) -> str:
         """The configured ID property, checked against the portal's properties."""
         setting, object_type, builtins = obj.id_setting, obj.object_type, obj.builtin_ids
-        value = str(self.config.get(setting) or builtins[0])
+        value = self._configured_key(obj)
         if value in builtins:
             return value
         by_name = {d.name: d for d in self.definitions[object_type]}
@@ -349,23 +392,78 @@ class TapHubspotGather(Tap):
             )
         return value
 
+    def _configured_key(self, obj: CrmObject) -> str:
+        """The ID property the object's setting names (its HubSpot id when unset)."""
+        return str(self.config.get(obj.id_setting) or obj.hubspot_id_field)
+
+    def default_definitions(self, obj: CrmObject) -> list[PropertyDef]:
+        """Without credentials: HubSpot's default properties of the object, plus the configured
+        ID property when it is not one of them (a custom property, typed as a string)."""
+        definitions = list(obj.default_properties)
+        key = self._configured_key(obj)
+        if key not in obj.builtin_ids and all(d.name != key for d in definitions):
+            definitions.append(PropertyDef(key, "string"))
+        return definitions
+
+    @cached_property
+    def key_properties(self) -> dict[str, str]:
+        """Each stream's key property (checked against the portal's properties when it can be
+        read; without credentials, as configured)."""
+        if self.missing_credentials is not None:
+            return {obj.stream_name: self._configured_key(obj) for obj in OBJECTS}
+        return {obj.stream_name: self._key_property(obj) for obj in OBJECTS}
+
+    @cached_property
+    def accounts(self) -> AccountIndex:
+        """Company id -> Gather account ID, fed by the object that `feeds_accounts`."""
+        key = next(
+            (self.key_properties[o.stream_name] for o in OBJECTS if o.feeds_accounts), COMPANY_ID
+        )
+        return AccountIndex(self.client, key)
+
     def discover_streams(self) -> list[Stream]:
         """One stream per declared object, in `OBJECTS` order (companies first: they feed
-        the account index)."""
-        keys = {obj.stream_name: self._key_property(obj) for obj in OBJECTS}
-        account_key = next((keys[o.stream_name] for o in OBJECTS if o.feeds_accounts), COMPANY_ID)
-        accounts = AccountIndex(self.client, account_key)
+        the account index). Without credentials no request is made: HubSpot's default
+        properties stand in for the portal's, and the client is never built."""
+        static = self.missing_credentials is not None
         return [
             obj.stream_class(
                 self,
                 obj=obj,
-                definitions=self.definitions[obj.object_type],
-                client=self.client,
-                key_property=keys[obj.stream_name],
-                accounts=accounts,
+                definitions=(
+                    self.default_definitions(obj) if static else self.definitions[obj.object_type]
+                ),
+                client=lambda: self.client,
+                key_property=self.key_properties[obj.stream_name],
+                accounts=lambda: self.accounts,
             )
             for obj in OBJECTS
         ]
+
+
+def _config_dict(
+    config: dict[str, Any] | PurePath | str | list[PurePath | str] | None,
+) -> dict[str, Any]:
+    """The settings passed to the constructor as one dict (JSON files read in order)."""
+    if config is None or isinstance(config, dict):
+        return dict(config or {})
+    paths = [config] if isinstance(config, (str, PurePath)) else config
+    merged: dict[str, Any] = {}
+    for path in paths:
+        merged.update(json.loads(Path(path).read_text(encoding="utf-8")))
+    return merged
+
+
+def _json_setting(name: str, variable: str, text: str) -> Any:
+    """An object or array setting given as JSON text in the environment."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = (
+            f"{name}: {variable} is not valid JSON ({exc.msg}, position {exc.pos}). Give the "
+            'setting as JSON text, e.g. \'{"key": "value"}\'.'
+        )
+        raise ConfigValidationError(msg, errors=[msg]) from None
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pytest
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_common.ids import normalize_id
 from tap_hubspot_gather.objects import OBJECTS, CrmObject, register, unregister
+from tap_hubspot_gather.tap import TapHubspotGather, id_setting
 from tests.tap.harness import run_tap
 
 DEALS = CrmObject(
@@ -83,3 +84,17 @@ def test_a_declared_object_is_keyed_by_its_id_setting(
 def test_registering_an_object_twice_is_refused(deals: CrmObject) -> None:
     with pytest.raises(ValueError, match="already syncs as stream 'deals'"):
         register(deals)
+
+
+def test_each_declared_object_brings_its_id_setting_into_the_settings_schema() -> None:
+    properties = TapHubspotGather.config_jsonschema["properties"]
+    for obj in OBJECTS:
+        setting = properties[obj.id_setting]
+        assert setting["default"] == obj.hubspot_id_field
+        assert setting["description"] == obj.id_setting_description
+    # A new declaration's setting, generated the same way (no hand-written schema entry).
+    generated = id_setting(DEALS).to_dict()["deal_id_property"]
+    assert generated["default"] == "hs_object_id"
+    assert generated["description"] == (
+        "Deal property holding the Gather deal ID, or `hs_object_id` for HubSpot's deal id."
+    )

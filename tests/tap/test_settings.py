@@ -101,6 +101,70 @@ def test_env_values_of_the_wrong_type_are_refused_naming_the_setting(
     assert "Traceback" not in run.stderr
 
 
+def test_env_reads_the_working_directory_dotenv_and_the_environment_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text(
+        f"{PREFIX}ACCESS_TOKEN=from-dotenv\n{PREFIX}MAX_RETRIES=3\n{PREFIX}REQUEST_TIMEOUT=9\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(PREFIX):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv(PREFIX + "REQUEST_TIMEOUT", "2.5")
+
+    tap = TapHubspotGather(
+        config={"max_retries": 7}, parse_env_config=True, validate_config=True, setup_mapper=False
+    )
+
+    assert tap.config["access_token"] == "from-dotenv"
+    assert tap.config["max_retries"] == 3  # .env is read, typed, and beats the config file
+    assert tap.config["request_timeout"] == 2.5  # the environment beats .env
+    assert PREFIX + "ACCESS_TOKEN" not in os.environ  # read, not exported
+
+
+def test_env_object_settings_are_json_and_take_effect(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    hubspot.seed(companies=2, contacts=3)
+    settings = {
+        "api_url": hubspot.url,
+        "access_token": hubspot.token,
+        "search_lag_seconds": "0",
+        "stream_maps": json.dumps({"companies": None, "contacts": {"__alias__": "people"}}),
+    }
+
+    run = _env_cli(settings, cwd=tmp_path)
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    streams = {json.loads(line).get("stream") for line in run.stdout.splitlines()}
+    assert "people" in streams
+    assert "companies" not in streams
+    assert "contacts" not in streams
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "expected"),
+    [
+        ("stream_maps", "{companies: null}", "STREAM_MAPS is not valid JSON"),
+        ("max_retries", "12abc", "max_retries"),
+    ],
+)
+def test_malformed_env_values_stop_a_sync_with_a_clear_error(
+    hubspot: HubSpotEmulator, tmp_path: Path, name: str, raw: str, expected: str
+) -> None:
+    settings = {"api_url": hubspot.url, "access_token": hubspot.token, name: raw}
+
+    run = _env_cli(settings, cwd=tmp_path)
+
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert expected in errors[0]
+    assert hubspot.stats()["total"] == 0
+
+
 def test_about_offers_no_batch_messages_which_the_tap_would_ignore() -> None:
     result = subprocess.run(
         [str(BIN / "tap-hubspot-gather"), "--about", "--format", "json"],
