@@ -1,6 +1,7 @@
 """How a plugin declares the non-public singer-sdk names it relies on.
 
-singer-sdk may rename or re-sign any underscore name in a minor release. Each plugin lists its
+Non-public: an underscore name, or an override of a method singer-sdk marks `@final`. singer-sdk
+may rename or re-sign any of them in a minor release. Each plugin lists its
 uses in its own `sdk_private.py` as `PrivateUse` records (the parameters the code expects, and
 why no public hook serves); the repository's contract test, `tests/packaging/test_sdk_contract.py`,
 checks each against the installed singer-sdk with `inspect`, and fails on any private name a

@@ -12,6 +12,13 @@ _STREAM = "singer_sdk.streams.core.Stream"
 
 PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
+        "singer_sdk.tap_base.Tap",
+        "sync_all",
+        ("self",),
+        "final in singer-sdk; the one point before a sync's first message, where missing "
+        "credentials stop it (discovery must not need them)",
+    ),
+    PrivateUse(
         _STREAM,
         "_generate_record_messages",
         ("self", "record"),

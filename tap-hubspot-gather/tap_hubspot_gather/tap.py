@@ -343,8 +343,7 @@ class TapHubspotGather(Tap):
             )
         return super().run_discovery()
 
-    # singer-sdk marks sync_all final (a typing marker): this adds a check before it and changes
-    # nothing of it. No other public hook runs before the first message of a sync.
+    # private SDK: sync_all is final (a typing marker); the one point before a sync's first message
     def sync_all(self) -> None:  # type: ignore[misc]
         """Sync every selected stream; without credentials, stop first with one error line.
 

@@ -119,6 +119,7 @@ def test_unusable_settings_exit_2_with_what_to_fix(
     assert result.stdout == ""
     assert "could not check the portal" in result.stderr
     assert expected in result.stderr
+    assert "Fix them in meltano.yml, .env or the config file." in result.stderr
     assert WRONG_TOKEN not in result.stderr
 
 

@@ -1,6 +1,8 @@
 """The plugins' non-public singer-sdk uses are declared, exist, and carry the signatures expected.
 
-Each package lists its underscore singer-sdk names in its `sdk_private.py`. A singer-sdk bump
+Non-public: an underscore name, or an override of a method singer-sdk marks `@final` (a typing
+marker only, so the override runs, but singer-sdk promises nothing to it). Each package lists
+its uses in its `sdk_private.py`. A singer-sdk bump
 that renames or re-signs one fails here, not silently in production. The package sources are
 scanned with `ast`, so a new private use that is not declared fails too, and so does a declared
 use the code no longer makes (the list cannot go stale either way).
@@ -93,6 +95,29 @@ def _inherited(cls: type) -> set[str]:
     return names
 
 
+def _is_final(decorator: ast.expr) -> bool:
+    """`@final`, `@t.final` or `@typing.final`."""
+    if isinstance(decorator, ast.Name):
+        return decorator.id == "final"
+    return isinstance(decorator, ast.Attribute) and decorator.attr == "final"
+
+
+def _final_methods(cls: type) -> set[str]:
+    """The methods the class's singer-sdk bases mark `@final`, read from their source."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.split(".")[0] != "singer_sdk":
+            continue
+        try:
+            tree = ast.parse(inspect.getsource(klass).lstrip())
+        except (OSError, TypeError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and any(map(_is_final, node.decorator_list)):
+                names.add(node.name)
+    return names
+
+
 def _is_self(node: ast.expr) -> bool:
     """`self.x`, `cls.x` or `super().x`."""
     if isinstance(node, ast.Name):
@@ -105,11 +130,13 @@ def _is_self(node: ast.expr) -> bool:
 def _class_uses(
     path: Path, node: ast.ClassDef, cls: object, claimed: set[int], own: set[str]
 ) -> list[Use]:
-    """Overrides and `self` accesses of the private names the class's SDK bases define."""
+    """Overrides and `self` accesses of the private names the class's SDK bases define, and
+    overrides of the methods they mark `@final`."""
     inherited = _inherited(cls) if inspect.isclass(cls) else set()
+    final = _final_methods(cls) if inspect.isclass(cls) else set()
     found: list[Use] = []
     for item in node.body:
-        if isinstance(item, ast.FunctionDef) and item.name in inherited:
+        if isinstance(item, ast.FunctionDef) and item.name in inherited | final:
             line = min([item.lineno] + [d.lineno for d in item.decorator_list])
             found.append(Use(item.name, path, item.lineno, line - COMMENT_REACH))
     starts = {  # the override whose own `super()` call is covered by its comment
@@ -273,6 +300,20 @@ def test_each_private_use_site_says_why(package: str) -> None:
         if not any(USE_SITE_COMMENT in line for line in window):
             silent.append(f"{use.name} ({use.path.name}:{use.line})")
     assert not silent, f"add a `# {USE_SITE_COMMENT} why` comment at: " + ", ".join(silent)
+
+
+def test_the_scan_finds_an_override_of_a_final_sdk_method(tmp_path: Path) -> None:
+    """A plugin class overriding what singer-sdk marks `@final` is a non-public use."""
+    from singer_sdk import Tap
+
+    source = "class T(Tap):\n    def sync_all(self):\n        pass\n"
+    path = tmp_path / "plugin.py"
+    path.write_text(source, encoding="utf-8")
+    (node,) = ast.parse(source).body
+    assert isinstance(node, ast.ClassDef)
+    cls = type("T", (Tap,), {})
+    assert "sync_all" in _final_methods(cls)
+    assert [u.name for u in _class_uses(path, node, cls, set(), set())] == ["sync_all"]
 
 
 def test_the_scan_finds_a_private_use_in_source() -> None:

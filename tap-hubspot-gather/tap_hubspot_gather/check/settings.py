@@ -44,8 +44,15 @@ def build_tap(settings: Mapping[str, Any]) -> TapHubspotGather:
             setup_mapper=False,
         )
     except ConfigValidationError as exc:
-        problems = "; ".join(str(e) for e in exc.errors) or str(exc)
-        msg = f"Invalid tap settings: {problems}. Fix them in meltano.yml, .env or the config file."
+        problems = [str(e) for e in exc.errors] or [str(exc)]
+    else:
+        # The check reads HubSpot at once: credentials are required as for a sync.
+        problems = [tap.missing_credentials] if tap.missing_credentials else []
+    if problems:
+        msg = (
+            f"Invalid tap settings: {'; '.join(problems)}. Fix them in meltano.yml, .env or "
+            "the config file."
+        )
         secrets = [str(settings[k]) for k in SECRET_SETTINGS if settings.get(k)]
         raise SettingsError(redact(msg, secrets)) from None
     checked_api_url(
