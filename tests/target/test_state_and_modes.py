@@ -201,3 +201,26 @@ def test_a_state_without_new_records_is_passed_on(target_run: TargetHarness) -> 
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.states == [{"bookmarks": {"companies": {"updatedAt": "2024-02-01"}}}]
     assert target_run.emulator.stats()["requests"]["total"] == 0
+
+
+def test_an_activate_version_it_cannot_act_on_is_passed_over(target_run: TargetHarness) -> None:
+    versioned = [{**company(cid), "version": 1} for cid in ("1", "2")]
+
+    run = target_run.run(
+        [
+            COMPANIES_SCHEMA,
+            versioned[0],
+            {"type": "ACTIVATE_VERSION", "stream": "companies"},  # no version
+            {"type": "ACTIVATE_VERSION", "stream": "deals", "version": 1},  # no SCHEMA
+            versioned[1],
+            {"type": "ACTIVATE_VERSION", "stream": "companies", "version": 1},
+            state(n=2),
+        ]
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert set(target_run.emulator.records("account")) == {"1", "2"}
+    assert run.states == [{"bookmarks": {"n": 2}}]
+    assert "Traceback" not in run.stderr
+    # The SDK's own dispatcher would warn about `_sdc_*` columns this target never adds.
+    assert "_sdc_deleted_at" not in run.stderr
