@@ -10,7 +10,6 @@ overrides no private singer-sdk method.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import IO, Any
@@ -18,10 +17,7 @@ from typing import IO, Any
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 
-if sys.version_info >= (3, 12):
-    from typing import override
-else:
-    from typing_extensions import override
+from target_gather.compat import override
 
 MALFORMED = "_MALFORMED_LINE"
 

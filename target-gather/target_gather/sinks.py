@@ -8,7 +8,6 @@ retries run out it raises, so the target never emits a STATE past unsent records
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from target_gather.client import (
     encode,
     record_path,
 )
+from target_gather.compat import override
 from target_gather.identity import IdentityMap
 from target_gather.ledger import DELETED_DIGEST, LEFT_BEHIND_DIGEST, Ledger
 from target_gather.mapping import (
@@ -44,11 +44,6 @@ from target_gather.plan import (
     split_pending,
 )
 from target_gather.report import LeftBehindWriter, RejectsWriter, RunSummary
-
-if sys.version_info >= (3, 12):
-    from typing import override
-else:
-    from typing_extensions import override
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

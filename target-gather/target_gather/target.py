@@ -27,17 +27,13 @@ from singer_sdk.singerlib.encoding import SingerMessageType
 from singer_sdk.target_base import Target
 
 from target_gather.client import GatherClient, GatherError, encode
+from target_gather.compat import override
 from target_gather.durable import COMPACT_SEGMENTS, DurableError, DurableLedger, open_store
 from target_gather.factory import Connection, Settings, build, checkpoint_records, make_client
 from target_gather.ledger import Ledger
 from target_gather.mapping import MappingError
 from target_gather.reader import TolerantReader
 from target_gather.sinks import GatherSink
-
-if sys.version_info >= (3, 12):
-    from typing import override
-else:
-    from typing_extensions import override
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
