@@ -110,25 +110,21 @@ class Ledger:
 
     def forget(self, model: str, source: str, ids: Iterable[str]) -> None:
         """Drop the rows of records about to be sent (committed before sending)."""
-        self._write(
-            "DELETE FROM accepted WHERE workspace = ? AND model = ? AND source = ? AND id = ?",
-            [(self.workspace, model, source, i) for i in ids],
-        )
+        sql = "DELETE FROM accepted WHERE workspace = ? AND model = ? AND source = ? AND id = ?"
+        self.write_many([(sql, [(self.workspace, model, source, i) for i in ids])])
 
     def forget_everywhere(self, model: str, ids: Iterable[str]) -> None:
         """Drop every source's rows for deleted records, so a re-creation is always sent."""
-        self._write(
-            "DELETE FROM accepted WHERE workspace = ? AND model = ? AND id = ?",
-            [(self.workspace, model, i) for i in ids],
-        )
+        sql = "DELETE FROM accepted WHERE workspace = ? AND model = ? AND id = ?"
+        self.write_many([(sql, [(self.workspace, model, i) for i in ids])])
 
     def remember(self, model: str, source: str, entries: Iterable[tuple[str, bytes]]) -> None:
         """Record what Gather acknowledged (called only after acknowledgement)."""
-        self._write(
+        sql = (
             "INSERT OR REPLACE INTO accepted (workspace, model, source, id, digest) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(self.workspace, model, source, i, d) for i, d in entries],
+            "VALUES (?, ?, ?, ?, ?)"
         )
+        self.write_many([(sql, [(self.workspace, model, source, i, d) for i, d in entries])])
 
     def execute_schema(self, statement: str) -> None:
         """Create a table or index another module keeps in this database."""
@@ -178,20 +174,6 @@ class Ledger:
                 self.journal.extend(
                     (sql, [list(r) for r in rows]) for sql, rows in statements if rows
                 )
-
-    def _write(self, sql: str, rows: list[tuple[str | bytes, ...]]) -> None:
-        if self._db is None or self.read_only or not rows:
-            return
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(sql, rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            if self.journal is not None:
-                self.journal.append((sql, [list(r) for r in rows]))
 
     def close(self) -> None:
         """Close the database."""

@@ -1,19 +1,27 @@
-"""The Singer reader: msgspec speed, and a malformed line becomes a reject instead of a crash.
+"""The Singer reader: msgspec speed, the target's own message handlers, and a malformed line
+becomes a reject instead of a crash.
 
 A line that is not JSON (or not a JSON object with a `type`) is handed to `on_malformed` and
 skipped, so every valid record around it still reaches Gather; the target reports it and fails
-the run at the end.
+the run at the end. The target's handlers (`handlers`, by message type) take the place of the
+SDK's through the reader's public `process_lines(file_input, callbacks)`, so the target
+overrides no private singer-sdk method.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 
+from target_gather.compat import override
+
 MALFORMED = "_MALFORMED_LINE"
+
+Handler = Callable[[dict[str, Any]], None]
 
 
 def _no_handler(line_number: int, reason: str) -> None:
@@ -22,15 +30,25 @@ def _no_handler(line_number: int, reason: str) -> None:
 
 
 class TolerantReader(MsgSpecReader):
-    """`MsgSpecReader` that reports malformed lines through `on_malformed`."""
+    """`MsgSpecReader` that reports malformed lines through `on_malformed` and routes the
+    message types in `handlers` to them instead of to the SDK's callbacks."""
 
     def __init__(self) -> None:
         super().__init__()
         self.on_malformed: Callable[[int, str], None] = _no_handler
+        self.handlers: dict[str, Handler] = {}
         self.line_number = 0
 
+    @override
+    def process_lines(
+        self, file_input: IO[str] | None, callbacks: dict[str, Handler]
+    ) -> Counter[str]:
+        """The SDK's read loop, with `handlers` first and malformed lines to `on_malformed`."""
+        routed = {**callbacks, **self.handlers, MALFORMED: self._report_malformed}
+        return super().process_lines(file_input, routed)
+
     def deserialize_json(self, line: str) -> dict[str, Any]:
-        """The message, or a `MALFORMED` marker the target turns into a reject."""
+        """The message, or a `MALFORMED` marker routed to `on_malformed`."""
         self.line_number += 1
         try:
             message = decoder.decode(line)
@@ -43,9 +61,5 @@ class TolerantReader(MsgSpecReader):
     def _malformed(self, reason: str) -> dict[str, Any]:
         return {"type": MALFORMED, "line": self.line_number, "reason": reason}
 
-    # private SDK: the reader has no public hook for a message it cannot route
-    def _process_unknown_message(self, message_dict: dict[str, Any]) -> None:
-        if message_dict.get("type") == MALFORMED:
-            self.on_malformed(int(message_dict["line"]), str(message_dict["reason"]))
-            return
-        super()._process_unknown_message(message_dict)
+    def _report_malformed(self, message: dict[str, Any]) -> None:
+        self.on_malformed(int(message["line"]), str(message["reason"]))

@@ -61,6 +61,10 @@ class RejectsWriter:
         }
         if self.include_payload:
             line["payload"] = payload
+        self._append(line)
+
+    def _append(self, line: dict[str, Any]) -> None:
+        """Encode one line and append it, opening the file on first use (buffered until `sync`)."""
         data = self._encoder.encode(line) + b"\n"
         with self._lock:
             if self._file is None:
@@ -101,13 +105,7 @@ class LeftBehindWriter(RejectsWriter):
         """Append one line (buffered until `sync`)."""
         line = {"time": _utc_now(), **fields}
         line["id"] = line.pop("gather_id", None)
-        data = self._encoder.encode(line) + b"\n"
-        with self._lock:
-            if self._file is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.path.open("ab")
-            self._file.write(data)
-            self._dirty = True
+        self._append(line)
 
 
 @dataclass

@@ -8,44 +8,13 @@ from __future__ import annotations
 
 from hubspot_gather_common.sdk_contract import PrivateUse
 
-_TARGET = "singer_sdk.target_base.Target"
-_READER = "singer_sdk.singerlib.encoding.base.GenericSingerReader"
-
-PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
-    PrivateUse(
-        _TARGET,
-        "_process_record_message",
-        ("self", "message_dict"),
-        "the lean RECORD path and the checkpoint cadence; no public per-message hook",
-    ),
-    PrivateUse(
-        _TARGET,
-        "_process_state_message",
-        ("self", "message_dict"),
-        "the time-based checkpoint must also tick on STATE; no public hook",
-    ),
-    PrivateUse(
-        _TARGET,
-        "_process_activate_version_message",
-        ("self", "message_dict"),
-        "deliver the pass before settling what it lacked; the SDK only calls the sink",
-    ),
-    PrivateUse(
-        _TARGET,
-        "_handle_termination",
-        ("self", "signum", "frame"),
-        "SIGTERM mid-delivery must not re-enter a drain nor emit STATE for unsent records",
-    ),
-    PrivateUse(
-        _TARGET,
-        "_write_state_message",
-        ("self", "state"),
-        "STATE only after the durable ledger is written, never in dry run, never twice",
-    ),
-    PrivateUse(
-        _READER,
-        "_process_unknown_message",
-        ("self", "message_dict"),
-        "a malformed input line becomes a reject, not a crash; the reader has no hook",
-    ),
-)
+# None today. What the target once overrode, and the public route it takes instead:
+# - Target._process_record_message, _process_state_message, _process_activate_version_message
+#   -> its own handlers, routed by the reader's public `process_lines(file_input, callbacks)`
+#   (`TolerantReader.handlers`); the settling itself is the sink's public `activate_version`.
+# - Target._write_state_message -> the target keeps the latest STATE itself and emits it after
+#   `drain_all()` returned (the SDK's `drain_all` then has no STATE of its own to write).
+# - Target._handle_termination -> `signal.signal` for SIGINT/SIGTERM in `TargetGather.__init__`.
+# - GenericSingerReader._process_unknown_message -> malformed lines get their own callback in
+#   the reader's `process_lines`.
+PRIVATE_SDK_USES: tuple[PrivateUse, ...] = ()

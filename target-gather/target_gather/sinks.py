@@ -8,7 +8,6 @@ retries run out it raises, so the target never emits a STATE past unsent records
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from target_gather.client import (
     encode,
     record_path,
 )
+from target_gather.compat import override
 from target_gather.identity import IdentityMap
 from target_gather.ledger import DELETED_DIGEST, LEFT_BEHIND_DIGEST, Ledger
 from target_gather.mapping import (
@@ -44,11 +44,6 @@ from target_gather.plan import (
     split_pending,
 )
 from target_gather.report import LeftBehindWriter, RejectsWriter, RunSummary
-
-if sys.version_info >= (3, 12):
-    from typing import override
-else:
-    from typing_extensions import override
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -273,6 +268,27 @@ class GatherSink(BatchSink):
                 payload=record,
             )
 
+    def _write_rejected(
+        self,
+        stream: str,
+        model: str,
+        record_id: str,
+        outcome: Outcome,
+        *,
+        context: str = "",
+        payload: Any = None,
+    ) -> None:
+        """A request Gather refused for good: one rejects line with its status and reason."""
+        self.services.rejects.write(
+            stream=stream,
+            model=model,
+            record_id=record_id,
+            outcome="rejected",
+            reason=context + outcome.reason,
+            http_status=outcome.status,
+            payload=payload,
+        )
+
     def _with_takeovers(self, upserts: dict[str, Mapped], plan: IdentityPlan) -> dict[str, Mapped]:
         """Upserts of a Gather id that another source record held (an ID moved to another
         contact, a reused email) or that was left behind: their null traits are sent as null,
@@ -375,13 +391,8 @@ class GatherSink(BatchSink):
         failed = [o for o in outcomes if o.verdict not in ("accepted", "rejected")]
         for (stream, _, gather_id), outcome in zip(users, outcomes, strict=True):
             if outcome.verdict == "rejected":
-                s.rejects.write(
-                    stream=stream,
-                    model=USER_MODEL,
-                    record_id=gather_id,
-                    outcome="rejected",
-                    reason=f"clearing account_id: {outcome.reason}",
-                    http_status=outcome.status,
+                self._write_rejected(
+                    stream, USER_MODEL, gather_id, outcome, context="clearing account_id: "
                 )
         s.rejects.sync()
         done = sum(1 for o in outcomes if o.verdict == "accepted")
@@ -417,21 +428,26 @@ class GatherSink(BatchSink):
             reported.append(gather_id)
             if s.dry_run:
                 continue  # counted only: the real run reports it
-            s.left_behind.write(
-                stream=stream,
-                model=model,
-                gather_id=gather_id,
-                source_id=sid,
-                reason=reason,
-                mode="keep",
-                action="reported",
-            )
+            self._write_left_behind(gather_id, sid, reason)
         s.summary.add(model, left_behind=len(reported))
         if reason_samples := [(g, *chosen[g]) for g in reported]:
             s.summary.sample(model, reason_samples, action="reported")
         if not s.dry_run:
             s.left_behind.sync()
             s.ledger.remember(model, stream, [(g, LEFT_BEHIND_DIGEST) for g in reported])
+
+    def _write_left_behind(self, gather_id: str, source_id: str, reason: str) -> None:
+        """One left_behind line: `reported` in keep mode, `deleted` (acknowledged) in mirror."""
+        mirror = self.services.delete_records
+        self.services.left_behind.write(
+            stream=self.stream_name,
+            model=self.mapping.model,
+            gather_id=gather_id,
+            source_id=source_id,
+            reason=reason,
+            mode="mirror" if mirror else "keep",
+            action="deleted" if mirror else "reported",
+        )
 
     def _delete(self, model: str, todo: list[str], chosen: dict[str, tuple[str, str]]) -> None:
         """Mirror: DELETE each Gather id; raises (before the identity map moves) on failure."""
@@ -442,16 +458,7 @@ class GatherSink(BatchSink):
         outcomes = s.client().send_all(requests)
         gone = [g for g, o in zip(todo, outcomes, strict=True) if o.verdict == "accepted"]
         for gather_id in gone:
-            sid, reason = chosen[gather_id]
-            s.left_behind.write(
-                stream=stream,
-                model=model,
-                gather_id=gather_id,
-                source_id=sid,
-                reason=reason,
-                mode="mirror",
-                action="deleted",
-            )
+            self._write_left_behind(gather_id, *chosen[gather_id])
         s.left_behind.sync()
         if gone:
             s.ledger.forget_everywhere(model, gone)
@@ -461,14 +468,7 @@ class GatherSink(BatchSink):
         rejected = [o for o in outcomes if o.verdict == "rejected"]
         for gather_id, outcome in zip(todo, outcomes, strict=True):
             if outcome.verdict == "rejected":
-                s.rejects.write(
-                    stream=stream,
-                    model=model,
-                    record_id=gather_id,
-                    outcome="rejected",
-                    reason=outcome.reason,
-                    http_status=outcome.status,
-                )
+                self._write_rejected(stream, model, gather_id, outcome)
         s.summary.add(model, deleted=len(gone), rejected=len(rejected), retried=retried)
         s.rejects.sync()
         failed = [o for o in outcomes if o.verdict not in ("accepted", "rejected")]
@@ -508,15 +508,8 @@ class GatherSink(BatchSink):
                     accepted.append((key, digests[key]))
             elif outcome.verdict == "rejected":
                 counts["rejected"] += 1
-                s.rejects.write(
-                    stream=self.stream_name,
-                    model=model,
-                    record_id=key,
-                    outcome="rejected",
-                    reason=outcome.reason,
-                    http_status=outcome.status,
-                    payload=upserts[key].body if key in upserts else None,
-                )
+                payload = upserts[key].body if key in upserts else None
+                self._write_rejected(self.stream_name, model, key, outcome, payload=payload)
             else:
                 failed.append(outcome)
         s.ledger.remember(model, self.stream_name, accepted)

@@ -1,14 +1,19 @@
 """The target: settings, start-up validation of the mappings, checkpoint cadence and STATE.
 
 The SDK emits STATE only from `drain_all()` (end of input, or a 5-minute record age). This
-target drains itself every `checkpoint_every_records` records or `checkpoint_every_seconds`
-seconds, and `drain_all()` emits the latest STATE only after every sink returned, i.e. after
-Gather acknowledged (or the rejects file durably holds) every record received before it.
+target keeps STATE itself: it drains every `checkpoint_every_records` records or
+`checkpoint_every_seconds` seconds, and emits the latest STATE only after `drain_all()`
+returned, i.e. after Gather acknowledged (or the rejects file durably holds) every record
+received before it. RECORD, STATE and ACTIVATE_VERSION messages reach this target's own
+handlers through its reader (`TolerantReader.handlers`); SIGINT/SIGTERM reach `_on_signal`.
 """
 
 from __future__ import annotations
 
+import functools
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -17,21 +22,18 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MissingKeyPropertiesError, RecordsWithoutSchemaException
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.encoding import SingerMessageType
 from singer_sdk.target_base import Target
 
 from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
 from target_gather.client import GatherClient, GatherError, encode
+from target_gather.compat import override
 from target_gather.durable import COMPACT_SEGMENTS, DurableError, DurableLedger, open_store
 from target_gather.factory import Connection, Settings, build, checkpoint_records, make_client
 from target_gather.ledger import Ledger
 from target_gather.mapping import MappingError
 from target_gather.reader import TolerantReader
 from target_gather.sinks import GatherSink
-
-if sys.version_info >= (3, 12):
-    from typing import override
-else:
-    from typing_extensions import override
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -255,14 +257,26 @@ class TargetGather(Target):
         self._checkpoint_seconds = settings.number("checkpoint_every_seconds")
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
+        self._state_to_emit: dict[str, Any] | None = None  # the latest STATE received
         self._last_state_emitted: str | None = None
         self._summary_path = settings.get("summary_path")
         self._finished = False
         self._failed = False
         self._draining = False
         self._direct_sinks: dict[str, GatherSink] = {}
-        if isinstance(self.message_reader, TolerantReader):
-            self.message_reader.on_malformed = self._on_malformed
+        reader = self.message_reader
+        if not isinstance(reader, TolerantReader):
+            msg = "target-gather reads its input with TolerantReader (message_reader)"
+            raise TypeError(msg)
+        reader.on_malformed = self._on_malformed
+        reader.handlers = {
+            SingerMessageType.RECORD: self._on_record,
+            SingerMessageType.STATE: self._on_state,
+            SingerMessageType.ACTIVATE_VERSION: self._on_activate_version,
+        }
+        if threading.current_thread() is threading.main_thread():  # as the SDK's own handler
+            signal.signal(signal.SIGINT, self._on_signal)
+            signal.signal(signal.SIGTERM, self._on_signal)
         self._conn, self.services = build(settings, client=self._client_getter, redact=self._redact)
         self._durable = self._open_durable(
             self.services.ledger,
@@ -327,9 +341,7 @@ class TargetGather(Target):
 
     # -- message handling ------------------------------------------------------------------
 
-    # private SDK: the lean RECORD path and the checkpoint cadence; no public per-message hook
-    @override
-    def _process_record_message(self, message_dict: dict[str, Any]) -> None:
+    def _on_record(self, message_dict: dict[str, Any]) -> None:
         """A lean RECORD path: no SDK validation or timestamp parsing, then the cadence."""
         stream_name = message_dict.get("stream")
         record = message_dict.get("record")
@@ -384,10 +396,10 @@ class TargetGather(Target):
             if sink is not None and stream_maps[0].stream_alias == stream_name:
                 self._direct_sinks[stream_name] = sink
 
-    # private SDK: the time-based checkpoint also ticks on STATE; no public hook
-    @override
-    def _process_state_message(self, message_dict: dict[str, Any]) -> None:
-        super()._process_state_message(message_dict)
+    def _on_state(self, message_dict: dict[str, Any]) -> None:
+        """Keep the latest STATE for the next checkpoint; the time-based checkpoint ticks here."""
+        self.message_reader.assert_line_requires(message_dict, requires={"value"})
+        self._state_to_emit = message_dict["value"]
         if time.monotonic() - self._last_checkpoint >= self._checkpoint_seconds:
             self.checkpoint()
 
@@ -412,45 +424,53 @@ class TargetGather(Target):
         self._refresh_direct_sinks()
         return sink
 
-    # private SDK: deliver the pass before settling it; the SDK only calls the sink
-    @override
-    def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
-        """A complete pass ended: deliver what came before it, then settle what it lacked.
+    def _on_activate_version(self, message_dict: dict[str, Any]) -> None:
+        """A complete pass ended: deliver what came before it, then each sink settles what
+        the pass lacked (`GatherSink.activate_version`).
 
         The whole pass was received and acknowledged before anything is deleted, and no
-        STATE after this message is emitted before the deletes are acknowledged.
+        STATE after this message is emitted before the deletes are acknowledged. (The SDK's
+        own dispatcher drains nothing first, warns about `_sdc_*` columns this target never
+        adds, and fails on an ACTIVATE_VERSION for a stream without SCHEMA.)
         """
         stream_name = message_dict.get("stream")
         version = message_dict.get("version")
         if not isinstance(stream_name, str) or not isinstance(version, int):
             return
         self.checkpoint()
-        self._draining = True
-        try:
+
+        def settle() -> None:
             for stream_map in self.mapper.stream_maps.get(stream_name, []):
                 sink = self._active_sink(stream_map.stream_alias)
                 if sink is not None:
                     sink.activate_version(version)
-        except GatherError as exc:
-            self._fail(exc)
-        finally:
-            self._draining = False
+
+        self._delivering(settle)
 
     def checkpoint(self) -> None:
         """Deliver everything received so far, then emit the latest STATE (if any)."""
+        self._delivering(self._drain_then_state)
+        self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
+
+    def _drain_then_state(self, *, is_endofpipe: bool = False) -> None:
+        """Every sink delivers what it holds; only then the latest STATE is emitted."""
+        self.drain_all(is_endofpipe=is_endofpipe)
+        if self._state_to_emit:
+            self._emit_state(self._state_to_emit)
+
+    def _delivering(self, work: Callable[[], None]) -> None:
+        """Run `work`, which sends to Gather or emits STATE: a signal meanwhile stops at once
+        without (further) STATE, and a delivery failure stops the run with its summary."""
         self._draining = True
         try:
-            self.drain_all()
+            work()
         except GatherError as exc:
             self._fail(exc)
         finally:
             self._draining = False
-        self._since_checkpoint = 0
-        self._last_checkpoint = time.monotonic()
 
-    # private SDK: a signal mid-delivery must not re-enter a drain; no public hook
-    @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: never re-enter a drain (sdk#3775), never exit 0 on an unfinished input.
 
         Mid-delivery, stop at once: the batch in flight is unacknowledged, so no STATE may
@@ -478,9 +498,7 @@ class TargetGather(Target):
         self._finish()
         raise exc
 
-    # private SDK: STATE after the durable ledger, never in dry run or twice; no public hook
-    @override
-    def _write_state_message(self, state: dict[str, Any]) -> None:
+    def _emit_state(self, state: dict[str, Any]) -> None:
         """Emit STATE unless dry run, empty, or the same as the last one emitted."""
         if self.services.dry_run or not state:
             return
@@ -495,13 +513,7 @@ class TargetGather(Target):
     @override
     def process_endofpipe(self) -> None:
         """Final drain and STATE, then the run summary; resources are closed either way."""
-        self._draining = True
-        try:
-            self.drain_all(is_endofpipe=True)
-        except GatherError as exc:
-            self._fail(exc)
-        finally:
-            self._draining = False
+        self._delivering(functools.partial(self._drain_then_state, is_endofpipe=True))
         self._finish()
         broken = self.services.protocol_errors
         if broken:

@@ -2,8 +2,9 @@
 
 The suite feeds the SDK's sample streams (`singer_sdk/testing/target_test_streams`). Most have
 no Gather meaning, so they go to one custom model through the wildcard mapping; streams without
-key properties get an explicit `id_field`, and the one whose only fields are nested objects is
-ignored on purpose (`false`): no field of it can be a Gather id.
+key properties get an explicit `id_field` (without one the target refuses them, naming it), and
+the one whose only fields are nested objects is ignored on purpose (`false`): no field of it can
+be a Gather id.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ CONFIG: dict[str, Any] = {
         "test_no_pk": {**SDK_MODEL, "id_field": "id"},
         "example_stream": {**SDK_MODEL, "id_field": "id"},  # pk_updates: keys inside schema
         "test_record_missing_required_property": {**SDK_MODEL, "id_field": "id"},
+        # singer-sdk 0.55: keyless, and refused without an id_field (the error names the fix).
+        "string_formats": {**SDK_MODEL, "id_field": "uuid"},
         "test_object_schema_with_properties": False,
         "test_object_schema_no_properties": False,
     },

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import select
+import subprocess
 from typing import Any
 
 from tests.target.conftest import (
     COMPANIES_SCHEMA,
     TargetHarness,
     company,
+    encode_messages,
     record,
     state,
 )
@@ -201,3 +205,59 @@ def test_a_state_without_new_records_is_passed_on(target_run: TargetHarness) -> 
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.states == [{"bookmarks": {"companies": {"updatedAt": "2024-02-01"}}}]
     assert target_run.emulator.stats()["requests"]["total"] == 0
+
+
+def test_an_activate_version_it_cannot_act_on_is_passed_over(target_run: TargetHarness) -> None:
+    versioned = [{**company(cid), "version": 1} for cid in ("1", "2")]
+
+    run = target_run.run(
+        [
+            COMPANIES_SCHEMA,
+            versioned[0],
+            {"type": "ACTIVATE_VERSION", "stream": "companies"},  # no version
+            {"type": "ACTIVATE_VERSION", "stream": "deals", "version": 1},  # no SCHEMA
+            versioned[1],
+            {"type": "ACTIVATE_VERSION", "stream": "companies", "version": 1},
+            state(n=2),
+        ]
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert set(target_run.emulator.records("account")) == {"1", "2"}
+    assert run.states == [{"bookmarks": {"n": 2}}]
+    assert "Traceback" not in run.stderr
+    # The SDK's own dispatcher would warn about `_sdc_*` columns this target never adds.
+    assert "_sdc_deleted_at" not in run.stderr
+
+
+# How long a STATE may take to come out while the input stays open (generous for CI).
+STATE_WAIT_S = 30
+
+
+def test_a_state_is_checkpointed_on_time_while_the_input_is_still_open(
+    target_run: TargetHarness,
+) -> None:
+    """The time-based checkpoint ticks on STATE too: a tap sending only STATE (nothing changed)
+    still has its bookmark passed on before its output ends."""
+    process = subprocess.Popen(
+        target_run.command(checkpoint_every_seconds=0),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=target_run.env(),
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        process.stdin.write(encode_messages([COMPANIES_SCHEMA, state(n=1)]).encode())
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], STATE_WAIT_S)
+        line = process.stdout.readline() if ready else b""
+    finally:
+        process.stdin.close()
+        returncode = process.wait(timeout=STATE_WAIT_S)
+        process.stdout.close()
+
+    assert line, "no STATE before the input ended"
+    assert json.loads(line) == {"bookmarks": {"n": 1}}
+    assert returncode == 0
