@@ -116,8 +116,6 @@ CONTACTS = CrmObject(
     ),
 )
 
-# The objects the `check` command inspects (its ID store holds these two).
-CHECKED_OBJECTS = (COMPANIES, CONTACTS)
 # In sync order: the object feeding the account index comes before those linking to it.
 OBJECTS: list[CrmObject] = [COMPANIES, CONTACTS]
 

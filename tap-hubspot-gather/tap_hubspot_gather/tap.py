@@ -30,7 +30,7 @@ from tap_hubspot_gather.client import (
     credentials_problem,
 )
 from tap_hubspot_gather.errors import HubSpotError
-from tap_hubspot_gather.objects import CONTACTS, OBJECTS, CrmObject
+from tap_hubspot_gather.objects import OBJECTS, CrmObject
 from tap_hubspot_gather.output import PageBufferedWriter
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
 from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
@@ -44,7 +44,6 @@ from tap_hubspot_gather.streams import (
 NAME = "tap-hubspot-gather"
 # `--config ENV` reads TAP_HUBSPOT_GATHER_<SETTING> (singer-sdk's convention; Meltano's too).
 ENV_PREFIX = NAME.upper().replace("-", "_") + "_"
-USER_ID_BUILTINS = CONTACTS.builtin_ids[:1]
 # Boolean texts accepted from the environment (singer-sdk's truthy set, plus the falsy ones;
 # anything else stays text and fails validation instead of silently meaning false).
 TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "on", "1"})
