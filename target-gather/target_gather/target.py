@@ -471,7 +471,10 @@ class TargetGather(Target):
             self._draining = False
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM/SIGINT: never re-enter a drain (sdk#3775), never exit 0 on an unfinished input.
+        """SIGTERM/SIGINT: never re-enter a drain, never exit 0 on an unfinished input.
+
+        singer-sdk re-enters a drain on a signal mid-drain:
+        https://github.com/meltano/sdk/issues/3775
 
         Mid-delivery, stop at once: the batch in flight is unacknowledged, so no STATE may
         cover it (the next run re-sends it). Otherwise deliver what was received, emit its
