@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
@@ -102,20 +103,25 @@ def _is_final(decorator: ast.expr) -> bool:
     return isinstance(decorator, ast.Attribute) and decorator.attr == "final"
 
 
-def _final_methods(cls: type) -> set[str]:
-    """The methods the class's singer-sdk bases mark `@final`, read from their source."""
-    names: set[str] = set()
+def _class_sources(cls: type, *, sdk_only: bool = False) -> Iterator[ast.Module]:
+    """The parsed source of the class and each base (only singer-sdk's, with `sdk_only`)."""
     for klass in cls.__mro__:
-        if klass.__module__.split(".")[0] != "singer_sdk":
+        if klass is object or (sdk_only and klass.__module__.split(".")[0] != "singer_sdk"):
             continue
         try:
-            tree = ast.parse(inspect.getsource(klass).lstrip())
+            yield ast.parse(inspect.getsource(klass).lstrip())
         except (OSError, TypeError):
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and any(map(_is_final, node.decorator_list)):
-                names.add(node.name)
-    return names
+
+
+def _final_methods(cls: type) -> set[str]:
+    """The methods the class's singer-sdk bases mark `@final`, read from their source."""
+    return {
+        node.name
+        for tree in _class_sources(cls, sdk_only=True)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and any(map(_is_final, node.decorator_list))
+    }
 
 
 def _is_self(node: ast.expr) -> bool:
@@ -218,23 +224,15 @@ def _resolve(dotted: str) -> Any:
 
 def _instance_attributes(cls: type) -> set[str]:
     """Attributes the class (or a base) assigns on `self` in its source."""
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if klass is object:
-            continue
-        try:
-            tree = ast.parse(inspect.getsource(klass).lstrip())
-        except (OSError, TypeError):
-            continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.ctx, ast.Store)
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "self"
-            ):
-                names.add(node.attr)
-    return names
+    return {
+        node.attr
+        for tree in _class_sources(cls)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    }
 
 
 def _has_static(owner: Any, name: str) -> bool:
