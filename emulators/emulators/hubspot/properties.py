@@ -155,6 +155,14 @@ def _number(name: str, label: str, group: str, **kw: Any) -> PropertyDef:
     return PropertyDef(name, label, "number", "number", group, **kw)
 
 
+def _merged_ids(label: str, group: str) -> PropertyDef:
+    """`hs_merged_object_ids`: the ids merged into a record, which HubSpot computes."""
+    return PropertyDef(
+        "hs_merged_object_ids", label, "enumeration", "checkbox", group,
+        read_only=True, calculated=True,
+    )  # fmt: skip
+
+
 _LIFECYCLE = (("Subscriber", "subscriber"), ("Lead", "lead"), ("Customer", "customer"))
 _INDUSTRY = (
     ("Computer Software", "COMPUTER_SOFTWARE"),
@@ -203,15 +211,7 @@ def _standard(object_type: ObjectType) -> list[PropertyDef]:
                 read_only=True,
                 description="The primary company's id; read-only since April 2019.",
             ),
-            PropertyDef(
-                "hs_merged_object_ids",
-                "Merged Contact IDs",
-                "enumeration",
-                "checkbox",
-                info,
-                read_only=True,
-                calculated=True,
-            ),
+            _merged_ids("Merged Contact IDs", info),
         ]
     if object_type == "deals":
         info = "dealinformation"
@@ -224,15 +224,7 @@ def _standard(object_type: ObjectType) -> list[PropertyDef]:
             _datetime("createdate", "Create Date", info),
             _datetime("hs_lastmodifieddate", "Last Modified Date", info),
             _number("hs_object_id", "Record ID", info, read_only=True),
-            PropertyDef(
-                "hs_merged_object_ids",
-                "Merged Deal IDs",
-                "enumeration",
-                "checkbox",
-                info,
-                read_only=True,
-                calculated=True,
-            ),
+            _merged_ids("Merged Deal IDs", info),
         ]
     info = "companyinformation"
     return [
@@ -248,15 +240,7 @@ def _standard(object_type: ObjectType) -> list[PropertyDef]:
         _datetime("createdate", "Create Date", info),
         _datetime("hs_lastmodifieddate", "Last Modified Date", info),
         _number("hs_object_id", "Record ID", info, read_only=True),
-        PropertyDef(
-            "hs_merged_object_ids",
-            "Merged Company IDs",
-            "enumeration",
-            "checkbox",
-            info,
-            read_only=True,
-            calculated=True,
-        ),
+        _merged_ids("Merged Company IDs", info),
     ]
 
 

@@ -18,6 +18,7 @@ from emulators.hubspot.properties import (
     DATE_PROPERTY,
     DUPLICATE_ID_PROPERTY,
     UNIQUE_ID_PROPERTY,
+    ObjectType,
     extra_property_name,
 )
 from emulators.hubspot.timeutil import iso_date, midnight_ms
@@ -233,7 +234,28 @@ def _legacy_ref(rng: random.Random, options: SeedOptions, prefix: str, i: int) -
     return f"{prefix}-{i:05d}"
 
 
-def _extras(rng: random.Random, options: SeedOptions, values: dict[str, Any]) -> None:
+# Per object: the prefix of its unique internal ID values and of its legacy (duplicated) ones.
+ID_PREFIXES: dict[ObjectType, tuple[str, str]] = {
+    "companies": ("A", "LA"),
+    "contacts": ("U", "LU"),
+    "deals": ("D", "LD"),
+}
+
+
+def _ids_and_extras(
+    rng: random.Random,
+    options: SeedOptions,
+    values: dict[str, Any],
+    object_type: ObjectType,
+    i: int,
+) -> None:
+    """The record's unique ID, legacy ID and custom property values, by the options' shares."""
+    unique, legacy_prefix = ID_PREFIXES[object_type]
+    if rng.random() < options.id_share:
+        values[UNIQUE_ID_PROPERTY[object_type]] = f"{unique}-{i + 1:06d}"
+    legacy = _legacy_ref(rng, options, legacy_prefix, i)
+    if legacy is not None:
+        values[DUPLICATE_ID_PROPERTY[object_type]] = legacy
     for j in range(options.custom_properties):
         if rng.random() < options.custom_value_share:
             values[extra_property_name(j)] = f"value {rng.randrange(10_000)}"
@@ -258,12 +280,7 @@ def _seed_company(store: Store, rng: random.Random, options: SeedOptions, i: int
         values["name"] = f"{word} {suffix}".strip() + ("" if i < len(COMPANY_WORDS) else f" {i}")
     if rng.random() < options.junk_number_share:
         values["numberofemployees"] = rng.choice(("N/A", "unknown", "1,000"))
-    if rng.random() < options.id_share:
-        values[UNIQUE_ID_PROPERTY["companies"]] = f"A-{i + 1:06d}"
-    legacy = _legacy_ref(rng, options, "LA", i)
-    if legacy is not None:
-        values[DUPLICATE_ID_PROPERTY["companies"]] = legacy
-    _extras(rng, options, values)
+    _ids_and_extras(rng, options, values, "companies", i)
     gap = rng.randint(1, options.id_gap_max)
     record = store.create("companies", values, created_ms=created, updated_ms=updated, id_gap=gap)
     return record.id
@@ -288,12 +305,7 @@ def _seed_contact(
         values["lastname"] = last
     if rng.random() >= options.missing_email_share:
         values["email"] = _email(rng, first, last, i, options.mixed_case_email_share)
-    if rng.random() < options.id_share:
-        values[UNIQUE_ID_PROPERTY["contacts"]] = f"U-{i + 1:06d}"
-    legacy = _legacy_ref(rng, options, "LU", i)
-    if legacy is not None:
-        values[DUPLICATE_ID_PROPERTY["contacts"]] = legacy
-    _extras(rng, options, values)
+    _ids_and_extras(rng, options, values, "contacts", i)
     how_many = rng.choices(range(4), weights=COMPANY_COUNT_WEIGHTS)[0] if company_ids else 0
     chosen = rng.sample(company_ids, min(how_many, len(company_ids)))
     gap = rng.randint(1, options.id_gap_max)
@@ -322,11 +334,6 @@ def _seed_deal(store: Store, rng: random.Random, options: SeedOptions, i: int) -
     }
     if rng.random() >= options.missing_name_share:
         values["dealname"] = f"Deal {i + 1}"
-    if rng.random() < options.id_share:
-        values[UNIQUE_ID_PROPERTY["deals"]] = f"D-{i + 1:06d}"
-    legacy = _legacy_ref(rng, options, "LD", i)
-    if legacy is not None:
-        values[DUPLICATE_ID_PROPERTY["deals"]] = legacy
-    _extras(rng, options, values)
+    _ids_and_extras(rng, options, values, "deals", i)
     gap = rng.randint(1, options.id_gap_max)
     store.create("deals", values, created_ms=created, updated_ms=updated, id_gap=gap)
