@@ -18,6 +18,8 @@ from tap_hubspot_gather.client import check_api_url
 from tap_hubspot_gather.errors import HubSpotError
 
 ENV_SOURCE = "ENV"
+# `--config ENV` reads TAP_HUBSPOT_GATHER_<SETTING> (singer-sdk's convention; Meltano's too),
+# for the tap and its commands alike.
 ENV_PREFIX = "TAP_HUBSPOT_GATHER_"
 _CONFIG_HELP = (
     "The tap's settings: a JSON config file, or ENV for TAP_HUBSPOT_GATHER_* variables "

@@ -29,6 +29,7 @@ from tap_hubspot_gather.client import (
     HubSpotClient,
     credentials_problem,
 )
+from tap_hubspot_gather.command_settings import ENV_PREFIX, from_environment
 from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.objects import OBJECTS, CrmObject
 from tap_hubspot_gather.output import PageBufferedWriter
@@ -42,8 +43,6 @@ from tap_hubspot_gather.streams import (
 )
 
 NAME = "tap-hubspot-gather"
-# `--config ENV` reads TAP_HUBSPOT_GATHER_<SETTING> (singer-sdk's convention; Meltano's too).
-ENV_PREFIX = NAME.upper().replace("-", "_") + "_"
 # Boolean texts accepted from the environment (singer-sdk's truthy set, plus the falsy ones;
 # anything else stays text and fails validation instead of silently meaning false).
 TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "on", "1"})
@@ -286,16 +285,13 @@ class TapHubspotGather(Tap):
             {k: v for k, v in dotenv_values(found).items() if v is not None} if found else {}
         )
         values = {**from_file, **(os.environ if environ is None else environ)}
+        properties = cls.settings_schema()["properties"]
         raw: dict[str, Any] = {}
-        for name, schema in cls.settings_schema()["properties"].items():
-            variable = ENV_PREFIX + name.upper().replace("-", "_")
-            text = values.get(variable)
-            if text is None:
-                continue
-            if not schema_types(schema) & JSON_KINDS:
+        for name, text in from_environment(properties, values).items():
+            if not schema_types(properties[name]) & JSON_KINDS:
                 raw[name] = text
             elif text.strip():
-                raw[name] = _json_setting(name, variable, text)
+                raw[name] = _json_setting(name, ENV_PREFIX + name.upper(), text)
         return cls.typed_settings(raw)
 
     @classmethod
