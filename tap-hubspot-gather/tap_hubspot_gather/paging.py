@@ -213,7 +213,7 @@ class SearchPager:
             if not results:
                 yield Page([], None)
                 return
-            last_id = max((str(r["id"]) for r in results), key=_id_order)
+            last_id = max((str(r["id"]) for r in results), key=id_order)
             done = not _has_next(body)
             yield Page(results, None if done else last_id)
             if done:
@@ -233,7 +233,7 @@ def count_matching(
     return int(body.get("total") or 0)
 
 
-def _id_order(value: str) -> tuple[int, str]:
+def id_order(value: str) -> tuple[int, str]:
     """Numeric order for numeric ids (HubSpot ids are integers), text order otherwise."""
     return (int(value), "") if value.isdigit() else (-1, value)
 

@@ -38,6 +38,7 @@ from tap_hubspot_gather.paging import (
     Page,
     SearchPager,
     count_matching,
+    id_order,
     prefetched,
 )
 from tap_hubspot_gather.properties import (
@@ -550,10 +551,6 @@ class CRMStream(Stream):
             )
 
 
-def _id_order(value: str) -> tuple[int, str]:
-    return (int(value), "") if value.isdigit() else (-1, value)
-
-
 def _iso(value: Any) -> str | None:
     if value in (None, ""):
         return None
@@ -638,7 +635,7 @@ class ContactsStream(CRMStream):
         if relist:
             run["relink_list"] = True
         elif ids:
-            run.update(relink_ids=sorted(set(ids), key=_id_order), relink_at=0)
+            run.update(relink_ids=sorted(set(ids), key=id_order), relink_at=0)
 
     def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
         """Attach the primary company's id and account ID."""
