@@ -366,7 +366,7 @@ class TapHubspotGather(Tap):
     def _key_property(self, obj: CrmObject) -> str:
         """The configured ID property, checked against the portal's properties."""
         setting, object_type, builtins = obj.id_setting, obj.object_type, obj.builtin_ids
-        value = self._configured_key(obj)
+        value = self.configured_key(obj)
         if value in builtins:
             return value
         by_name = {d.name: d for d in self.definitions[object_type]}
@@ -386,7 +386,7 @@ class TapHubspotGather(Tap):
             )
         return value
 
-    def _configured_key(self, obj: CrmObject) -> str:
+    def configured_key(self, obj: CrmObject) -> str:
         """The ID property the object's setting names (its HubSpot id when unset)."""
         return str(self.config.get(obj.id_setting) or obj.hubspot_id_field)
 
@@ -394,7 +394,7 @@ class TapHubspotGather(Tap):
         """Without credentials: HubSpot's default properties of the object, plus the configured
         ID property when it is not one of them (a custom property, typed as a string)."""
         definitions = list(obj.default_properties)
-        key = self._configured_key(obj)
+        key = self.configured_key(obj)
         if key not in obj.builtin_ids and all(d.name != key for d in definitions):
             definitions.append(PropertyDef(key, "string"))
         return definitions
@@ -404,7 +404,7 @@ class TapHubspotGather(Tap):
         """Each stream's key property (checked against the portal's properties when it can be
         read; without credentials, as configured)."""
         if self.missing_credentials is not None:
-            return {obj.stream_name: self._configured_key(obj) for obj in OBJECTS}
+            return {obj.stream_name: self.configured_key(obj) for obj in OBJECTS}
         return {obj.stream_name: self._key_property(obj) for obj in OBJECTS}
 
     @cached_property

@@ -101,9 +101,7 @@ def check_portal(
     definitions = tap.definitions
     objects = checked_objects()
     # As the tap reads it: the setting, else the object's own HubSpot id.
-    id_properties = {
-        o.object_type: str(config.get(o.id_setting) or o.hubspot_id_field) for o in objects
-    }
+    id_properties = {o.object_type: tap.configured_key(o) for o in objects}
     candidates: dict[str, list[Candidate]] = {}
     if args.suggest:
         progress.note("reading property definitions for ID suggestions")
