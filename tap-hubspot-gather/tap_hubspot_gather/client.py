@@ -202,18 +202,13 @@ class HubSpotClient:
     ) -> HubSpotClient:
         """Build from the tap's settings (token or OAuth, limits, timeouts)."""
         api_url = str(config.get("api_url") or DEFAULT_API_URL)
+        if (problem := credentials_problem(config)) is not None:
+            raise HubSpotAuthError(problem)
         auth: TokenSource
         if config.get("access_token"):
             auth = StaticToken(str(config["access_token"]))
-        elif all(config.get(k) for k in ("client_id", "client_secret", "refresh_token")):
-            auth = OAuthRefresher(
-                api_url,
-                str(config["client_id"]),
-                str(config["client_secret"]),
-                str(config["refresh_token"]),
-            )
-        else:
-            raise HubSpotAuthError(credentials_problem(config) or "No HubSpot credentials.")
+        else:  # complete OAuth settings, or credentials_problem would have said so
+            auth = OAuthRefresher(api_url, *(str(config[name]) for name in OAUTH_SETTINGS))
         budget = RequestBudget(
             burst_max=config.get("requests_per_10_seconds"),
             searches_per_second=int(config.get("searches_per_second") or 5),
