@@ -38,7 +38,6 @@ class CrmObject:
     # Accepted without a property definition; the first is the HubSpot id under its own name.
     builtin_ids: tuple[str, ...]
     modified_property: str
-    gather_stream: str  # the Gather-side stream its records feed by default
     noun: str  # one HubSpot record, in messages ("company")
     gather_noun: str  # one Gather record, in messages ("account")
     extra_properties: tuple[str, ...] = (MERGED_PROPERTY,)
@@ -76,7 +75,6 @@ COMPANIES = CrmObject(
     id_setting="account_id_property",
     builtin_ids=(COMPANY_ID,),
     modified_property="hs_lastmodifieddate",
-    gather_stream="accounts",
     noun="company",
     gather_noun="account",
     stream_class=CompaniesStream,
@@ -94,7 +92,6 @@ CONTACTS = CrmObject(
     id_setting="user_id_property",
     builtin_ids=("vid", "email"),
     modified_property="lastmodifieddate",
-    gather_stream="users",
     noun="contact",
     gather_noun="user",
     extra_properties=("associatedcompanyid", MERGED_PROPERTY),

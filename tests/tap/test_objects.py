@@ -19,7 +19,6 @@ DEALS = CrmObject(
     id_setting="deal_id_property",
     builtin_ids=("hs_object_id",),
     modified_property="hs_lastmodifieddate",
-    gather_stream="deals",
     noun="deal",
     gather_noun="deal",
 )
