@@ -13,7 +13,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 JsonSchema = dict[str, Any]
@@ -136,6 +136,10 @@ class PropertyDef:
     name: str
     type: str
     has_unique_value: bool = False
+    # Defined by HubSpot / computed by HubSpot (`--suggest` prefers the portal's own properties);
+    # not part of a definition's identity.
+    hubspot_defined: bool = field(default=False, compare=False)
+    calculated: bool = field(default=False, compare=False)
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> PropertyDef:
@@ -144,6 +148,8 @@ class PropertyDef:
             name=str(item["name"]),
             type=str(item.get("type") or "string"),
             has_unique_value=bool(item.get("hasUniqueValue", False)),
+            hubspot_defined=bool(item.get("hubspotDefined", False)),
+            calculated=bool(item.get("calculated", False)),
         )
 
     def json_schema(self) -> JsonSchema:

@@ -10,10 +10,14 @@ import jsonschema
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from tap_hubspot_gather.check.render import report_json_schema
+from tap_hubspot_gather.check.suggest import candidate_properties
+from tap_hubspot_gather.objects import CONTACTS
+from tap_hubspot_gather.properties import PropertyDef
 from tests.check.conftest import CheckRun
 
 JSON = ("--format", "json", "--quiet")
 LIST_CONTACTS = "GET /crm/v3/objects/{object_type}"
+PROPERTIES = "GET /crm/v3/properties/{object_type}"
 
 
 def _candidates(report: dict[str, Any], object_type: str) -> dict[str, dict[str, Any]]:
@@ -92,6 +96,31 @@ def test_without_internal_ids_the_builtin_is_recommended_and_the_closest_named(
     assert text.strip().splitlines()[-1].startswith("READY")
 
 
+def test_candidates_come_from_the_definitions_the_tap_read() -> None:
+    """Unique, custom ID-like and configured properties; HubSpot-defined or calculated ID-like
+    names are not candidates; email is added with its uniqueness."""
+    items: list[dict[str, Any]] = [
+        {"name": "legacy_user_ref", "type": "string"},
+        {"name": "gather_user_id", "type": "string", "hasUniqueValue": True},
+        {"name": "hs_some_id", "type": "string", "hubspotDefined": True},
+        {"name": "score_code", "type": "number", "calculated": True},
+        {"name": "favourite_colour", "type": "string"},
+        {"name": "nickname", "type": "string"},
+        {"name": "hs_object_id", "type": "number", "hubspotDefined": True},
+        {"name": "email", "type": "string", "hubspotDefined": True, "hasUniqueValue": True},
+    ]
+    definitions = [PropertyDef.from_api(item) for item in items]
+
+    found = candidate_properties(CONTACTS, definitions, "nickname")
+
+    assert [(c.name, c.kind, c.has_unique_value) for c in found] == [
+        ("gather_user_id", "property", True),
+        ("nickname", "property", False),
+        ("legacy_user_ref", "property", False),
+        ("email", "email", True),
+    ]
+
+
 def test_every_candidate_is_read_in_the_one_scan(
     hubspot: HubSpotEmulator,
     settings: dict[str, Any],
@@ -109,6 +138,23 @@ def test_every_candidate_is_read_in_the_one_scan(
         return int(route["total"])
 
     assert list_requests("--suggest") == list_requests() == 1 + 3 + 2
+
+
+def test_suggest_reads_property_definitions_once_per_object(
+    hubspot: HubSpotEmulator,
+    settings: dict[str, Any],
+    run_check: Callable[..., CheckRun],
+) -> None:
+    """--suggest ranks from the definitions the check already read: no second request."""
+    _seed(hubspot, internal_ids=True)
+
+    def definition_requests(*args: str) -> int:
+        hubspot.reset_stats()
+        run_check(settings, *args, *JSON)
+        route: dict[str, Any] = hubspot.stats()["routes"][PROPERTIES]
+        return int(route["total"])
+
+    assert definition_requests("--suggest") == definition_requests() == 2
 
 
 def test_identity_cases_say_what_keep_and_mirror_do(

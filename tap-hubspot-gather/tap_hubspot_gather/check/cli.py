@@ -23,7 +23,6 @@ from tap_hubspot_gather.check.suggest import (
     Candidate,
     Suggestion,
     candidate_properties,
-    fetch_definitions,
     rank,
 )
 from tap_hubspot_gather.command_settings import command_parser
@@ -104,12 +103,9 @@ def check_portal(
     id_properties = {o.object_type: tap.configured_key(o) for o in objects}
     candidates: dict[str, list[Candidate]] = {}
     if args.suggest:
-        progress.note("reading property definitions for ID suggestions")
         for obj in objects:
             candidates[obj.object_type] = candidate_properties(
-                obj,
-                fetch_definitions(client, obj.object_type),
-                id_properties[obj.object_type],
+                obj, definitions[obj.object_type], id_properties[obj.object_type]
             )
     suggestions: list[Suggestion] | None = None
     with IdStore(args.work_dir) as store:

@@ -17,15 +17,15 @@ id (always filled and unique, but your other tools must know HubSpot's ids); any
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from tap_hubspot_gather.check.declared import EMAIL
 from tap_hubspot_gather.check.idstore import IdStore
 from tap_hubspot_gather.check.report import ID_FRIENDLY_TYPES
-from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.objects import CrmObject
+from tap_hubspot_gather.properties import PropertyDef
 
 CandidateKind = Literal["property", "email", "hubspot_id"]
 # HubSpot's property holding the record id itself: the built-in, under another name.
@@ -77,36 +77,28 @@ class Suggestion:
 
 
 def candidate_properties(
-    obj: CrmObject, definitions: Sequence[Mapping[str, Any]], configured: str
+    obj: CrmObject, definitions: Sequence[PropertyDef], configured: str
 ) -> list[Candidate]:
     """The properties worth scanning for `obj` (built-ins are added by `rank`; `email` is
     scanned where it is one of the object's built-in ids)."""
     found: list[Candidate] = []
-    for item in definitions:
-        name = str(item.get("name") or "")
-        kind = str(item.get("type") or "string")
+    for definition in definitions:
+        name, kind = definition.name, definition.type
         if not name or name in (OBJECT_ID_PROPERTY, EMAIL):
             continue
-        unique = bool(item.get("hasUniqueValue", False))
-        custom = not item.get("hubspotDefined", False) and not item.get("calculated", False)
+        unique = definition.has_unique_value
+        custom = not definition.hubspot_defined and not definition.calculated
         id_like = custom and kind in ID_FRIENDLY_TYPES and ID_LIKE_NAME.search(name) is not None
         if unique or id_like or name == configured:
             found.append(Candidate(name, "property", kind, unique))
     found.sort(key=lambda c: (not c.has_unique_value, c.name != configured, c.name))
     scanned = found[:MAX_PROPERTY_CANDIDATES]
     if EMAIL in obj.builtin_ids:
-        email = next((d for d in definitions if d.get("name") == EMAIL), {})
+        email = next((d for d in definitions if d.name == EMAIL), None)
         scanned.append(
-            Candidate(EMAIL, "email", "string", bool(email.get("hasUniqueValue", False)))
+            Candidate(EMAIL, "email", "string", email is not None and email.has_unique_value)
         )
     return scanned
-
-
-def fetch_definitions(client: HubSpotClient, object_type: str) -> list[dict[str, Any]]:
-    """HubSpot's full property definitions (`hubspotDefined`, `calculated` included)."""
-    body = client.get(f"/crm/v3/properties/{object_type}", kind="check_suggest")
-    results = body.get("results") if isinstance(body, dict) else None
-    return [r for r in results or [] if isinstance(r, dict)]
 
 
 def rank(obj: CrmObject, candidates: Sequence[Candidate], store: IdStore, total: int) -> Suggestion:
