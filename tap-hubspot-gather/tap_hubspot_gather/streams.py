@@ -17,11 +17,10 @@ window's end once the whole window (and the archived pass, when asked for) is do
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from functools import cached_property
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream, Tap
+from singer_sdk import Stream
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context, Record
@@ -52,6 +51,7 @@ from tap_hubspot_gather.properties import (
 
 if TYPE_CHECKING:
     from tap_hubspot_gather.objects import CrmObject
+    from tap_hubspot_gather.tap import TapHubspotGather
 
 # How long search lags writes ("a few moments",
 # https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm): the window ends
@@ -95,18 +95,16 @@ class CRMStream(Stream):
 
     def __init__(
         self,
-        tap: Tap,
+        tap: TapHubspotGather,
         *,
         obj: CrmObject,
         definitions: Iterable[PropertyDef],
-        client: Callable[[], HubSpotClient],
         key_property: str,
-        accounts: Callable[[], AccountIndex],
     ) -> None:
-        """`client` and `accounts` give the tap's shared ones on first use: a stream in a
-        catalog discovered without credentials never builds them."""
         self.obj = obj
-        self.plugin = tap  # the tap, for its public streams, state writer and message writer
+        # The tap: its client and account index (built on first use), public streams, state
+        # writer and message writer.
+        self.plugin = tap
         self.pass_version: int | None = None  # ACTIVATE_VERSION of a complete pass, if any
         self.object_type = obj.object_type
         self.modified_property = obj.modified_property
@@ -114,9 +112,7 @@ class CRMStream(Stream):
         self.extra_properties = obj.extra_properties  # always requested when they exist
         self.definitions = {d.name: d for d in definitions}
         self._unselected: tuple[str, ...] | None = None
-        self._client_source = client
         self.key_property = key_property
-        self._accounts_source = accounts
         self._lower_key = key_property == "email"
         self._values = ValueConverter(self.definitions.values())
         self._converter = self._values
@@ -126,15 +122,16 @@ class CRMStream(Stream):
         super().__init__(tap, schema=self.build_schema(), name=obj.stream_name)
         self.primary_keys = [key_property]
 
-    @cached_property
+    @property
     def client(self) -> HubSpotClient:
-        """The tap's HubSpot client (built on first use)."""
-        return self._client_source()
+        """The tap's HubSpot client, built on first use: a stream in a catalog discovered
+        without credentials never builds it."""
+        return self.plugin.client
 
-    @cached_property
+    @property
     def accounts(self) -> AccountIndex:
         """The tap's account index, shared with the stream that feeds it."""
-        return self._accounts_source()
+        return self.plugin.accounts
 
     # Schema and metadata --------------------------------------------------------------
 

@@ -427,9 +427,7 @@ class TapHubspotGather(Tap):
                 definitions=(
                     self.default_definitions(obj) if static else self.definitions[obj.object_type]
                 ),
-                client=lambda: self.client,
                 key_property=self.key_properties[obj.stream_name],
-                accounts=lambda: self.accounts,
             )
             for obj in OBJECTS
         ]
