@@ -79,9 +79,6 @@ class Services:
     protocol_errors: Counter[str] = field(default_factory=Counter)
 
 
-Plan = IdentityPlan  # the name before the plan moved to plan.py
-
-
 class GatherSink(BatchSink):
     """Turns one stream's records into Gather upserts, deletes or events."""
 
