@@ -32,7 +32,7 @@ def normalize_id(value: Any, *, lower: bool = False) -> str | None:
         text = str(int(value)) if value == int(value) else str(value)
     elif isinstance(value, str):
         text = value.strip()
-        if _INTEGRAL_STRING.match(text):
+        if "." in text and _INTEGRAL_STRING.match(text):
             text = text.split(".", 1)[0].lstrip("+")
     else:
         return None

@@ -32,7 +32,6 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 MANIFEST = "MANIFEST"
-BASE = "base.sqlite3"
 SEGMENT_PREFIX = "journal-"
 SEGMENT_SUFFIX = ".segment"
 # Compact when the journal holds this many segments (each checkpoint writes at most one).

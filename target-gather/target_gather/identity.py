@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from target_gather.ledger import LOOKUP_CHUNK, Ledger
+from target_gather.ledger import Ledger
 
 SCHEMA = (
     """
@@ -62,33 +62,25 @@ class IdentityMap:
     ) -> dict[str, tuple[str, str | None]]:
         """The (Gather id, link) written for each of `source_ids` that has one."""
         found: dict[str, tuple[str, str | None]] = {}
-        for chunk in _chunks(sorted(set(source_ids))):
-            marks = ",".join("?" * len(chunk))
-            rows = self.ledger.read(
-                f"{BY_SOURCE_SQL} ({marks})", (self.workspace, model, source, *chunk)
-            )
-            found.update((str(s), (str(g), None if k is None else str(k))) for s, g, k in rows)
+        rows = self.ledger.read_in(
+            BY_SOURCE_SQL, (self.workspace, model, source), sorted(set(source_ids))
+        )
+        found.update((str(s), (str(g), None if k is None else str(k))) for s, g, k in rows)
         return found
 
     def holders(self, model: str, gather_ids: Iterable[str]) -> dict[str, set[tuple[str, str]]]:
         """For each Gather id, the (stream, source id) rows holding it, in any stream."""
         found: dict[str, set[tuple[str, str]]] = {}
-        for chunk in _chunks(sorted(set(gather_ids))):
-            marks = ",".join("?" * len(chunk))
-            rows = self.ledger.read(f"{BY_GATHER_SQL} ({marks})", (self.workspace, model, *chunk))
-            for gather_id, source, source_id in rows:
-                found.setdefault(str(gather_id), set()).add((str(source), str(source_id)))
+        rows = self.ledger.read_in(BY_GATHER_SQL, (self.workspace, model), sorted(set(gather_ids)))
+        for gather_id, source, source_id in rows:
+            found.setdefault(str(gather_id), set()).add((str(source), str(source_id)))
         return found
 
     def linked(self, model: str, links: Iterable[str]) -> list[tuple[str, str, str]]:
         """(stream, source id, Gather id) of the records last sent linked to one of `links`
         (a user's `account_id`)."""
-        found: list[tuple[str, str, str]] = []
-        for chunk in _chunks(sorted(set(links))):
-            marks = ",".join("?" * len(chunk))
-            rows = self.ledger.read(f"{BY_LINK_SQL} ({marks})", (self.workspace, model, *chunk))
-            found.extend((str(a), str(b), str(c)) for a, b, c in rows)
-        return found
+        rows = self.ledger.read_in(BY_LINK_SQL, (self.workspace, model), sorted(set(links)))
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
 
     def unlink(self, model: str, rows: Iterable[tuple[str, str]]) -> None:
         """Forget the link of these (stream, source id) rows (it was cleared in Gather)."""
@@ -140,8 +132,3 @@ class IdentityMap:
                 ),
             ]
         )
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), LOOKUP_CHUNK):
-        yield values[start : start + LOOKUP_CHUNK]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -97,10 +97,7 @@ class Ledger:
             return {}
         found: dict[str, bytes] = {}
         with self._lock:
-            for start in range(0, len(ids), LOOKUP_CHUNK):
-                chunk = ids[start : start + LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                sql = f"{LOOKUP_SQL} AND id IN ({marks})"
+            for sql, chunk in in_chunks(f"{LOOKUP_SQL} AND id IN", ids):
                 try:
                     rows = self._db.execute(sql, (self.workspace, model, source, *chunk))
                 except sqlite3.OperationalError:  # read-only and never created
@@ -156,6 +153,16 @@ class Ledger:
             except sqlite3.OperationalError:  # read-only and the table was never created
                 return []
 
+    def read_in(
+        self, sql_in: str, params: Sequence[object], values: Sequence[object]
+    ) -> list[tuple[object, ...]]:
+        """Rows of `sql_in` (ending in `IN`) for all `values`, read `LOOKUP_CHUNK` at a time,
+        each chunk as `read` does (its own lock; none from a chunk the database cannot read)."""
+        rows: list[tuple[object, ...]] = []
+        for sql, chunk in in_chunks(sql_in, values):
+            rows.extend(self.read(sql, (*params, *chunk)))
+        return rows
+
     def write_many(self, statements: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
         """Run several `executemany`s in one transaction (all or nothing)."""
         if self._db is None or self.read_only or not any(rows for _, rows in statements):
@@ -181,3 +188,11 @@ class Ledger:
             with self._lock:
                 self._db.close()
             self._db = None
+
+
+def in_chunks(sql_in: str, values: Sequence[T]) -> Iterator[tuple[str, Sequence[T]]]:
+    """`sql_in` (ending in `IN`) completed with one `?` per value, for each chunk of at most
+    `LOOKUP_CHUNK` values (SQLite limits a statement's parameters), with the chunk."""
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        chunk = values[start : start + LOOKUP_CHUNK]
+        yield f"{sql_in} ({','.join('?' * len(chunk))})", chunk

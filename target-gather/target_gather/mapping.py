@@ -383,9 +383,15 @@ class BoundMapping:
     _id_traits: tuple[str, ...] = field(default=(), init=False, repr=False)
     _trait_items: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False)
     _skip: frozenset[str | None] = field(default=frozenset(), init=False, repr=False)
+    _links: tuple[str, ...] = field(default=(), init=False, repr=False)  # cleared when emptied
+    _clear: bool = field(default=False, init=False, repr=False)
+    _is_event: bool = field(default=False, init=False, repr=False)
+    # The source id is the record id as normalized for the key: no second normalize_id.
+    _source_is_id: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         spec = self.spec
+        tracked = self.source_id_field is not None
         derived = {
             "_required": spec.required,
             "_email_traits": EMAIL_TRAITS.get(spec.kind, ()),
@@ -395,6 +401,10 @@ class BoundMapping:
                 {"id", self.id_field, spec.event_type_field, spec.link_field}
                 | set(spec.traits.values())
             ),
+            "_links": ID_TRAITS.get(spec.kind, ()) if tracked else (),
+            "_clear": self.null_policy == "clear",
+            "_is_event": spec.kind == "event",
+            "_source_is_id": self.source_id_field == self.id_field and not self.id_is_email,
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
@@ -407,30 +417,47 @@ class BoundMapping:
     def map_record(self, record: Mapping[str, Any]) -> Mapped:
         """The Gather body for `record`; `InvalidRecordError` when it must not be sent."""
         record_id = normalize_id(record.get(self.id_field), lower=self.id_is_email)
-        source_id = merged = None
+        source_id = None
+        merged: tuple[str, ...] = ()
         if self.source_id_field is not None:
-            source_id = normalize_id(record.get(self.source_id_field))
-            merged = self._merged(record, source_id)
+            if self._source_is_id:
+                source_id = record_id
+            else:
+                source_id = normalize_id(record.get(self.source_id_field))
+            if self.merged_field:
+                merged = self._merged(record, source_id)
         if record_id is None:
             if source_id is not None:
-                return Mapped(key="", body={}, source_id=source_id, merged=merged or (), no_id=True)
+                return Mapped(key="", body={}, source_id=source_id, merged=merged, no_id=True)
             msg = f"id field {self.id_field!r} is missing, empty or not a string/number"
             raise InvalidRecordError(msg)
         if record.get("_sdc_deleted_at") is not None:
             return Mapped(key=record_id, body={}, delete=True, source_id=source_id)
-        mapped = self._upsert(record_id, record)
         if source_id is None:
-            return mapped
-        traits = mapped.body.get("traits", mapped.body)
+            return self._upsert(record_id, record)
+        # The traits left out because null are among `unset` (those `_traits` skipped): a
+        # trait it set stays in the body, so only these few need checking.
+        unset: list[str] = []
+        values = self._traits(record, unset)
+        if self._is_event:
+            body = self._event(record_id, record, values).body
+        else:
+            body = self._body(record_id, values)
+        traits = body.get("traits", body)
         link = next((traits.get(t) for t in self._id_traits if traits.get(t) is not None), None)
-        nulls = tuple(
-            t for t, f in self._trait_items if t not in traits and f in record and record[f] is None
-        )
+        if traits is values:
+            nulls = tuple(t for t in unset if t not in traits)
+        else:  # a flat body with a field named "traits", or an event
+            nulls = tuple(
+                t
+                for t, f in self._trait_items
+                if t not in traits and f in record and record[f] is None
+            )
         return Mapped(
-            key=mapped.key,
-            body=mapped.body,
+            key=record_id,
+            body=body,
             source_id=source_id,
-            merged=merged or (),
+            merged=merged,
             link=None if link is None else str(link),
             nulls=nulls,
         )
@@ -456,8 +483,12 @@ class BoundMapping:
 
     def _upsert(self, record_id: str, record: Mapping[str, Any]) -> Mapped:
         values = self._traits(record)
-        if self.spec.kind == "event":
+        if self._is_event:
             return self._event(record_id, record, values)
+        return Mapped(key=record_id, body=self._body(record_id, values))
+
+    def _body(self, record_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """The body of an upsert of `values` (checked and normalized in place)."""
         for trait in self._required:
             value = values.get(trait)
             if value is None or (isinstance(value, str) and not value.strip()):
@@ -479,12 +510,13 @@ class BoundMapping:
                     raise InvalidRecordError(msg)
                 values[trait] = normalized
         if self.payload_format == "traits":
-            return Mapped(key=record_id, body={"id": record_id, "traits": values})
+            return {"id": record_id, "traits": values}
         values["id"] = record_id
-        return Mapped(key=record_id, body=values)
+        return values
 
-    def _traits(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        clear = self.null_policy == "clear"
+    def _traits(self, record: Mapping[str, Any], unset: list[str] | None = None) -> dict[str, Any]:
+        """The record's values by trait; the traits a null left out are added to `unset`."""
+        clear = self._clear
         values: dict[str, Any] = {}
         if self.spec.all_fields:
             skip = self._skip
@@ -493,13 +525,15 @@ class BoundMapping:
                     continue
                 if value is not None or clear:
                     values[name] = value
-        links = self._id_traits if self.source_id_field is not None else ()
+        links = self._links
         for trait, source in self._trait_items:
             if source in record:  # an absent field never clears a trait
                 value = record[source]
                 # A link the source emptied is cleared whatever null_policy says.
                 if value is not None or clear or trait in links:
                     values[trait] = value
+                elif unset is not None:
+                    unset.append(trait)
         return values
 
     def _event(self, record_id: str, record: Mapping[str, Any], props: dict[str, Any]) -> Mapped:

@@ -79,9 +79,6 @@ class Services:
     protocol_errors: Counter[str] = field(default_factory=Counter)
 
 
-Plan = IdentityPlan  # the name before the plan moved to plan.py
-
-
 class GatherSink(BatchSink):
     """Turns one stream's records into Gather upserts, deletes or events."""
 
@@ -346,14 +343,20 @@ class GatherSink(BatchSink):
     def _unheld(self, plan: IdentityPlan) -> dict[str, tuple[str, str]]:
         """The candidate Gather ids no live source record holds (after this batch), each
         with the (source id, reason) that left it; held ones are counted `kept_live`."""
+        if not plan.candidates:
+            return {}
         s = self.services
         model = self.mapping.model
         stream = self.stream_name
         ids = {g for g, _, _ in plan.candidates}
-        holders = s.identity.holders(model, ids) if ids else {}
+        holders = s.identity.holders(model, ids)
+        # This batch's rows replace what the map held for its source ids. Each source id is
+        # final once, so dropping all of them first and then adding each one's new row is the
+        # same as dropping and adding in turn (a source id only removes its own pair).
+        gone = {(stream, sid) for sid in plan.final}
+        for held in holders.values():
+            held.difference_update(gone)
         for sid, (now, _) in plan.final.items():
-            for held in holders.values():
-                held.discard((stream, sid))
             if now is not None and now in ids:
                 holders.setdefault(now, set()).add((stream, sid))
         kept_live = 0

@@ -1,0 +1,46 @@
+"""The ledger's and the identity map's `IN (...)` reads span several chunks unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from target_gather.identity import IdentityMap
+from target_gather.ledger import LOOKUP_CHUNK, Ledger, in_chunks
+
+
+def test_in_chunks_splits_at_the_chunk_size_with_one_mark_per_value() -> None:
+    values = [str(i) for i in range(2 * LOOKUP_CHUNK + 1)]
+    chunks = list(in_chunks("SELECT x FROM t WHERE y IN", values))
+    assert [len(chunk) for _, chunk in chunks] == [LOOKUP_CHUNK, LOOKUP_CHUNK, 1]
+    assert [v for _, chunk in chunks for v in chunk] == values
+    assert chunks[-1][0] == "SELECT x FROM t WHERE y IN (?)"
+    assert chunks[0][0].count("?") == LOOKUP_CHUNK
+    assert list(in_chunks("SELECT x FROM t WHERE y IN", [])) == []
+
+
+def test_lookups_of_more_ids_than_one_chunk_find_every_row(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3", "ws")
+    identity = IdentityMap(ledger)
+    count = 2 * LOOKUP_CHUNK + 3
+    ids = [str(i) for i in range(count)]
+    ledger.remember("user", "contacts", [(i, i.encode().ljust(16, b"-")) for i in ids])
+    identity.apply("user", "contacts", [(i, f"g{i}", 1, f"a{int(i) % 7}") for i in ids])
+    asked = [*ids, "missing"]
+
+    assert ledger.lookup("user", "contacts", asked) == {i: i.encode().ljust(16, b"-") for i in ids}
+    assert identity.lookup("user", "contacts", asked) == {
+        i: (f"g{i}", f"a{int(i) % 7}") for i in ids
+    }
+    assert identity.holders("user", [f"g{i}" for i in asked]) == {
+        f"g{i}": {("contacts", i)} for i in ids
+    }
+    linked = identity.linked("user", [f"a{k}" for k in range(8)])
+    assert sorted(linked) == sorted(("contacts", i, f"g{i}") for i in ids)
+    ledger.close()
+
+
+def test_lookups_in_a_ledger_never_created_find_nothing(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "absent.sqlite3", "ws", read_only=True)
+    ids = [str(i) for i in range(LOOKUP_CHUNK + 1)]
+    assert ledger.lookup("user", "contacts", ids) == {}
+    assert ledger.read_in("SELECT id FROM accepted WHERE id IN", (), ids) == []
