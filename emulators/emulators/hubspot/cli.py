@@ -18,6 +18,7 @@ from emulators.hubspot.admin import apply_seed
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import CredentialError, OAuthClient
 from emulators.hubspot.config import ConfigError, EmulatorConfig
+from emulators.hubspot.portal import HUB_ID, PortalError
 from emulators.hubspot.seed import SeedError
 from emulators.hubspot.state import STATE_KEY
 
@@ -46,6 +47,12 @@ def build_parser() -> object:
         default=[],
         metavar="ID:SECRET:REFRESH",
         help=f"OAuth client allowed to refresh tokens (repeatable; also ${OAUTH_ENV}).",
+    )
+    parser.add_argument(
+        "--hub-id",
+        type=int,
+        default=HUB_ID,
+        help="The emulated portal's hub id (default: %(default)s); give each portal its own.",
     )
     parser.add_argument("--seed-companies", type=int, default=0, help="Companies to generate.")
     parser.add_argument("--seed-contacts", type=int, default=0, help="Contacts to generate.")
@@ -97,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = EmulatorConfig.unlimited() if args.no_rate_limits else EmulatorConfig()
         if args.config:
             config.update(json.loads(args.config))
-        app = make_app(tokens, clients, config)
+        app = make_app(tokens, clients, config, hub_id=args.hub_id)
         if args.seed_companies or args.seed_contacts or args.custom_properties:
             options: dict[str, object] = {
                 "companies": args.seed_companies,
@@ -109,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if getattr(args, key) is not None:
                     options[key] = getattr(args, key)
             apply_seed(app[STATE_KEY], options)
-    except (CredentialError, ConfigError, SeedError, json.JSONDecodeError) as exc:
+    except (CredentialError, ConfigError, SeedError, PortalError, json.JSONDecodeError) as exc:
         print(f"hubspot-emulator: {exc}", file=sys.stderr)
         return 2
     serve_forever(app, args.host, args.port)
