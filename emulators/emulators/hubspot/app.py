@@ -26,9 +26,12 @@ from emulators.hubspot.errors import (
     fault_body,
     json_response,
 )
+from emulators.hubspot.journal import add_journal_routes
+from emulators.hubspot.journal_admin import add_journal_admin_routes
 from emulators.hubspot.limits import Budget
 from emulators.hubspot.routes import add_routes
 from emulators.hubspot.state import ADMIN_PREFIX, STATE_KEY, HubSpotState
+from emulators.hubspot.subscriptions import add_subscription_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # aiohttp refuses request lines over 8,190 bytes by itself (with its own 400); lift that so
@@ -127,4 +130,7 @@ def make_app(
     add_routes(app)
     add_consent_routes(app)
     add_admin_routes(app)
+    add_journal_routes(app)
+    add_subscription_routes(app)
+    add_journal_admin_routes(app)
     return app

@@ -18,6 +18,11 @@ from emulators.hubspot.admin import apply_seed
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import CredentialError, OAuthClient
 from emulators.hubspot.config import ConfigError, EmulatorConfig
+from emulators.hubspot.journal_settings import (
+    JournalSettingsError,
+    add_cli_arguments,
+    settings_from_args,
+)
 from emulators.hubspot.seed import SeedError
 from emulators.hubspot.state import STATE_KEY
 
@@ -76,6 +81,7 @@ def build_parser() -> object:
     parser.add_argument(
         "--config", default=None, help="JSON object of config settings (as PUT /_emulator/config)."
     )
+    add_cli_arguments(parser)
     return parser
 
 
@@ -98,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.config:
             config.update(json.loads(args.config))
         app = make_app(tokens, clients, config)
+        app[STATE_KEY].webhooks.settings = settings_from_args(args)
         if args.seed_companies or args.seed_contacts or args.custom_properties:
             options: dict[str, object] = {
                 "companies": args.seed_companies,
@@ -109,7 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if getattr(args, key) is not None:
                     options[key] = getattr(args, key)
             apply_seed(app[STATE_KEY], options)
-    except (CredentialError, ConfigError, SeedError, json.JSONDecodeError) as exc:
+    except (
+        CredentialError,
+        ConfigError,
+        SeedError,
+        JournalSettingsError,
+        json.JSONDecodeError,
+    ) as exc:
         print(f"hubspot-emulator: {exc}", file=sys.stderr)
         return 2
     serve_forever(app, args.host, args.port)

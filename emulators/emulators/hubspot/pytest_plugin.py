@@ -38,6 +38,7 @@ import pytest
 from emulators.common.server import BackgroundServer
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import OAuthClient
+from emulators.hubspot.journal_admin import JournalAdmin, apply_journal_marker, register_marker
 
 EMULATOR_TOKEN = "pat-na1-emulator-test-token"  # noqa: S105 - a fixture credential, not a secret
 EMULATOR_OAUTH_CLIENT = OAuthClient(
@@ -70,8 +71,8 @@ def _record_body(
     return body
 
 
-class AdminClient:
-    """Typed helpers over the admin API of an emulator at `url`."""
+class AdminClient(JournalAdmin):
+    """Typed helpers over the admin API of an emulator at `url` (journal ones included)."""
 
     def __init__(self, url: str, token: str, oauth_client: OAuthClient) -> None:
         self.url = url
@@ -344,10 +345,16 @@ def _read_url(proc: subprocess.Popen[str]) -> str:
     return line.removeprefix("Listening on ").strip()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `hubspot_journal` marker (journal settings for `hubspot_emulator`)."""
+    register_marker(config)
+
+
 @pytest.fixture
-def hubspot_emulator() -> Iterator[HubSpotEmulator]:
+def hubspot_emulator(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator]:
     """A fresh in-process HubSpot emulator (see the module docstring)."""
     emulator = HubSpotEmulator.start()
+    apply_journal_marker(request.node, emulator)
     try:
         yield emulator
     finally:
