@@ -2,8 +2,9 @@
 
 Middleware order, outermost first: request stats (so injected faults are counted too), admin
 error rendering, HubSpot error rendering (+ correlation id header), the 414 URL-length check
-(HubSpot's edge answers it before anything else), fault injection, then auth and rate limits
-(which also purge archives past their retention before a CRM request sees the data).
+(HubSpot's edge answers it before anything else), fault injection, the version segment check
+of date-versioned paths, then auth and rate limits (which also purge archives past their
+retention before a CRM request sees the data).
 """
 
 from __future__ import annotations
@@ -29,14 +30,18 @@ from emulators.hubspot.errors import (
 from emulators.hubspot.journal import add_journal_routes
 from emulators.hubspot.journal_admin import add_journal_admin_routes
 from emulators.hubspot.limits import Budget
+from emulators.hubspot.portal import HUB_ID, Portal, add_portal_routes
 from emulators.hubspot.routes import add_routes
 from emulators.hubspot.state import ADMIN_PREFIX, STATE_KEY, HubSpotState
 from emulators.hubspot.subscriptions import add_subscription_routes
+from emulators.hubspot.versions import date_versions
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # aiohttp refuses request lines over 8,190 bytes by itself (with its own 400); lift that so
 # the emulator's configurable 414 rule decides, like HubSpot's edge does.
 MAX_REQUEST_LINE = 1_048_576
+# Paths that take a Bearer credential and count against the rate limits.
+AUTHENTICATED_PREFIXES = ("/crm/", "/account-info/")
 # Request bodies the emulator reads (batch reads of 1,000 inputs are far below this).
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -80,15 +85,15 @@ def _budget(request: web.Request) -> Budget:
     path = request.path
     if request.method == "POST" and path.endswith("/search"):
         return "search"
-    if path.startswith("/crm/v4/associations/"):
+    if path.startswith(("/crm/v4/associations/", "/crm/associations/")):
         return "exempt"
     return "burst"
 
 
 @web.middleware
 async def auth_and_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bearer auth, then the request budget, on HubSpot's CRM paths."""
-    if not request.path.startswith("/crm/"):
+    """Bearer auth, then the request budget, on HubSpot's CRM and account-info paths."""
+    if not request.path.startswith(AUTHENTICATED_PREFIXES):
         return await handler(request)
     state = request.app[STATE_KEY]
     caller = state.auth.authenticate(request.headers.get("Authorization"))
@@ -111,9 +116,14 @@ def make_app(
     tokens: Iterable[str] = (),
     oauth_clients: Iterable[OAuthClient] = (),
     config: EmulatorConfig | None = None,
+    *,
+    hub_id: int = HUB_ID,
 ) -> web.Application:
-    """A fresh emulator with an empty portal accepting the given credentials."""
-    state = HubSpotState(config=config or EmulatorConfig(), auth=Auth(tokens, oauth_clients))
+    """A fresh emulator with an empty portal (hub id `hub_id`) accepting the given credentials."""
+    portal = Portal(hub_id=hub_id)
+    state = HubSpotState(
+        config=config or EmulatorConfig(), auth=Auth(tokens, oauth_clients, portal)
+    )
     app = web.Application(
         middlewares=[
             stats_middleware(state.stats, ADMIN_PREFIX),
@@ -121,6 +131,7 @@ def make_app(
             hubspot_errors,
             url_length,
             fault_middleware(state.faults, _render_fault, ADMIN_PREFIX),
+            date_versions,
             auth_and_limits,
         ],
         handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_REQUEST_LINE},
@@ -129,7 +140,9 @@ def make_app(
     app[STATE_KEY] = state
     add_routes(app)
     add_consent_routes(app)
+    add_portal_routes(app, portal, ADMIN_PREFIX)
     add_admin_routes(app)
+    state.webhooks.portal_id = hub_id  # the journal's one portal is this instance's
     add_journal_routes(app)
     add_subscription_routes(app)
     add_journal_admin_routes(app)

@@ -22,11 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from emulators.hubspot.errors import HubSpotError, error_body
+from emulators.hubspot.portal import HUB_DOMAIN, HUB_ID, Portal
 from emulators.hubspot.timeutil import iso_ms
 
-# A portal id for token responses (any int32; HubSpot's are 6-9 digits).
-HUB_ID = 24_680_135
-HUB_DOMAIN = "emulator-portal.hubspot.com"
+__all__ = ["HUB_DOMAIN", "HUB_ID", "Auth", "OAuthClient"]
 # The app's id and the installing user, for the access-token info endpoint.
 APP_ID = 1_357_913
 USER_EMAIL = "admin@emulator-portal.example"
@@ -103,7 +102,14 @@ class ConsentError(ValueError):
 class Auth:
     """The credentials an emulator instance accepts."""
 
-    def __init__(self, tokens: Iterable[str] = (), clients: Iterable[OAuthClient] = ()) -> None:
+    def __init__(
+        self,
+        tokens: Iterable[str] = (),
+        clients: Iterable[OAuthClient] = (),
+        portal: Portal | None = None,
+    ) -> None:
+        # The account every credential belongs to (hub id and domain in OAuth answers).
+        self.portal = portal or Portal()
         self.tokens: set[str] = set(tokens)
         self.clients: dict[str, OAuthClient] = {c.client_id: c for c in clients}
         self.issued: dict[str, _Issued] = {}
@@ -170,7 +176,7 @@ class Auth:
             "expires_in": int(lifetime_s),
             "token_type": "bearer",
             "token_use": "access_token",
-            "hub_id": HUB_ID,
+            "hub_id": self.portal.hub_id,
             "scopes": list(scopes),
         }
 
@@ -237,9 +243,9 @@ class Auth:
         return {
             "token": token,
             "user": USER_EMAIL,
-            "hub_domain": HUB_DOMAIN,
+            "hub_domain": self.portal.hub_domain,
             "scopes": list(issued.scopes),
-            "hub_id": HUB_ID,
+            "hub_id": self.portal.hub_id,
             "app_id": APP_ID,
             "expires_in": max((issued.expires_ms - now) // 1000, 0),
             "user_id": USER_ID,

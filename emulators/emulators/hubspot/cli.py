@@ -23,6 +23,7 @@ from emulators.hubspot.journal_settings import (
     add_cli_arguments,
     settings_from_args,
 )
+from emulators.hubspot.portal import HUB_ID, PortalError
 from emulators.hubspot.seed import SeedError
 from emulators.hubspot.state import STATE_KEY
 
@@ -51,6 +52,12 @@ def build_parser() -> object:
         default=[],
         metavar="ID:SECRET:REFRESH",
         help=f"OAuth client allowed to refresh tokens (repeatable; also ${OAUTH_ENV}).",
+    )
+    parser.add_argument(
+        "--hub-id",
+        type=int,
+        default=HUB_ID,
+        help="The emulated portal's hub id (default: %(default)s); give each portal its own.",
     )
     parser.add_argument("--seed-companies", type=int, default=0, help="Companies to generate.")
     parser.add_argument("--seed-contacts", type=int, default=0, help="Contacts to generate.")
@@ -103,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = EmulatorConfig.unlimited() if args.no_rate_limits else EmulatorConfig()
         if args.config:
             config.update(json.loads(args.config))
-        app = make_app(tokens, clients, config)
+        app = make_app(tokens, clients, config, hub_id=args.hub_id)
         app[STATE_KEY].webhooks.settings = settings_from_args(args)
         if args.seed_companies or args.seed_contacts or args.custom_properties:
             options: dict[str, object] = {
@@ -120,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         CredentialError,
         ConfigError,
         SeedError,
+        PortalError,
         JournalSettingsError,
         json.JSONDecodeError,
     ) as exc:

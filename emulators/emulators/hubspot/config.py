@@ -84,6 +84,11 @@ class EmulatorConfig:
     # Archived records stay restorable for 90 days, then HubSpot purges them
     # (https://github.com/airbytehq/airbyte/pull/48512).
     archive_retention_days: float = 90.0
+    # Records carry `warnings[]` (PublicObjectWarning), which entered the record schemas of v3
+    # and the date-versioned specs in June 2026 (HubSpot's spec collection,
+    # https://github.com/HubSpot/HubSpot-public-api-spec-collection); when and why HubSpot sends
+    # them is not documented, so it is a switch (off: no `warnings`).
+    record_warnings: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The settings as the admin API shows them."""
@@ -161,7 +166,12 @@ class EmulatorConfig:
                 problems.append(f"{name} must be a non-negative number of {unit}")
         problems.extend(
             f"{name} must be true or false"
-            for name in ("retry_after", "merge_new_id", "association_changes_touch_contacts")
+            for name in (
+                "retry_after",
+                "merge_new_id",
+                "association_changes_touch_contacts",
+                "record_warnings",
+            )
             if not isinstance(getattr(self, name), bool)
         )
         return problems

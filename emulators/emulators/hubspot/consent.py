@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 
-from emulators.hubspot.auth import HUB_DOMAIN, HUB_ID, USER_EMAIL, ConsentError
+from emulators.hubspot.auth import USER_EMAIL, ConsentError
 from emulators.hubspot.errors import json_response
 from emulators.hubspot.state import ADMIN_PREFIX, state_of
 
@@ -91,10 +91,11 @@ async def authorize_page(request: web.Request) -> web.Response:
     except ConsentError as exc:
         return _error_page(str(exc))
     app = html.escape(_app_name(request))
+    portal = state_of(request).auth.portal
     page = _PAGE.format(
         app=app,
-        domain=html.escape(HUB_DOMAIN),
-        hub_id=HUB_ID,
+        domain=html.escape(portal.hub_domain),
+        hub_id=portal.hub_id,
         user=html.escape(USER_EMAIL),
         scopes="".join(f"<li>{html.escape(s)}</li>" for s in scopes),
         client_id=html.escape(client_id),

@@ -55,8 +55,8 @@ from emulators.hubspot.webhooks import Webhooks
 
 # The date versions served (identical path sets and schemas).
 VERSIONS = "2026-03|2027-03-beta"
-GLOBAL_PREFIX = "/webhooks-journal/journal/{version:" + VERSIONS + "}"
-LOCAL_PREFIX = "/webhooks-journal/journal-local/{version:" + VERSIONS + "}"
+GLOBAL_PREFIX = "/webhooks-journal/journal/{journal_version:" + VERSIONS + "}"
+LOCAL_PREFIX = "/webhooks-journal/journal-local/{journal_version:" + VERSIONS + "}"
 FILES_PREFIX = "/hubspot-webhooks-journal"
 # Batch `count` "from 1 to 100"; batch read "up to 100 journal entries by offset"
 # (https://developers.hubspot.com/docs/api-reference/2027-03-beta/webhooks-journal/journal-entries/local/batch/get-webhook).

@@ -35,7 +35,7 @@ from emulators.hubspot.subscription_model import OBJECT_TYPE_IDS, SubscriptionEr
 from emulators.hubspot.timeutil import now_ms
 from emulators.hubspot.webhooks import OBJECT_READ_SCOPES
 
-PREFIX = "/webhooks-journal/subscriptions/{version:" + VERSIONS + "}"
+PREFIX = "/webhooks-journal/subscriptions/{journal_version:" + VERSIONS + "}"
 _decoder = msgspec.json.Decoder()
 _SCOPE_OF_TYPE_ID = {OBJECT_TYPE_IDS[name]: scope for name, scope in OBJECT_READ_SCOPES.items()}
 
