@@ -11,6 +11,9 @@ Merges follow HubSpot's current behaviour by default: the result is a new record
 id, and both old ids resolve to it on reads by id
 (https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies);
 the legacy behaviour (the primary keeps its id) stays available.
+
+Every write is also reported to `Store.observer` as a `Change` (`emulators.hubspot.changes`):
+the webhooks journal listens there.
 """
 
 from __future__ import annotations

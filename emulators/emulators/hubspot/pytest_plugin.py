@@ -29,6 +29,12 @@ Fixture options: mark a test, class or module with
 - ``hub_id``: the portal's hub id (default `HUB_ID`), in OAuth answers, token
   introspection, the consent page and the account details.
 
+Webhooks journal: the admin client also has ``set_journal(**settings)``,
+``journal_settings()``, ``publish_journal()``, ``journal_files()``, ``journal_events()``,
+``restore(type, id)`` and ``privacy_delete(type, id)`` (`emulators.hubspot.journal_admin`);
+``@pytest.mark.hubspot_journal(**settings)`` starts ``hubspot_emulator`` /
+``hubspot_emulator_module`` with those journal settings (`JournalSettings`).
+
 Admin helpers raise `AdminCallError` (with the emulator's message) on a 4xx/5xx answer.
 """
 
@@ -414,6 +420,7 @@ def hubspot_emulator(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator
 def hubspot_emulator_module(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator]:
     """One in-process HubSpot emulator shared by a test module."""
     emulator = HubSpotEmulator.start(**fixture_options(request))
+    apply_journal_marker(request.node, emulator)
     try:
         yield emulator
     finally:

@@ -97,10 +97,14 @@ def test_the_specs_scope_names_work_too(emulator: HubSpotEmulator) -> None:
 
 def test_withheld_journal_scope_refuses_reads(emulator: HubSpotEmulator) -> None:
     app = Journal(emulator)
+    spec_named = Journal(
+        emulator, client_credentials_token(emulator, ("webhooks-journal-data-access",))
+    )
     emulator.set_journal(withheld_scopes=[JOURNAL_SCOPE])
-    response = app.get(JOURNAL + "/latest")
-    assert response.status_code == 403
-    assert response.json()["category"] == "MISSING_SCOPES"
+    for client in (app, spec_named):  # either spelling of the scope is withheld
+        response = client.get(JOURNAL + "/latest")
+        assert response.status_code == 403
+        assert response.json()["category"] == "MISSING_SCOPES"
 
 
 def test_a_crm_read_with_the_client_credentials_token_is_refused(
