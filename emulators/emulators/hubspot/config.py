@@ -89,6 +89,11 @@ class EmulatorConfig:
     # https://github.com/HubSpot/HubSpot-public-api-spec-collection); when and why HubSpot sends
     # them is not documented, so it is a switch (off: no `warnings`).
     record_warnings: bool = False
+    # Whether the legacy APIs answer: /crm/v3/*, /crm/v4/associations/* and /oauth/v1/*
+    # (HubSpot today: they "may still work"). False shows a portal after their announced
+    # retirements: each answers a 404 naming its date-versioned replacement
+    # (`emulators.hubspot.versions`).
+    legacy_apis: bool = True
     # Whether a refresh-token grant answers with a new refresh token. HubSpot does not say
     # whether its 2026-03 token endpoint rotates them (it never did on v1); true lets clients be
     # tested against rotation: the old token then stops working after
@@ -184,6 +189,7 @@ class EmulatorConfig:
                 "association_changes_touch_contacts",
                 "record_warnings",
                 "refresh_token_rotation",
+                "legacy_apis",
             )
             if not isinstance(getattr(self, name), bool)
         )

@@ -23,7 +23,7 @@ WRITE_SCOPE = "developer.webhooks_journal.subscriptions.write"
 def _user_token(emulator: HubSpotEmulator) -> str:
     client = emulator.oauth_client
     response = requests.post(
-        emulator.url + "/oauth/v1/token",
+        emulator.url + "/oauth/2026-03/token",
         data={
             "grant_type": "refresh_token",
             "client_id": client.client_id,
@@ -112,7 +112,7 @@ def test_a_crm_read_with_the_client_credentials_token_is_refused(
 ) -> None:
     emulator.seed(companies=1, contacts=1)
     token = client_credentials_token(emulator)
-    for path in ("/crm/v3/objects/contacts", "/crm/objects/2026-03/contacts"):
+    for path in ("/crm/objects/2026-03/contacts", "/crm/objects/2026-03/contacts/1"):
         response = requests.get(
             emulator.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )

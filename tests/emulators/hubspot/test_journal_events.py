@@ -213,7 +213,7 @@ def test_privacy_delete_through_hubspots_api(journal: Journal) -> None:
     cid = int(emulator.create("contacts", {"email": "a@ex.com"})["id"])
     reader.events()
     response = requests.post(
-        emulator.url + "/crm/v3/objects/contacts/gdpr-delete",
+        emulator.url + "/crm/objects/2026-03/contacts/gdpr-delete",
         json={"objectId": str(cid)},
         headers=emulator.auth_headers,
         timeout=30,
@@ -252,7 +252,7 @@ def test_merge_through_hubspots_api(journal: Journal) -> None:
     other = int(emulator.create("contacts", {"email": "o@ex.com"})["id"])
     reader.events()
     response = requests.post(
-        emulator.url + "/crm/v3/objects/contacts/merge",
+        emulator.url + "/crm/objects/2026-03/contacts/merge",
         json={"primaryObjectId": str(primary), "objectIdToMerge": str(other)},
         headers=emulator.auth_headers,
         timeout=30,
