@@ -43,9 +43,14 @@ def test_the_client_credentials_token_may_call(emulator: HubSpotEmulator) -> Non
     assert app.get(SUBSCRIPTIONS).status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["private-app", "user-oauth"])
+@pytest.mark.parametrize("kind", ["private-app", "service-key", "user-oauth"])
 def test_other_known_tokens_are_refused_with_403(emulator: HubSpotEmulator, kind: str) -> None:
-    token = emulator.token if kind == "private-app" else _user_token(emulator)
+    if kind == "private-app":
+        token = emulator.token
+    elif kind == "service-key":  # even one holding the journal scopes
+        token = emulator.create_service_key([JOURNAL_SCOPE, READ_SCOPE, WRITE_SCOPE])
+    else:
+        token = _user_token(emulator)
     app = Journal(emulator, token)
     for path in (JOURNAL + "/latest", SUBSCRIPTIONS):
         response = app.get(path)

@@ -343,3 +343,27 @@ def test_restore_refuses_a_unique_value_taken_meanwhile(journal: Journal) -> Non
         emulator.restore("contacts", cid)
     assert caught.value.status == 409
     assert "email" in str(caught.value)
+
+
+def test_company_merge_re_links_its_contacts_in_the_journal(journal: Journal) -> None:
+    emulator, reader = journal.emulator, Reader(journal)
+    emulator.set_config(association_changes_touch_contacts=False)
+    primary = int(emulator.create("companies", {"name": "P"})["id"])
+    other = int(emulator.create("companies", {"name": "O"})["id"])
+    cid = int(emulator.create("contacts", {"email": "a@ex.com"}, primary_company_id=other)["id"])
+    reader.events()
+    merged = int(emulator.merge("companies", primary, other, new_id=True)["id"])
+    events = reader.events()
+    assert _brief(events[:1]) == [("MERGE", "0-2", merged)]
+    moves = {
+        (e["action"], e["associatedObjectId"], e["associationTypeId"])
+        for e in events[1:]
+        if e["objectId"] == cid
+    }
+    assert moves == {
+        ("ASSOCIATION_REMOVED", other, 1),
+        ("ASSOCIATION_REMOVED", other, 279),
+        ("ASSOCIATION_ADDED", merged, 1),
+        ("ASSOCIATION_ADDED", merged, 279),
+    }
+    assert all(e["action"] != "UPDATE" for e in events)  # the contact itself is untouched
