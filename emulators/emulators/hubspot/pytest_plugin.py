@@ -14,11 +14,11 @@ Fixtures:
   ``delete_service_key``, ``reset()``, ``hub_id`` and ``auth_headers``.
 - ``hubspot_emulator_module`` (module scope): the same, shared by a module's tests (never reset
   for you: call ``reset()`` or ``seed()`` yourself).
-- ``hubspot_emulator_process`` (function scope): a factory ``start(*cli_args, env=None)`` that
-  runs ``python -m emulators.hubspot.cli`` as a subprocess on a free port (for tests that
-  SIGKILL it) and returns a `HubSpotEmulatorProcess` (same helpers, plus ``.proc``,
-  ``.kill()``, ``.terminate()``); every process it started is stopped at teardown.
-
+- ``hubspot_emulator_process`` (function scope): a factory
+  ``start(*cli_args, env=None, **options)`` that runs ``python -m emulators.hubspot.cli`` as a
+  subprocess on a free port (for tests that SIGKILL it) and returns a
+  `HubSpotEmulatorProcess` (same helpers, plus ``.proc``, ``.kill()``, ``.terminate()``);
+  every process it started is stopped at teardown.
 - ``hubspot_emulator_factory`` (function scope): a factory ``start(**options)`` for more
   in-process emulators (two portals side by side); all are stopped at teardown.
 
