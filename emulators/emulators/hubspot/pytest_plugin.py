@@ -34,6 +34,12 @@ options) to change the defaults under it; markers still win over it.
 - ``legacy_apis``: whether `/crm/v3`, `/crm/v4/associations` and `/oauth/v1` answer (True)
   or are retired, answering HubSpot's sunset 404 (False). Default: `DEFAULT_LEGACY_APIS`.
 
+Webhooks journal: the admin client also has ``set_journal(**settings)``,
+``journal_settings()``, ``publish_journal()``, ``journal_files()``, ``journal_events()``,
+``restore(type, id)`` and ``privacy_delete(type, id)`` (`emulators.hubspot.journal_admin`);
+``@pytest.mark.hubspot_journal(**settings)`` starts ``hubspot_emulator`` /
+``hubspot_emulator_module`` with those journal settings (`JournalSettings`).
+
 Admin helpers raise `AdminCallError` (with the emulator's message) on a 4xx/5xx answer.
 """
 
@@ -55,6 +61,7 @@ from emulators.common.server import BackgroundServer
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import OAuthClient
 from emulators.hubspot.config import EmulatorConfig
+from emulators.hubspot.journal_admin import JournalAdmin, apply_journal_marker, register_marker
 from emulators.hubspot.portal import HUB_ID
 
 EMULATOR_TOKEN = "pat-na1-emulator-test-token"  # noqa: S105 - a fixture credential, not a secret
@@ -95,8 +102,8 @@ def _record_body(
     return body
 
 
-class AdminClient:
-    """Typed helpers over the admin API of an emulator at `url`."""
+class AdminClient(JournalAdmin):
+    """Typed helpers over the admin API of an emulator at `url` (journal ones included)."""
 
     def __init__(self, url: str, token: str, oauth_client: OAuthClient) -> None:
         self.url = url
@@ -400,7 +407,8 @@ def _read_url(proc: subprocess.Popen[str]) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the fixture-options marker."""
+    """Register the fixture-options marker and the journal-settings marker."""
+    register_marker(config)
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**options): options of the HubSpot emulator fixtures ({', '.join(OPTIONS)})",
@@ -432,6 +440,7 @@ def hubspot_emulator(
 ) -> Iterator[HubSpotEmulator]:
     """A fresh in-process HubSpot emulator (see the module docstring)."""
     emulator = HubSpotEmulator.start(**fixture_options(request, hubspot_emulator_defaults))
+    apply_journal_marker(request.node, emulator)
     try:
         yield emulator
     finally:
@@ -444,6 +453,7 @@ def hubspot_emulator_module(
 ) -> Iterator[HubSpotEmulator]:
     """One in-process HubSpot emulator shared by a test module."""
     emulator = HubSpotEmulator.start(**fixture_options(request, hubspot_emulator_defaults))
+    apply_journal_marker(request.node, emulator)
     try:
         yield emulator
     finally:
