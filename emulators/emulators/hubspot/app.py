@@ -9,7 +9,7 @@ retention before a CRM request sees the data).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiohttp import web
 
@@ -28,8 +28,10 @@ from emulators.hubspot.errors import (
     json_response,
 )
 from emulators.hubspot.limits import Budget
+from emulators.hubspot.oauth import add_oauth_routes
 from emulators.hubspot.portal import HUB_ID, Portal, add_portal_routes
 from emulators.hubspot.routes import add_routes
+from emulators.hubspot.scopes import check_scopes
 from emulators.hubspot.state import ADMIN_PREFIX, STATE_KEY, HubSpotState
 from emulators.hubspot.versions import date_versions
 
@@ -89,11 +91,12 @@ def _budget(request: web.Request) -> Budget:
 
 @web.middleware
 async def auth_and_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bearer auth, then the request budget, on HubSpot's CRM and account-info paths."""
+    """Bearer auth, scopes, then the request budget, on HubSpot's CRM and account-info paths."""
     if not request.path.startswith(AUTHENTICATED_PREFIXES):
         return await handler(request)
     state = request.app[STATE_KEY]
     caller = state.auth.authenticate(request.headers.get("Authorization"))
+    check_scopes(request, caller.scopes)
     verdict = state.limiter.check(
         state.config, caller.key, kind=_budget(request), oauth=caller.oauth
     )
@@ -115,11 +118,12 @@ def make_app(
     config: EmulatorConfig | None = None,
     *,
     hub_id: int = HUB_ID,
+    service_keys: Mapping[str, Iterable[str]] | None = None,
 ) -> web.Application:
     """A fresh emulator with an empty portal (hub id `hub_id`) accepting the given credentials."""
     portal = Portal(hub_id=hub_id)
     state = HubSpotState(
-        config=config or EmulatorConfig(), auth=Auth(tokens, oauth_clients, portal)
+        config=config or EmulatorConfig(), auth=Auth(tokens, oauth_clients, portal, service_keys)
     )
     app = web.Application(
         middlewares=[
@@ -137,6 +141,7 @@ def make_app(
     app[STATE_KEY] = state
     add_routes(app)
     add_consent_routes(app)
+    add_oauth_routes(app)
     add_portal_routes(app, portal, ADMIN_PREFIX)
     add_admin_routes(app)
     return app

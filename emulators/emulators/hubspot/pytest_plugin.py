@@ -10,7 +10,8 @@ Fixtures:
   ``merge(type, primary, merged, new_id=)``, ``purge`` (permanent delete), ``time_travel``,
   ``touch``, ``dump``, ``stats``, ``reset_stats``, ``set_config(**settings)``,
   ``unlimit()`` (no rate limits), ``set_faults(rules)`` / ``add_faults`` / ``clear_faults``,
-  ``expire_tokens()``, ``add_credentials``, ``reset()`` and ``auth_headers``.
+  ``expire_tokens()``, ``add_credentials``, ``create_service_key(scopes)`` /
+  ``delete_service_key``, ``reset()``, ``hub_id`` and ``auth_headers``.
 - ``hubspot_emulator_module`` (module scope): the same, shared by a module's tests (never reset
   for you: call ``reset()`` or ``seed()`` yourself).
 - ``hubspot_emulator_process`` (function scope): a factory ``start(*cli_args, env=None)`` that
@@ -270,6 +271,18 @@ class AdminClient:
         """The OAuth app's `redirect_uris`, `withheld_scopes` and `app_name` (consent page)."""
         answer: dict[str, Any] = self.call("PUT", "/oauth/consent", settings)
         return answer
+
+    def create_service_key(self, scopes: Sequence[str], key: str | None = None) -> str:
+        """Accept a Service Key (`pat-…`) with these scopes; returns the key."""
+        body: dict[str, Any] = {"scopes": list(scopes)}
+        if key is not None:
+            body["key"] = key
+        made: str = self.call("POST", "/service-keys", body)["key"]
+        return made
+
+    def delete_service_key(self, key: str) -> None:
+        """Stop accepting a Service Key."""
+        self.call("DELETE", "/service-keys", {"key": key})
 
     def expire_tokens(self) -> int:
         """Make every issued OAuth access token stale now."""

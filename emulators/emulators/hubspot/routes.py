@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from emulators.hubspot.auth import RefreshPolicy
 from emulators.hubspot.errors import (
     HubSpotError,
     error_body,
@@ -413,12 +414,15 @@ async def gdpr_delete(request: web.Request) -> web.Response:
 
 
 async def oauth_token(request: web.Request) -> web.Response:
-    """`POST /oauth/v1/token`: the refresh-token grant (form-encoded)."""
+    """`POST /oauth/v1/token`: the refresh-token and authorization-code grants (form-encoded;
+    v1 also reads fields from the query string)."""
     state = state_of(request)
     form = await request.post()
     fields = {k: str(v) for k, v in form.items()}
     fields.update({k: v for k, v in request.query.items() if k not in fields})
-    return json_response(state.auth.refresh(fields, state.config.oauth_token_lifetime_s))
+    config = state.config
+    policy = RefreshPolicy(config.refresh_token_rotation, config.refresh_token_grace_s)
+    return json_response(state.auth.refresh(fields, config.oauth_token_lifetime_s, policy))
 
 
 def add_routes(app: web.Application) -> None:
