@@ -31,6 +31,7 @@ from tap_hubspot_gather.errors import (
     HubSpotRateLimitError,
     redact,
 )
+from tap_hubspot_gather.refresh_store import RefreshTokenStore
 from tap_hubspot_gather.retry import backoff_s
 from tap_hubspot_gather.transport import (
     USER_AGENT,
@@ -216,7 +217,15 @@ class HubSpotClient:
         if config.get("access_token"):
             auth = StaticToken(str(config["access_token"]))
         else:  # complete OAuth settings, or credentials_problem would have said so
-            auth = OAuthRefresher(api_url, *(str(config[name]) for name in OAUTH_SETTINGS))
+            client_id, client_secret, refresh_token = (str(config[n]) for n in OAUTH_SETTINGS)
+            auth = OAuthRefresher(
+                api_url,
+                client_id,
+                client_secret,
+                refresh_token,
+                store=RefreshTokenStore.find(refresh_token),
+                logger=logger,
+            )
         budget = RequestBudget(
             burst_max=config.get("requests_per_10_seconds"),
             searches_per_second=int(config.get("searches_per_second") or 5),
