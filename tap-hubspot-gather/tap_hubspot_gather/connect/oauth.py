@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from tap_hubspot_gather.auth import BAD_CLIENT, oauth_error
+from tap_hubspot_gather.client import TAP_SCOPES
 from tap_hubspot_gather.errors import redact
 from tap_hubspot_gather.transport import USER_AGENT, NoAnswerError, Transport, UnsendableError
 from tap_hubspot_gather.versions import (
@@ -34,12 +35,7 @@ from tap_hubspot_gather.versions import (
 )
 
 # Exactly what the tap reads: companies and contacts, and their property definitions.
-REQUIRED_SCOPES = (
-    "crm.objects.companies.read",
-    "crm.objects.contacts.read",
-    "crm.schemas.companies.read",
-    "crm.schemas.contacts.read",
-)
+REQUIRED_SCOPES = TAP_SCOPES
 HUBSPOT_API_HOST_SUFFIX = ".hubapi.com"
 HUBSPOT_APP_DOMAIN = "hubspot.com"
 AUTHORIZE_PATH = "/oauth/authorize"
