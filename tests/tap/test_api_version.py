@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.versions import ALLOWED_API_VERSIONS
 from tests.tap.harness import run_cli, run_tap
@@ -106,3 +107,11 @@ def test_an_unknown_api_version_is_refused_in_one_line_naming_the_allowed_values
         assert repr(allowed) in named[0]
     assert "Traceback" not in run.stderr
     assert hubspot.stats()["total"] == 0
+
+
+def test_a_client_built_from_settings_refuses_an_unknown_api_version(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    with pytest.raises(HubSpotError, match=r"api_version 'v4'.*2026-09, 2026-03, v3"):
+        HubSpotClient.from_config({**config, "api_version": "v4"})
+    assert HubSpotClient.from_config(config).paths.version.name == "2026-09"
