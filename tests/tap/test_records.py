@@ -9,6 +9,8 @@ import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_common.ids import normalize_id
+from tap_hubspot_gather.accounts import AccountIndex
+from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotError, MissingIdError
 from tests.tap.harness import discover, run_tap, select_only
 
@@ -87,8 +89,8 @@ def test_contacts_link_to_accounts_with_one_listing_of_company_ids_when_companie
     routes = hubspot.stats()["routes"]
     # Reading every contact: every company's account ID is listed first (that one property,
     # 100 companies per request), then no per-page lookups.
-    assert "POST /crm/v3/objects/{object_type}/batch/read" not in routes
-    lists = routes["GET /crm/v3/objects/{object_type}"]["total"]
+    assert "POST /crm/objects/{version}/{object_type}/batch/read" not in routes
+    lists = routes["GET /crm/objects/{version}/{object_type}"]["total"]
     assert lists == -(-150 // 100) + -(-400 // 100)
 
 
@@ -108,7 +110,8 @@ def test_an_incremental_run_looks_up_only_the_companies_its_contacts_name(
 
     assert sorted(run.ids("contacts")) == sorted(changed)
     routes = hubspot.stats()["routes"]
-    assert routes["POST /crm/v3/objects/{object_type}/batch/read"]["total"] == 1  # 3 companies
+    batch = "POST /crm/objects/{version}/{object_type}/batch/read"
+    assert routes[batch]["total"] == 1  # 3 companies
 
 
 def test_values_are_typed_junk_is_null_and_epoch_dates_become_iso(
@@ -214,3 +217,25 @@ def test_records_hold_only_selected_and_automatic_fields(
     # The tap reads these for its own use (links, windows) but they were not selected.
     assert "associatedcompanyid" not in automatic["contacts"]
     assert all("associatedcompanyid" not in r for r in run.records["contacts"])
+
+
+@pytest.mark.parametrize("partial_status", [207, 200])
+def test_a_batch_read_with_partial_errors_is_read_as_200_or_207(
+    hubspot: HubSpotEmulator, config: dict[str, Any], partial_status: int
+) -> None:
+    """HubSpot documents partial batch answers as 207 and, on newer pages, as a 200 carrying
+    `errors[]`: the account lookup keeps the companies found either way."""
+    hubspot.set_config(batch_partial_status=partial_status)
+    hubspot.seed(companies=3, contacts=0, id_share=1.0)
+    companies = hubspot.dump("companies")
+    assert all(props(c).get("gather_account_id") for c in companies)
+    index = AccountIndex(HubSpotClient.from_config(config), "gather_account_id")
+
+    index.resolve([c["id"] for c in companies] + ["987654321"])
+
+    batch = hubspot.stats()["routes"]["POST /crm/objects/{version}/{object_type}/batch/read"]
+    assert batch["by_status"] == {str(partial_status): 1}
+    for company in companies:
+        expected = normalize_id(props(company).get("gather_account_id"))
+        assert index.account_id(company["id"]) == expected
+    assert index.account_id("987654321") is None
