@@ -13,9 +13,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hubspot_gather_orchestration.definitions import ASSET_KEY, TENANT_TAG, WORKSPACE_TAG
+from hubspot_gather_orchestration.definitions import (
+    ASSET_KEY,
+    FAILURE_TAG,
+    TENANT_TAG,
+    WORKSPACE_TAG,
+)
 from tests.e2e.expected import without_cleared_links
-from tests.orchestration.conftest import Tenants, materialize
+from tests.orchestration.conftest import TRANSIENT_ID, Tenants, materialize
 
 pytestmark = [pytest.mark.meltano, pytest.mark.slow]
 SLOTS = 2
@@ -34,17 +39,26 @@ def max_overlap(intervals: list[tuple[float, float]]) -> int:
 def test_first_materialization_lands_every_tenant_in_its_own_workspace(
     tenants: Tenants, instance: dg.DagsterInstance
 ) -> None:
-    ids = [t.id for t in tenants.good] + [tenants.bad_id]
+    ids = [t.id for t in tenants.good] + [tenants.bad_id, TRANSIENT_ID]
     results = materialize(tenants, instance, ids, slots=SLOTS)
 
-    # The revoked token fails its own run only, after Dagster's retry.
+    # The revoked token fails its own run only, at once: no retry can fix it.
     bad = results[tenants.bad_id]
     assert not bad.success
-    assert bad.retries == 1
+    assert bad.retries == 0
     assert bad.failure is not None
     assert "tenant delta: meltano run exited with 1" in bad.failure
     assert "HTTP 401" in bad.failure
+    assert bad.tags[FAILURE_TAG] == "authentication"
+    assert bad.failure_metadata["failure_kind"] == "authentication"
+    assert "HTTP 401" in bad.failure_metadata["reason"]
     assert "pat-revoked-token" not in bad.events_text
+    # An unreachable Gather is transient: retried (once, under the tests' policy), then failed.
+    transient = results[TRANSIENT_ID]
+    assert not transient.success
+    assert transient.retries == 1
+    assert transient.tags[FAILURE_TAG] == "transient"
+    assert "not delivered" in transient.failure_metadata["reason"]
 
     intervals = []
     for tenant in tenants.good:
@@ -85,10 +99,10 @@ def test_first_materialization_lands_every_tenant_in_its_own_workspace(
             assert not [s for s in secrets if s in text], Path(folder) / name
 
     # One state ID per tenant, each with its own bookmarks.
-    states = sorted(p.parent.name for p in (tenants.data_dir / "state").rglob("*.json"))
-    assert states == sorted(
-        f"demo:tap-hubspot-gather-to-target-gather:{t.id}" for t in tenants.good
-    )
+    for tenant in tenants.good:
+        state_dir = tenants.data_dir / "tenants" / tenant.id / "state"
+        states = sorted(p.parent.name for p in state_dir.rglob("state.json"))
+        assert states == [f"demo:tap-hubspot-gather-to-target-gather:{tenant.id}"]
 
 
 def test_second_materialization_is_incremental_per_tenant(
