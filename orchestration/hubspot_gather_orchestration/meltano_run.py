@@ -71,7 +71,10 @@ PASSED_ENV = (
     "UV_CACHE_DIR",
     "VIRTUAL_ENV",
 )
-PASSED_PREFIXES = ("MELTANO_",)
+# AWS_*: the deployment's own access to the shared state backend and durable ledger (an
+# s3:// bucket: credentials, region, AWS_ENDPOINT_URL_S3 for S3-compatible storage); they are
+# the orchestrator's, never a tenant's.
+PASSED_PREFIXES = ("MELTANO_", "AWS_")
 # The tap's progress lines carry its client's running request count.
 CLIENT_REQUESTS = re.compile(r"tap-hubspot-gather .*client so far: (\d+) requests")
 # The reason given for a failed run, first found of: the last exception a plugin raised, the
