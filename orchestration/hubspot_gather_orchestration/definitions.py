@@ -26,6 +26,7 @@ from typing import Any
 import dagster as dg
 
 from hubspot_gather_orchestration.failures import FailureKind
+from hubspot_gather_orchestration.health import build_stale_tenants_sensor
 from hubspot_gather_orchestration.meltano_run import (
     LOG_FILE,
     MeltanoSetup,
@@ -34,15 +35,17 @@ from hubspot_gather_orchestration.meltano_run import (
     run_tenant,
     state_id,
 )
+from hubspot_gather_orchestration.names import (
+    ASSET_KEY,
+    FAILURE_TAG,
+    JOB_NAME,
+    OP_NAME,
+    SYNC_POOL,
+    TENANT_TAG,
+    WORKSPACE_TAG,
+)
 from hubspot_gather_orchestration.tenants import Tenant
 
-JOB_NAME = "hubspot_to_gather"
-OP_NAME = "sync_tenant"
-SYNC_POOL = "hubspot_gather_sync"
-ASSET_KEY = dg.AssetKey("hubspot_gather_sync")
-TENANT_TAG = "tenant"
-WORKSPACE_TAG = "gather/workspace"
-FAILURE_TAG = "hubspot_gather/failure"
 # A transient failure (429s past the plugins' budget, 5xx, network) is retried three times.
 # Dagster waits delay * (2**n - 1) before retry n with Backoff.EXPONENTIAL, and Jitter.PLUS_MINUS
 # adds a uniform -delay..+delay (dagster._core.definitions.policy.calculate_delay): with a
@@ -229,10 +232,12 @@ def build_definitions(
     meltano: MeltanoProject,
     retry_policy: dg.RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> dg.Definitions:
-    """Everything Dagster loads: the job, one schedule per cron group, the Meltano resource."""
+    """Everything Dagster loads: the job, one schedule per cron group, the stale-tenants
+    sensor, the Meltano resource."""
     job = build_job(tenants, retry_policy)
     return dg.Definitions(
         jobs=[job],
         schedules=_schedules(tenants, job),
+        sensors=[build_stale_tenants_sensor(tenants)],
         resources={"meltano": meltano},
     )

@@ -7,6 +7,7 @@ syncs everyone at once under a pool limit of 2, the second one is incremental pe
 from __future__ import annotations
 
 import os
+import time
 from itertools import combinations
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from hubspot_gather_orchestration.definitions import (
     TENANT_TAG,
     WORKSPACE_TAG,
 )
+from hubspot_gather_orchestration.health import SENSOR_NAME, tenant_health
 from tests.e2e.expected import without_cleared_links
 from tests.orchestration.conftest import TRANSIENT_ID, Tenants, materialize
 
@@ -144,3 +146,39 @@ def test_second_materialization_is_incremental_per_tenant(
             dg.AssetRecordsFilter(asset_key=ASSET_KEY, asset_partitions=[tenant.id]), limit=10
         ).records
         assert len(records) == 2, tenant.id
+
+
+def test_stale_tenants_are_flagged_with_their_last_failure(
+    tenants: Tenants, instance: dg.DagsterInstance
+) -> None:
+    """After the two materializations: delta (revoked token) and echo (Gather unreachable)
+    never synced and are stale now, with their failure; three hours later alpha and bravo
+    (hourly: 2 h allowed) are stale too, charlie (every 2 hours: 4 h allowed) is not."""
+    now = time.time()
+    health = {h.tenant: h for h in tenant_health(instance, tenants.tenants, now)}
+    assert {t for t, h in health.items() if h.stale} == {tenants.bad_id, TRANSIENT_ID}
+    bad = health[tenants.bad_id]
+    assert bad.last_success is None
+    assert bad.last_failure is not None
+    assert bad.last_failure.startswith("authentication: ")
+    assert "HTTP 401" in bad.last_failure
+    assert (health[TRANSIENT_ID].last_failure or "").startswith("transient: ")
+    later = {h.tenant: h for h in tenant_health(instance, tenants.tenants, now + 3 * 3600)}
+    assert {t for t, h in later.items() if h.stale} == {"alpha", "bravo", "delta", "echo"}
+    assert later["alpha"].allowed_age_s == 2 * 3600
+    assert later["charlie"].allowed_age_s == 4 * 3600
+    assert later["alpha"].last_failure is None
+
+    # The sensor, as the daemon evaluates it: an observation per newly stale tenant, once.
+    sensor = tenants.definitions.resolve_sensor_def(SENSOR_NAME)
+    with dg.build_sensor_context(instance=instance) as context:
+        result = sensor.evaluate_tick(context)
+    assert result.skip_message is not None
+    assert "2 stale tenant(s)" in result.skip_message
+    assert "delta: no successful sync yet" in result.skip_message
+    observed = {event.partition: event for event in result.asset_events}
+    assert set(observed) == {tenants.bad_id, TRANSIENT_ID}
+    assert str(observed["delta"].metadata["last_failure"].value).startswith("authentication")
+    with dg.build_sensor_context(instance=instance, cursor=result.cursor) as context:
+        again = sensor.evaluate_tick(context)
+    assert again.asset_events == []
