@@ -232,6 +232,9 @@ def command(tenant: Tenant, setup: MeltanoSetup) -> list[str]:
         setup.meltano_bin,
         f"--environment={tenant.meltano_environment}",
         "run",
+        # The plugins are installed in the image (`_prepare_system_dir` checks): skipping
+        # Meltano's install check saves ~0.2 CPU s per run (bench/idle_run.py).
+        "--no-install",
         f"--state-id-suffix={tenant.id}",
         *JOB_BLOCKS,
     ]
