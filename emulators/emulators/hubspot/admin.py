@@ -3,7 +3,7 @@
 JSON in and out, no auth. Errors answer 4xx with ``{"error": "<what went wrong and what to
 do>"}``. Routes (see the README's HubSpot section for bodies):
 reset, seed, objects (create, update, archive, merge, permanent delete, touch, dump), time
-travel, stats, config, faults, credentials and OAuth token expiry.
+travel, stats, config, faults, credentials, Service Keys and OAuth token expiry.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ async def admin_errors(request: web.Request, handler: Any) -> web.StreamResponse
 def reset_data(state: HubSpotState, extra_properties: int = 0) -> None:
     """A fresh empty portal: data, rate windows, faults and stats (config and tokens stay)."""
     state.store = Store(extra_properties)
+    state.webhooks.reset()
+    state.webhooks.attach(state.store)
     state.search = SearchEngine()
     state.limiter.reset()
     state.faults.clear()
@@ -100,6 +102,8 @@ def apply_seed(state: HubSpotState, payload: Any) -> dict[str, Any]:
     state.store = Store(options.custom_properties)
     state.search = SearchEngine()
     seed_store(state.store, options)
+    state.webhooks.clear_journal()  # seeding writes no events; subscriptions stay
+    state.webhooks.attach(state.store)
     summary: dict[str, Any] = {"custom_properties": options.custom_properties}
     for name, table in state.store.tables.items():
         summary[name] = len(table.active)
@@ -183,12 +187,25 @@ async def purge_object(request: web.Request) -> web.Response:
     state = state_of(request)
     store = state.store
     object_type = request.match_info["object_type"]
+    privacy = _object(await _body(request)).get("privacy", False)
+    if not isinstance(privacy, bool):
+        msg = 'privacy must be true (a GDPR delete) or false: {"privacy": true}'
+        raise AdminError(msg)
     record = store.purge(
         object_type,
         _int_id(request.match_info["object_id"], "id"),
         bump=state.config.association_changes_touch_contacts,
+        privacy=privacy,
     )
     return json_response({"purged": record.sid})
+
+
+async def restore_object(request: web.Request) -> web.Response:
+    """`POST /_emulator/objects/{type}/{id}/restore`: bring an archived record back."""
+    store = state_of(request).store
+    object_type = request.match_info["object_type"]
+    record = store.restore(object_type, _int_id(request.match_info["object_id"], "id"))
+    return json_response(store.dump_record(store.table(object_type), record))
 
 
 async def time_travel(request: web.Request) -> web.Response:
@@ -205,6 +222,7 @@ async def time_travel(request: web.Request) -> web.Response:
         msg = "time only travels forward: days and seconds must not be negative"
         raise AdminError(msg)
     state.store.time_travel(shift_ms)
+    state.webhooks.time_travel(shift_ms)
     purged = state.store.expire_archives(state.config.archive_retention_ms)
     return json_response({"shifted_ms": shift_ms, "purged": purged})
 
@@ -326,6 +344,31 @@ async def add_credentials(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
+async def create_service_key(request: web.Request) -> web.Response:
+    """`POST /_emulator/service-keys`: `{"scopes": [...], "key"?: "pat-…"}` -> `{"key",
+    "scopes"}` (a new `pat-na1-…` key unless one is given; giving an existing key replaces its
+    scopes)."""
+    body = _object(await _body(request))
+    scopes = body.get("scopes")
+    if not isinstance(scopes, list):
+        msg = 'send {"scopes": ["crm.objects.contacts.read", ...], "key"?: "pat-..."}'
+        raise AdminError(msg)
+    key = body.get("key")
+    made, granted = state_of(request).auth.add_service_key(
+        None if key is None else str(key), [str(s) for s in scopes]
+    )
+    return json_response({"key": made, "scopes": list(granted)}, status=201)
+
+
+async def delete_service_key(request: web.Request) -> web.Response:
+    """`DELETE /_emulator/service-keys`: `{"key": "pat-…"}`; the key stops working (401)."""
+    body = _object(await _body(request))
+    if not state_of(request).auth.remove_service_key(str(body.get("key", ""))):
+        msg = "no such service key"
+        raise AdminError(msg, status=404)
+    return json_response({"deleted": True})
+
+
 async def expire_tokens(request: web.Request) -> web.Response:
     """`POST /_emulator/oauth/expire`: every issued access token is stale from now."""
     return json_response({"expired": state_of(request).auth.expire_all()})
@@ -344,6 +387,7 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_patch(objects + "/{object_id}", update_object)
     app.router.add_post(objects + "/{object_id}/archive", archive_object)
     app.router.add_post(objects + "/{object_id}/purge", purge_object)
+    app.router.add_post(objects + "/{object_id}/restore", restore_object)
     app.router.add_post(p + "/time-travel", time_travel)
     app.router.add_get(p + "/stats", get_stats)
     app.router.add_post(p + "/stats/reset", reset_stats)
@@ -355,3 +399,5 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_delete(p + "/faults", delete_faults)
     app.router.add_post(p + "/credentials", add_credentials)
     app.router.add_post(p + "/oauth/expire", expire_tokens)
+    app.router.add_post(p + "/service-keys", create_service_key)
+    app.router.add_delete(p + "/service-keys", delete_service_key)

@@ -10,13 +10,35 @@ Fixtures:
   ``merge(type, primary, merged, new_id=)``, ``purge`` (permanent delete), ``time_travel``,
   ``touch``, ``dump``, ``stats``, ``reset_stats``, ``set_config(**settings)``,
   ``unlimit()`` (no rate limits), ``set_faults(rules)`` / ``add_faults`` / ``clear_faults``,
-  ``expire_tokens()``, ``add_credentials``, ``reset()`` and ``auth_headers``.
+  ``expire_tokens()``, ``add_credentials``, ``create_service_key(scopes)`` /
+  ``delete_service_key``, ``reset()``, ``hub_id`` and ``auth_headers``.
 - ``hubspot_emulator_module`` (module scope): the same, shared by a module's tests (never reset
   for you: call ``reset()`` or ``seed()`` yourself).
-- ``hubspot_emulator_process`` (function scope): a factory ``start(*cli_args, env=None)`` that
-  runs ``python -m emulators.hubspot.cli`` as a subprocess on a free port (for tests that
-  SIGKILL it) and returns a `HubSpotEmulatorProcess` (same helpers, plus ``.proc``,
-  ``.kill()``, ``.terminate()``); every process it started is stopped at teardown.
+- ``hubspot_emulator_process`` (function scope): a factory
+  ``start(*cli_args, env=None, **options)`` that runs ``python -m emulators.hubspot.cli`` as a
+  subprocess on a free port (for tests that SIGKILL it) and returns a
+  `HubSpotEmulatorProcess` (same helpers, plus ``.proc``, ``.kill()``, ``.terminate()``);
+  every process it started is stopped at teardown.
+- ``hubspot_emulator_factory`` (function scope): a factory ``start(**options)`` for more
+  in-process emulators (two portals side by side); all are stopped at teardown.
+
+Fixture options: mark a test, class or module with
+``@pytest.mark.hubspot_emulator(hub_id=..., legacy_apis=...)`` to start ``hubspot_emulator``,
+``hubspot_emulator_module`` and the ``hubspot_emulator_process`` / ``hubspot_emulator_factory``
+emulators with those options (the factories also take them as keywords, which win). A
+directory's conftest may override the ``hubspot_emulator_defaults`` fixture (a dict of
+options) to change the defaults under it; markers still win over it.
+
+- ``hub_id``: the portal's hub id (default `HUB_ID`), in OAuth answers, token
+  introspection, the consent page and the account details.
+- ``legacy_apis``: whether `/crm/v3`, `/crm/v4/associations` and `/oauth/v1` answer (True)
+  or are retired, answering HubSpot's sunset 404 (False). Default: `DEFAULT_LEGACY_APIS`.
+
+Webhooks journal: the admin client also has ``set_journal(**settings)``,
+``journal_settings()``, ``publish_journal()``, ``journal_files()``, ``journal_events()``,
+``restore(type, id)`` and ``privacy_delete(type, id)`` (`emulators.hubspot.journal_admin`);
+``@pytest.mark.hubspot_journal(**settings)`` starts ``hubspot_emulator`` /
+``hubspot_emulator_module`` with those journal settings (`JournalSettings`).
 
 Admin helpers raise `AdminCallError` (with the emulator's message) on a 4xx/5xx answer.
 """
@@ -38,12 +60,22 @@ import pytest
 from emulators.common.server import BackgroundServer
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import OAuthClient
+from emulators.hubspot.config import EmulatorConfig
+from emulators.hubspot.journal_admin import JournalAdmin, apply_journal_marker, register_marker
+from emulators.hubspot.portal import HUB_ID
 
 EMULATOR_TOKEN = "pat-na1-emulator-test-token"  # noqa: S105 - a fixture credential, not a secret
 EMULATOR_OAUTH_CLIENT = OAuthClient(
     "emulator-client-id", "emulator-client-secret", "emulator-refresh-token"
 )
 ADMIN = "/_emulator"
+# The marker carrying fixture options, and the options it takes.
+MARKER = "hubspot_emulator"
+OPTIONS = ("hub_id", "legacy_apis")
+# Whether the fixtures' emulators serve the legacy APIs (/crm/v3, /crm/v4/associations,
+# /oauth/v1). The one default of every fixture and of `HubSpotEmulator.start`; False once the
+# plugins use only the date-versioned APIs.
+DEFAULT_LEGACY_APIS = True
 START_TIMEOUT_S = 30.0
 ADMIN_TIMEOUT_S = 60.0
 
@@ -70,8 +102,8 @@ def _record_body(
     return body
 
 
-class AdminClient:
-    """Typed helpers over the admin API of an emulator at `url`."""
+class AdminClient(JournalAdmin):
+    """Typed helpers over the admin API of an emulator at `url` (journal ones included)."""
 
     def __init__(self, url: str, token: str, oauth_client: OAuthClient) -> None:
         self.url = url
@@ -102,6 +134,12 @@ class AdminClient:
             except (ValueError, AttributeError):
                 message = text
             raise AdminCallError(exc.code, message) from None
+
+    @property
+    def hub_id(self) -> int:
+        """The emulated portal's hub id."""
+        hub_id: int = self.call("GET", "/portal")["hub_id"]
+        return hub_id
 
     def reset(self) -> None:
         """Empty portal, no faults, zero stats and rate windows (config and tokens stay)."""
@@ -251,6 +289,18 @@ class AdminClient:
         answer: dict[str, Any] = self.call("PUT", "/oauth/consent", settings)
         return answer
 
+    def create_service_key(self, scopes: Sequence[str], key: str | None = None) -> str:
+        """Accept a Service Key (`pat-…`) with these scopes; returns the key."""
+        body: dict[str, Any] = {"scopes": list(scopes)}
+        if key is not None:
+            body["key"] = key
+        made: str = self.call("POST", "/service-keys", body)["key"]
+        return made
+
+    def delete_service_key(self, key: str) -> None:
+        """Stop accepting a Service Key."""
+        self.call("DELETE", "/service-keys", {"key": key})
+
     def expire_tokens(self) -> int:
         """Make every issued OAuth access token stale now."""
         expired: int = self.call("POST", "/oauth/expire")["expired"]
@@ -265,9 +315,12 @@ class HubSpotEmulator(AdminClient):
         self.server = server
 
     @classmethod
-    def start(cls) -> HubSpotEmulator:
-        """Start a fresh emulator on a free port."""
-        app = make_app([EMULATOR_TOKEN], [EMULATOR_OAUTH_CLIENT])
+    def start(
+        cls, *, hub_id: int = HUB_ID, legacy_apis: bool = DEFAULT_LEGACY_APIS
+    ) -> HubSpotEmulator:
+        """Start a fresh emulator on a free port (options: see the module docstring)."""
+        config = EmulatorConfig(legacy_apis=legacy_apis)
+        app = make_app([EMULATOR_TOKEN], [EMULATOR_OAUTH_CLIENT], config, hub_id=hub_id)
         return cls(BackgroundServer(app).start())
 
     def stop(self) -> None:
@@ -283,9 +336,17 @@ class HubSpotEmulatorProcess(AdminClient):
         self.proc = proc
 
     @classmethod
-    def start(cls, *cli_args: str, env: Mapping[str, str] | None = None) -> HubSpotEmulatorProcess:
-        """Start the CLI on a free port with the fixture credentials plus `cli_args`."""
+    def start(
+        cls,
+        *cli_args: str,
+        env: Mapping[str, str] | None = None,
+        hub_id: int = HUB_ID,
+        legacy_apis: bool = DEFAULT_LEGACY_APIS,
+    ) -> HubSpotEmulatorProcess:
+        """Start the CLI on a free port with the fixture credentials, the options (as CLI
+        flags) and `cli_args`."""
         client = EMULATOR_OAUTH_CLIENT
+        options = ["--hub-id", str(hub_id)] + ([] if legacy_apis else ["--retire-legacy-apis"])
         command = [
             sys.executable,
             "-m",
@@ -296,6 +357,7 @@ class HubSpotEmulatorProcess(AdminClient):
             EMULATOR_TOKEN,
             "--oauth-client",
             f"{client.client_id}:{client.client_secret}:{client.refresh_token}",
+            *options,
             *cli_args,
         ]
         proc = subprocess.Popen(  # noqa: S603 - our own module, no shell
@@ -344,10 +406,41 @@ def _read_url(proc: subprocess.Popen[str]) -> str:
     return line.removeprefix("Listening on ").strip()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the fixture-options marker and the journal-settings marker."""
+    register_marker(config)
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**options): options of the HubSpot emulator fixtures ({', '.join(OPTIONS)})",
+    )
+
+
+@pytest.fixture(scope="session")
+def hubspot_emulator_defaults() -> dict[str, Any]:
+    """Default fixture options; a directory's conftest may override this fixture."""
+    return {"legacy_apis": DEFAULT_LEGACY_APIS}
+
+
+def fixture_options(request: pytest.FixtureRequest, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults overlaid with the `hubspot_emulator` markers' options (the test's over its
+    class's over its module's), refusing unknown names."""
+    options = dict(defaults)
+    for marker in reversed(list(request.node.iter_markers(MARKER))):
+        options.update(marker.kwargs)
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        msg = f"unknown {MARKER} options {unknown}; known: {', '.join(OPTIONS)}"
+        raise pytest.UsageError(msg)
+    return options
+
+
 @pytest.fixture
-def hubspot_emulator() -> Iterator[HubSpotEmulator]:
+def hubspot_emulator(
+    request: pytest.FixtureRequest, hubspot_emulator_defaults: dict[str, Any]
+) -> Iterator[HubSpotEmulator]:
     """A fresh in-process HubSpot emulator (see the module docstring)."""
-    emulator = HubSpotEmulator.start()
+    emulator = HubSpotEmulator.start(**fixture_options(request, hubspot_emulator_defaults))
+    apply_journal_marker(request.node, emulator)
     try:
         yield emulator
     finally:
@@ -355,9 +448,12 @@ def hubspot_emulator() -> Iterator[HubSpotEmulator]:
 
 
 @pytest.fixture(scope="module")
-def hubspot_emulator_module() -> Iterator[HubSpotEmulator]:
+def hubspot_emulator_module(
+    request: pytest.FixtureRequest, hubspot_emulator_defaults: dict[str, Any]
+) -> Iterator[HubSpotEmulator]:
     """One in-process HubSpot emulator shared by a test module."""
-    emulator = HubSpotEmulator.start()
+    emulator = HubSpotEmulator.start(**fixture_options(request, hubspot_emulator_defaults))
+    apply_journal_marker(request.node, emulator)
     try:
         yield emulator
     finally:
@@ -365,12 +461,37 @@ def hubspot_emulator_module() -> Iterator[HubSpotEmulator]:
 
 
 @pytest.fixture
-def hubspot_emulator_process() -> Iterator[Callable[..., HubSpotEmulatorProcess]]:
+def hubspot_emulator_factory(
+    request: pytest.FixtureRequest, hubspot_emulator_defaults: dict[str, Any]
+) -> Iterator[Callable[..., HubSpotEmulator]]:
+    """A factory of further in-process emulators (keywords over the marker's options)."""
+    started: list[HubSpotEmulator] = []
+    marked = fixture_options(request, hubspot_emulator_defaults)
+
+    def start(**options: Any) -> HubSpotEmulator:
+        emulator = HubSpotEmulator.start(**{**marked, **options})
+        started.append(emulator)
+        return emulator
+
+    try:
+        yield start
+    finally:
+        for emulator in started:
+            emulator.stop()
+
+
+@pytest.fixture
+def hubspot_emulator_process(
+    request: pytest.FixtureRequest, hubspot_emulator_defaults: dict[str, Any]
+) -> Iterator[Callable[..., HubSpotEmulatorProcess]]:
     """A factory starting the emulator CLI as subprocesses; all are stopped at teardown."""
     started: list[HubSpotEmulatorProcess] = []
+    marked = fixture_options(request, hubspot_emulator_defaults)
 
-    def start(*cli_args: str, env: Mapping[str, str] | None = None) -> HubSpotEmulatorProcess:
-        process = HubSpotEmulatorProcess.start(*cli_args, env=env)
+    def start(
+        *cli_args: str, env: Mapping[str, str] | None = None, **options: Any
+    ) -> HubSpotEmulatorProcess:
+        process = HubSpotEmulatorProcess.start(*cli_args, env=env, **{**marked, **options})
         started.append(process)
         return process
 
