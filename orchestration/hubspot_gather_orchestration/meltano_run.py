@@ -43,8 +43,9 @@ SYSTEM_DIR = "meltano-sys"
 STATE_HOME_DIR = "xdg-state"
 # ... and its caches (the version check's) to $XDG_CACHE_HOME.
 CACHE_HOME_DIR = "xdg-cache"
-# One machine without a shared backend: state (and the target's durable ledger journal, which
-# follows the state backend) in the tenant's folder.
+# One machine without a shared backend: the state backend is this folder of the data dir,
+# shared by the tenants as a bucket would be (each its own state ID; the target's durable
+# ledger, which follows the state backend, one folder per Gather workspace).
 LOCAL_STATE_DIR = "state"
 # Unless the orchestrator says otherwise: no registry request per run (a network round trip and
 # CPU at every start) and no usage stats leaving the machine.
@@ -102,7 +103,7 @@ class MeltanoSetup:
     project_dir: Path
     data_dir: Path
     meltano_bin: str = "meltano"
-    # None: a `file://` folder in each tenant's folder (one machine); many: s3://, gs://, ...
+    # None: a `file://` folder under data_dir (one machine); multi-machine: s3://, gs://, ...
     state_backend_uri: str | None = None
     # None: one SQLite system DB per tenant under data_dir; multi-machine: postgresql://...
     database_uri: str | None = None
@@ -112,9 +113,9 @@ class MeltanoSetup:
         """The one folder holding everything of one tenant."""
         return self.data_dir / "tenants" / tenant_id
 
-    def local_state_uri(self, tenant_id: str) -> str:
-        """The state backend without a shared one: a folder in the tenant's own folder."""
-        return (self.tenant_dir(tenant_id) / LOCAL_STATE_DIR).as_uri()
+    def local_state_uri(self) -> str:
+        """The state backend without a shared one: a folder of the data dir."""
+        return (self.data_dir / LOCAL_STATE_DIR).as_uri()
 
 
 @dataclass
@@ -197,7 +198,7 @@ def tenant_env(tenant: Tenant, setup: MeltanoSetup, run_dir: Path) -> dict[str, 
     env["XDG_CACHE_HOME"] = str(run_dir / CACHE_HOME_DIR)
     for name, value in QUIET_MELTANO.items():
         env.setdefault(name, value)
-    env["MELTANO_STATE_BACKEND_URI"] = setup.state_backend_uri or setup.local_state_uri(tenant.id)
+    env["MELTANO_STATE_BACKEND_URI"] = setup.state_backend_uri or setup.local_state_uri()
     env["MELTANO_DATABASE_URI"] = setup.database_uri or f"sqlite:///{tenant_dir / 'meltano.db'}"
     for plugin, settings in ((TAP, tenant.tap_settings), (TARGET, tenant.target_settings)):
         for name, value in settings.items():
@@ -268,7 +269,7 @@ def run_tenant(tenant: Tenant, setup: MeltanoSetup, run_name: str) -> RunOutcome
     _prepare_system_dir(setup, run_dir)
     env = tenant_env(tenant, setup, run_dir)
     if setup.state_backend_uri is None:
-        (setup.tenant_dir(tenant.id) / LOCAL_STATE_DIR).mkdir(parents=True, exist_ok=True)
+        (setup.data_dir / LOCAL_STATE_DIR).mkdir(parents=True, exist_ok=True)
     started = time.time()
     with (run_dir / LOG_FILE).open("w", encoding="utf-8") as log:
         try:

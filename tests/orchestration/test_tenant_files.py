@@ -1,11 +1,13 @@
 """Every file a tenant's run writes lives in the tenant's folder.
 
 The run's environment points everything a run may write (the target's ledger, rejects,
-left-behind report and summary, Meltano's system folder, run logs, caches and the local state
-backend) into the tenant's folder. Here the orchestrator's own HOME, XDG folders and TMPDIR
-are empty folders of the test: after two runs (the second leaves a record behind, so the
-left-behind report is written), every file created or changed there or in the project
-checkout is listed, and all of them are in the tenant's folder.
+left-behind report and summary, Meltano's system folder, run logs and caches) into the
+tenant's folder. Here the orchestrator's own HOME, XDG folders and TMPDIR are empty folders of
+the test: after two runs (the second leaves a record behind, so the left-behind report is
+written), every file created or changed there or in the project checkout is listed, and all of
+them are in the tenant's folder, except in the state backend, the storage tenants share by
+design (a bucket in production): there only the tenant's own state ID and the target's durable
+ledger.
 """
 
 from __future__ import annotations
@@ -112,6 +114,9 @@ def test_every_file_of_a_tenant_run_is_in_the_tenant_folder(
     written = written_since(home, since) + written_since(ROOT, since)
     elsewhere = [p for p in written if not p.is_relative_to(tenant_dir)]
     assert elsewhere == []
+    backend = setup.data_dir / "state"
+    shared = {p.relative_to(backend).parts[0] for p in written_since(backend, since)}
+    assert shared == {"demo:tap-hubspot-gather-to-target-gather:files", "target-gather"}
     mine = {p.relative_to(tenant_dir).as_posix() for p in written_since(tenant_dir, since)}
     for expected in (
         "target/ledger.sqlite3",
@@ -121,6 +126,5 @@ def test_every_file_of_a_tenant_run_is_in_the_tenant_folder(
         "runs/run-2/summary.json",
     ):
         assert expected in mine, sorted(mine)
-    # Meltano's own run log and the state, both in the tenant's folder too.
+    # Meltano's own run log, in the tenant's folder too.
     assert any(p.startswith("runs/run-2/xdg-state/meltano/log/") for p in mine), sorted(mine)
-    assert any(p.startswith("state/") and p.endswith("state.json") for p in mine), sorted(mine)

@@ -164,7 +164,7 @@ def test_a_run_gets_only_its_own_secrets_and_paths_under_its_own_folder(
     assert env["TARGET_GATHER_SUMMARY_PATH"] == str(run_dir / "summary.json")
     assert env["MELTANO_SYS_DIR_ROOT"] == str(run_dir / "meltano-sys")
     assert env["MELTANO_DATABASE_URI"] == f"sqlite:///{tenant_dir / 'meltano.db'}"
-    assert env["MELTANO_STATE_BACKEND_URI"] == (tenant_dir / "state").as_uri()
+    assert env["MELTANO_STATE_BACKEND_URI"] == (tmp_path / "data" / "state").as_uri()
     assert env["TARGET_GATHER_LEFT_BEHIND_PATH"] == str(tenant_dir / "target" / "left-behind.jsonl")
     assert env["XDG_STATE_HOME"] == str(run_dir / "xdg-state")  # Meltano's run logs
 
