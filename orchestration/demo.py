@@ -163,7 +163,7 @@ def main() -> int:
         print(results_table(rows))
         failures = sum(row["status"] != "ok" for row in rows)
         print(f"\nEach tenant's files: {data_dir / 'tenants'}/<tenant>/ (ledger, rejects, runs)")
-        print("Meltano state (one state ID per tenant): in each tenant's state/ folder")
+        print(f"Meltano state (one state ID per tenant): {data_dir / 'state'}")
         print(f"Dagster history: DAGSTER_HOME={home}")
         ui_env = {
             **os.environ,
