@@ -3,8 +3,10 @@
 - ``hubspot_to_gather``: one op running the tenant's `meltano run` (`meltano_run.run_tenant`);
   a run is one tenant (its partition key), tagged ``tenant`` and ``gather/workspace`` however
   it was started (schedule, backfill, UI), so run-queue limits and UI filters see them.
-- A failed sync raises, and Dagster retries that run's op with backoff (`RetryPolicy`); other
-  tenants' runs are separate runs and never wait for it beyond the concurrency limits.
+- A failed sync raises, classified (`failures.classify`): a transient failure is retried with
+  backoff (`RetryPolicy`), a permanent one (credentials, scopes, settings, ID property) fails
+  the run at once, its kind in the run's ``hubspot_gather/failure`` tag and the metadata;
+  other tenants' runs are separate runs and never wait for it beyond the concurrency limits.
 - Concurrency: the op is in the pool `SYNC_POOL` (slots set on the instance: at most that many
   syncs at once, enforced by Dagster in every executor), and the instance's run queue limits
   runs globally and per ``gather/workspace`` tag (``dagster.yaml`` in this folder).
@@ -23,6 +25,8 @@ from typing import Any
 
 import dagster as dg
 
+from hubspot_gather_orchestration.failures import FailureKind
+from hubspot_gather_orchestration.health import build_stale_tenants_sensor
 from hubspot_gather_orchestration.meltano_run import (
     LOG_FILE,
     MeltanoSetup,
@@ -31,18 +35,26 @@ from hubspot_gather_orchestration.meltano_run import (
     run_tenant,
     state_id,
 )
+from hubspot_gather_orchestration.names import (
+    ASSET_KEY,
+    FAILURE_TAG,
+    JOB_NAME,
+    OP_NAME,
+    SYNC_POOL,
+    TENANT_TAG,
+    WORKSPACE_TAG,
+)
 from hubspot_gather_orchestration.tenants import Tenant
 
-JOB_NAME = "hubspot_to_gather"
-OP_NAME = "sync_tenant"
-SYNC_POOL = "hubspot_gather_sync"
-ASSET_KEY = dg.AssetKey("hubspot_gather_sync")
-TENANT_TAG = "tenant"
-WORKSPACE_TAG = "gather/workspace"
-# A failing tenant is retried three times, 1, 2 then 4 minutes later (plus or minus jitter):
-# long enough for HubSpot's or Gather's short outages, short enough to fit an hourly cycle.
+# A transient failure (429s past the plugins' budget, 5xx, network) is retried three times.
+# Dagster waits delay * (2**n - 1) before retry n with Backoff.EXPONENTIAL, and Jitter.PLUS_MINUS
+# adds a uniform -delay..+delay (dagster._core.definitions.policy.calculate_delay): with a
+# 30 s delay, 30, 90 and 210 s (each +/- 30 s), 5.5 minutes in all on average: long enough for
+# HubSpot's or Gather's short outages, short enough to fit an hourly cycle. Permanent failures
+# (credentials, scopes, settings, ID properties) are never retried (`failures.classify`).
+RETRY_DELAY_S = 30
 DEFAULT_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=3, delay=RETRY_DELAY_S, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
 
@@ -99,6 +111,23 @@ def outcome_metadata(outcome: RunOutcome) -> dict[str, Any]:
     return metadata
 
 
+def _failure(
+    context: dg.OpExecutionContext, kind: FailureKind, description: str, metadata: dict[str, Any]
+) -> dg.Failure:
+    """The op's failure: kind and reason in its metadata and the run's tag, retried if transient.
+
+    The tag (``hubspot_gather/failure=<kind>``) lets the UI's run list filter, e.g. every
+    tenant whose credentials need renewing; it is set on the run, so the last attempt's kind
+    is what the run shows.
+    """
+    context.instance.add_run_tags(context.run_id, {FAILURE_TAG: kind.value})
+    return dg.Failure(
+        description=f"{kind.value}{'' if kind.retryable else ' (not retried)'}: {description}",
+        metadata={**metadata, "failure_kind": kind.value, "reason": description},
+        allow_retries=kind.retryable,
+    )
+
+
 def _op(tenants: dict[str, Tenant], retry_policy: dg.RetryPolicy) -> dg.OpDefinition:
     def sync_tenant(
         context: dg.OpExecutionContext, config: TenantRun, meltano: MeltanoProject
@@ -119,14 +148,18 @@ def _op(tenants: dict[str, Tenant], retry_policy: dg.RetryPolicy) -> dg.OpDefini
                 tenant, meltano.setup(), f"{context.run_id}-{context.retry_number}"
             )
         except TenantRunError as exc:
-            raise dg.Failure(description=str(exc)) from None
+            # A missing secret or meltano binary: the same on every attempt.
+            raise _failure(context, FailureKind.INVALID_SETTINGS, str(exc), {}) from None
         metadata = outcome_metadata(outcome)
         if outcome.returncode != 0:
             reason = outcome.error or "no error line in the log"
-            raise dg.Failure(
-                description=f"tenant {tenant.id}: meltano run exited with {outcome.returncode}: "
+            kind = outcome.failure.kind if outcome.failure else FailureKind.UNKNOWN
+            raise _failure(
+                context,
+                kind,
+                f"tenant {tenant.id}: meltano run exited with {outcome.returncode}: "
                 f"{reason} (log: {outcome.run_dir / LOG_FILE})",
-                metadata={**metadata, "log_tail": dg.MetadataValue.text(outcome.log_tail)},
+                {**metadata, "log_tail": dg.MetadataValue.text(outcome.log_tail)},
             )
         yield dg.AssetMaterialization(asset_key=ASSET_KEY, partition=tenant.id, metadata=metadata)
         yield dg.Output(None, metadata=metadata)
@@ -199,10 +232,12 @@ def build_definitions(
     meltano: MeltanoProject,
     retry_policy: dg.RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> dg.Definitions:
-    """Everything Dagster loads: the job, one schedule per cron group, the Meltano resource."""
+    """Everything Dagster loads: the job, one schedule per cron group, the stale-tenants
+    sensor, the Meltano resource."""
     job = build_job(tenants, retry_policy)
     return dg.Definitions(
         jobs=[job],
         schedules=_schedules(tenants, job),
+        sensors=[build_stale_tenants_sensor(tenants)],
         resources={"meltano": meltano},
     )

@@ -59,7 +59,7 @@ DEFAULT_FIELDS = TENANT_FIELDS - {"id", "gather_workspace", "secrets"}
 # Settings the orchestrator sets itself, per tenant (see meltano_run.TENANT_PATHS).
 OWNED_SETTINGS = {
     TAP: frozenset({"account_id_property", "user_id_property"}),
-    TARGET: frozenset({"ledger_path", "rejects_path", "summary_path"}),
+    TARGET: frozenset({"ledger_path", "rejects_path", "summary_path", "left_behind_path"}),
 }
 DEFAULT_ENVIRONMENT = "prod"
 

@@ -19,6 +19,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
+from hubspot_gather_common.settings_types import NUMBER_OR_TEXT
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
 from tap_hubspot_gather.client import (
@@ -238,13 +239,13 @@ class TapHubspotGather(Tap):
         ),
         th.Property(
             "backoff_max_seconds",
-            th.NumberType,
+            NUMBER_OR_TEXT,
             default=DEFAULT_BACKOFF_MAX_S,
             description="Longest wait between retries when HubSpot gives no Retry-After.",
         ),
         th.Property(
             "request_timeout",
-            th.NumberType,
+            NUMBER_OR_TEXT,
             default=DEFAULT_TIMEOUT_S,
             description="Seconds to wait for one HubSpot response before retrying.",
         ),

@@ -26,6 +26,7 @@ from singer_sdk.singerlib.encoding import SingerMessageType
 from singer_sdk.target_base import Target
 
 from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
+from hubspot_gather_common.settings_types import NUMBER_OR_TEXT
 from target_gather.client import GatherClient, GatherError, encode
 from target_gather.compat import override
 from target_gather.durable import COMPACT_SEGMENTS, DurableError, DurableLedger, open_store
@@ -186,12 +187,12 @@ class TargetGather(Target):
         ),
         th.Property(
             "max_requests_per_second",
-            th.NumberType,
+            NUMBER_OR_TEXT,
             description="Optional cap on the request rate (requests are spaced evenly).",
         ),
         th.Property(
             "request_timeout_s",
-            th.NumberType,
+            NUMBER_OR_TEXT,
             default=30.0,
             description="Timeout of one request, in seconds; a timeout is retried.",
         ),
@@ -204,14 +205,14 @@ class TargetGather(Target):
         ),
         th.Property(
             "backoff_base_s",
-            th.NumberType,
+            NUMBER_OR_TEXT,
             default=0.5,
             description="First retry waits up to this many seconds, doubling each retry "
             "(jittered); Retry-After overrides it.",
         ),
         th.Property(
             "backoff_max_s",
-            th.NumberType,
+            NUMBER_OR_TEXT,
             default=30.0,
             description="Longest wait before a retry, also capping Retry-After.",
         ),
@@ -223,7 +224,7 @@ class TargetGather(Target):
         ),
         th.Property(
             "checkpoint_every_seconds",
-            th.NumberType,
+            NUMBER_OR_TEXT,
             default=DEFAULT_CHECKPOINT_SECONDS,
             description="... and at least every T seconds (checked as messages arrive).",
         ),

@@ -33,6 +33,9 @@ from tests.e2e.expected import expected_gather
 # Quick retries: the bad-token tenant is retried once, a fraction of a second later.
 TEST_RETRY = dg.RetryPolicy(max_retries=1, delay=0.2)
 STAGGER_S = 1.0
+TRANSIENT_ID = "echo"
+# Nothing listens on the discard port: connections are refused at once.
+UNREACHABLE_URL = "http://127.0.0.1:9"
 
 
 @dataclass
@@ -113,6 +116,19 @@ def write_tenants_file(
                 "target-gather": {"api_key": {"env": "ALPHA_GATHER_KEY"}},
             },
             "tap_settings": {"api_url": bad_url},
+        }
+    )
+    # Gather unreachable: a transient failure, retried.
+    entries.append(
+        {
+            "id": TRANSIENT_ID,
+            "gather_workspace": "ws-echo",
+            "secrets": {
+                "tap-hubspot-gather": {"access_token": {"env": "ALPHA_TOKEN"}},
+                "target-gather": {"api_key": {"env": "ALPHA_GATHER_KEY"}},
+            },
+            "tap_settings": {"api_url": bad_url},
+            "target_settings": {"api_url": UNREACHABLE_URL, "allow_insecure_http": True},
         }
     )
     document = {
@@ -202,6 +218,7 @@ class RunResult:
     retries: int
     failure: str | None
     events_text: str
+    failure_metadata: dict[str, Any]
 
 
 def _execute_partition(
@@ -218,6 +235,7 @@ def _execute_partition(
         partition_key=tenant_id, instance=instance, raise_on_error=False
     )
     metadata: dict[str, Any] = {}
+    failure_metadata: dict[str, Any] = {}
     retries = 0
     failure = None
     for event in result.all_events:
@@ -229,9 +247,15 @@ def _execute_partition(
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             failure = error.to_string() if error else "failed"
+            user_data = event.step_failure_data.user_failure_data
+            if user_data is not None:
+                failure_metadata = {k: v.value for k, v in user_data.metadata.items()}
+    # Read back: the op adds the failure tag to the run while it runs.
+    stored = instance.get_run_by_id(result.run_id)
     return RunResult(
         success=result.success,
-        tags=dict(result.dagster_run.tags),
+        tags=dict(stored.tags if stored else result.dagster_run.tags),
+        failure_metadata=failure_metadata,
         metadata=metadata,
         retries=retries,
         failure=failure,

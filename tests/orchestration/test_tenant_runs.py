@@ -7,15 +7,22 @@ syncs everyone at once under a pool limit of 2, the second one is incremental pe
 from __future__ import annotations
 
 import os
+import time
 from itertools import combinations
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from hubspot_gather_orchestration.definitions import ASSET_KEY, TENANT_TAG, WORKSPACE_TAG
+from hubspot_gather_orchestration.definitions import (
+    ASSET_KEY,
+    FAILURE_TAG,
+    TENANT_TAG,
+    WORKSPACE_TAG,
+)
+from hubspot_gather_orchestration.health import SENSOR_NAME, tenant_health
 from tests.e2e.expected import without_cleared_links
-from tests.orchestration.conftest import Tenants, materialize
+from tests.orchestration.conftest import TRANSIENT_ID, Tenants, materialize
 
 pytestmark = [pytest.mark.meltano, pytest.mark.slow]
 SLOTS = 2
@@ -34,17 +41,26 @@ def max_overlap(intervals: list[tuple[float, float]]) -> int:
 def test_first_materialization_lands_every_tenant_in_its_own_workspace(
     tenants: Tenants, instance: dg.DagsterInstance
 ) -> None:
-    ids = [t.id for t in tenants.good] + [tenants.bad_id]
+    ids = [t.id for t in tenants.good] + [tenants.bad_id, TRANSIENT_ID]
     results = materialize(tenants, instance, ids, slots=SLOTS)
 
-    # The revoked token fails its own run only, after Dagster's retry.
+    # The revoked token fails its own run only, at once: no retry can fix it.
     bad = results[tenants.bad_id]
     assert not bad.success
-    assert bad.retries == 1
+    assert bad.retries == 0
     assert bad.failure is not None
     assert "tenant delta: meltano run exited with 1" in bad.failure
     assert "HTTP 401" in bad.failure
+    assert bad.tags[FAILURE_TAG] == "authentication"
+    assert bad.failure_metadata["failure_kind"] == "authentication"
+    assert "HTTP 401" in bad.failure_metadata["reason"]
     assert "pat-revoked-token" not in bad.events_text
+    # An unreachable Gather is transient: retried (once, under the tests' policy), then failed.
+    transient = results[TRANSIENT_ID]
+    assert not transient.success
+    assert transient.retries == 1
+    assert transient.tags[FAILURE_TAG] == "transient"
+    assert "not delivered" in transient.failure_metadata["reason"]
 
     intervals = []
     for tenant in tenants.good:
@@ -85,7 +101,7 @@ def test_first_materialization_lands_every_tenant_in_its_own_workspace(
             assert not [s for s in secrets if s in text], Path(folder) / name
 
     # One state ID per tenant, each with its own bookmarks.
-    states = sorted(p.parent.name for p in (tenants.data_dir / "state").rglob("*.json"))
+    states = sorted(p.parent.name for p in (tenants.data_dir / "state").rglob("state.json"))
     assert states == sorted(
         f"demo:tap-hubspot-gather-to-target-gather:{t.id}" for t in tenants.good
     )
@@ -130,3 +146,39 @@ def test_second_materialization_is_incremental_per_tenant(
             dg.AssetRecordsFilter(asset_key=ASSET_KEY, asset_partitions=[tenant.id]), limit=10
         ).records
         assert len(records) == 2, tenant.id
+
+
+def test_stale_tenants_are_flagged_with_their_last_failure(
+    tenants: Tenants, instance: dg.DagsterInstance
+) -> None:
+    """After the two materializations: delta (revoked token) and echo (Gather unreachable)
+    never synced and are stale now, with their failure; three hours later alpha and bravo
+    (hourly: 2 h allowed) are stale too, charlie (every 2 hours: 4 h allowed) is not."""
+    now = time.time()
+    health = {h.tenant: h for h in tenant_health(instance, tenants.tenants, now)}
+    assert {t for t, h in health.items() if h.stale} == {tenants.bad_id, TRANSIENT_ID}
+    bad = health[tenants.bad_id]
+    assert bad.last_success is None
+    assert bad.last_failure is not None
+    assert bad.last_failure.startswith("authentication: ")
+    assert "HTTP 401" in bad.last_failure
+    assert (health[TRANSIENT_ID].last_failure or "").startswith("transient: ")
+    later = {h.tenant: h for h in tenant_health(instance, tenants.tenants, now + 3 * 3600)}
+    assert {t for t, h in later.items() if h.stale} == {"alpha", "bravo", "delta", "echo"}
+    assert later["alpha"].allowed_age_s == 2 * 3600
+    assert later["charlie"].allowed_age_s == 4 * 3600
+    assert later["alpha"].last_failure is None
+
+    # The sensor, as the daemon evaluates it: an observation per newly stale tenant, once.
+    sensor = tenants.definitions.resolve_sensor_def(SENSOR_NAME)
+    with dg.build_sensor_context(instance=instance) as context:
+        result = sensor.evaluate_tick(context)
+    assert result.skip_message is not None
+    assert "2 stale tenant(s)" in result.skip_message
+    assert "delta: no successful sync yet" in result.skip_message
+    observed = {event.partition: event for event in result.asset_events}
+    assert set(observed) == {tenants.bad_id, TRANSIENT_ID}
+    assert str(observed["delta"].metadata["last_failure"].value).startswith("authentication")
+    with dg.build_sensor_context(instance=instance, cursor=result.cursor) as context:
+        again = sensor.evaluate_tick(context)
+    assert again.asset_events == []

@@ -12,8 +12,10 @@ import yaml
 
 from hubspot_gather_orchestration.cli import main as cli_main
 from hubspot_gather_orchestration.definitions import (
+    DEFAULT_RETRY_POLICY,
     JOB_NAME,
     OP_NAME,
+    RETRY_DELAY_S,
     SYNC_POOL,
     TENANT_TAG,
     WORKSPACE_TAG,
@@ -163,6 +165,8 @@ def test_a_run_gets_only_its_own_secrets_and_paths_under_its_own_folder(
     assert env["MELTANO_SYS_DIR_ROOT"] == str(run_dir / "meltano-sys")
     assert env["MELTANO_DATABASE_URI"] == f"sqlite:///{tenant_dir / 'meltano.db'}"
     assert env["MELTANO_STATE_BACKEND_URI"] == (tmp_path / "data" / "state").as_uri()
+    assert env["TARGET_GATHER_LEFT_BEHIND_PATH"] == str(tenant_dir / "target" / "left-behind.jsonl")
+    assert env["XDG_STATE_HOME"] == str(run_dir / "xdg-state")  # Meltano's run logs
 
     argv = command(acme, setup)
     assert "--state-id-suffix=acme" in argv
@@ -255,3 +259,19 @@ def test_the_run_queue_admits_at_most_two_runs_per_workspace_and_one_per_tenant(
             counter.update_counters_with_launched_item(run)
             admitted.append(run.tags[TENANT_TAG])
     assert admitted == ["t0", "t1", "t3", "t4", "t5"]  # t2: ws-a full; second t3: running
+
+
+def test_the_documented_retry_waits_are_what_dagster_waits() -> None:
+    """README and definitions say 30, 90 and 210 s (+/- 30 s); Dagster's own delay function
+    (`RetryPolicy.calculate_delay`, jitter included) must agree, retry by retry."""
+    policy = DEFAULT_RETRY_POLICY
+    assert policy.max_retries == 3
+    plain = dg.RetryPolicy(delay=policy.delay, backoff=policy.backoff)
+    assert [plain.calculate_delay(n) for n in (1, 2, 3)] == [30, 90, 210]
+    for n, nominal in ((1, 30), (2, 90), (3, 210)):
+        waits = [policy.calculate_delay(n) for _ in range(200)]
+        assert nominal - RETRY_DELAY_S <= min(waits) < nominal - RETRY_DELAY_S / 2
+        assert nominal + RETRY_DELAY_S / 2 < max(waits) <= nominal + RETRY_DELAY_S
+    readme = (ROOT / "orchestration" / "README.md").read_text(encoding="utf-8")
+    assert "30, 90 and 210 s" in readme
+    assert "1, 2, 4 minutes" not in readme

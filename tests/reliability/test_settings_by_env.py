@@ -1,9 +1,9 @@
 """Retry and timeout settings given by env var reach the plugins through Meltano.
 
 Production sets them this way (`TARGET_GATHER_BACKOFF_BASE_S`, `TAP_HUBSPOT_GATHER_REQUEST_TIMEOUT`,
-...), and so do the fault tests to keep waits short. Meltano 4 turns a `kind: decimal` value
-from the environment into a `Decimal` it then cannot serialize, so these settings must be
-declared with a kind Meltano can pass on.
+...), and so do the orchestrator (every tenant's settings) and the fault tests. Meltano 4 turns a
+`kind: decimal` value from the environment into a `Decimal` it then cannot serialize, so these
+settings are declared `kind: string` and the plugins accept a number or a number's text.
 """
 
 from __future__ import annotations
@@ -31,12 +31,6 @@ DECIMAL_SETTINGS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Meltano 4.4 cannot serialize a kind: decimal setting read from the environment "
-    "(TypeError: Object of type Decimal is not JSON serializable). Fix in meltano.yml: declare "
-    "these settings with a kind Meltano passes on, and let the plugins read numeric strings.",
-)
 @pytest.mark.parametrize("plugin", sorted(DECIMAL_SETTINGS))
 def test_fractional_settings_by_env_var_reach_the_plugin(plugin: str, tmp_path: Path) -> None:
     settings = DECIMAL_SETTINGS[plugin]
