@@ -263,6 +263,7 @@ class GatherSink(BatchSink):
         """A record of this stream whose ID is now empty (from its `retire` stream)."""
         if mapped.origin != self._origin and not self._adopt_origin(mapped.origin, record):
             return
+        self.tally_record_read()  # so that this sink drains although its stream sent nothing
         self._observed.append((mapped, version))
 
     @override
