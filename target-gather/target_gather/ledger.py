@@ -142,6 +142,8 @@ class Ledger:
         the origin already has wins). Run once per stream, before its first lookup."""
         where = "workspace = ? AND model = ? AND source = ? AND origin = ''"
         params = (self.workspace, model, source)
+        if not self.read(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1", params):  # noqa: S608
+            return  # nothing to claim (every run after the first): no journal entry
         self.write_many(
             [
                 (f"UPDATE OR IGNORE {table} SET origin = ? WHERE {where}", [(origin, *params)]),  # noqa: S608

@@ -13,6 +13,23 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+# The tables as version 0.1 wrote them (what `upgrade` rebuilds; tests and the bench build
+# ledgers of that version from these).
+V1_SCHEMA = (
+    """CREATE TABLE accepted (workspace TEXT NOT NULL, model TEXT NOT NULL, source TEXT NOT NULL,
+    id TEXT NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (workspace, model, source, id))
+    WITHOUT ROWID""",
+    """CREATE TABLE identity (workspace TEXT NOT NULL, model TEXT NOT NULL, source TEXT NOT NULL,
+    source_id TEXT NOT NULL, gather_id TEXT NOT NULL, version INTEGER, link TEXT,
+    PRIMARY KEY (workspace, model, source, source_id)) WITHOUT ROWID""",
+    "CREATE INDEX identity_gather ON identity (workspace, model, gather_id)",
+    "CREATE INDEX identity_link ON identity (workspace, model, link)",
+)
+V1_COLUMNS = {
+    "accepted": ("workspace", "model", "source", "id", "digest"),
+    "identity": ("workspace", "model", "source", "source_id", "gather_id", "version", "link"),
+}
+
 ORIGIN = "origin"
 # The column every table gets; '' = written before sources had a portal (claimed on first run).
 ORIGIN_COLUMN = "origin TEXT NOT NULL DEFAULT ''"
@@ -48,3 +65,23 @@ def upgrade(db: sqlite3.Connection, table: str, create: str, indexes: Sequence[s
         raise
     db.execute("COMMIT")
     return moved
+
+
+def downgrade_to_v1(db: sqlite3.Connection) -> None:
+    """Rewrite the tables as version 0.1 kept them (rows with an empty origin only): how the
+    tests and the bench obtain a ledger written before the upgrade."""
+    db.execute("BEGIN IMMEDIATE")
+    for table in V1_COLUMNS:
+        db.execute(f"ALTER TABLE {table} RENAME TO {table}_current")
+    for index in ("identity_by_gather", "identity_by_link"):
+        db.execute(f"DROP INDEX IF EXISTS {index}")
+    for statement in V1_SCHEMA:
+        db.execute(statement)
+    for table, listed in V1_COLUMNS.items():
+        names = ", ".join(listed)
+        db.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {table}_current "  # noqa: S608
+            "WHERE origin = ''"
+        )
+        db.execute(f"DROP TABLE {table}_current")
+    db.execute("COMMIT")
