@@ -328,9 +328,10 @@ class GatherSink(BatchSink):
         if ignored_stream:
             self._count(ignored=ignored_stream)
         self._write_invalid(invalid)
-        if self._retires is not None:
-            self._count(invalid=len(invalid))
-            s.rejects.sync()
+        if self._retires is not None:  # its records were settled by the retired stream
+            if invalid:
+                self._count(invalid=len(invalid))
+                s.rejects.sync()
             return
         self._count(invalid=len(invalid), duplicates=duplicates)
         self._claim()
