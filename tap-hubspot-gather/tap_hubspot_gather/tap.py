@@ -419,6 +419,21 @@ class TapHubspotGather(Tap):
         return {obj.stream_name: self._key_property(obj) for obj in OBJECTS}
 
     @cached_property
+    def portal_id(self) -> str:
+        """The HubSpot portal (hub) id, read once per run: every record carries it, so a
+        target keeps each portal's records apart (a record id is unique within its portal
+        only). `GET /account-info/{version}/details` -> `portalId`."""
+        details = self.client.get(self.client.paths.account_details(), kind="account details")
+        portal = details.get("portalId") if isinstance(details, dict) else None
+        if isinstance(portal, bool) or not isinstance(portal, (int, str)) or not str(portal):
+            msg = (
+                "HubSpot's account details named no portalId; the tap cannot tell which portal "
+                "it reads. Fix: check api_url points at HubSpot's API."
+            )
+            raise HubSpotError(msg)
+        return str(portal)
+
+    @cached_property
     def accounts(self) -> AccountIndex:
         """Company id -> Gather account ID, fed by the object that `feeds_accounts`."""
         key = next(
