@@ -54,10 +54,7 @@ def write_tenants(
                     "target-gather": {"api_key": {"env": "SHARED_GATHER_KEY"}},
                 },
                 "tap_settings": {"api_url": hubspot.url},
-                "target_settings": {
-                    "sync_mode": mode,
-                    "left_behind_path": str(root / tenant_id / "left-behind.jsonl"),
-                },
+                "target_settings": {"sync_mode": mode},
             }
         )
     document = {
@@ -91,10 +88,11 @@ def portals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[HubSpotEmulator]]:
             hubspot.stop()
 
 
-def left_behind(root: Path) -> list[dict[str, Any]]:
+def left_behind(data_dir: Path) -> list[dict[str, Any]]:
+    """Both tenants' left-behind reports, each in its tenant's folder (the orchestrator's paths)."""
     lines = []
     for tenant_id in TENANT_IDS:
-        path = root / tenant_id / "left-behind.jsonl"
+        path = data_dir / "tenants" / tenant_id / "target" / "left-behind.jsonl"
         if path.exists():
             lines += [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
     return lines
@@ -134,7 +132,7 @@ def test_two_tenants_share_one_workspace_through_the_dagster_job(
         for tenant_id in TENANT_IDS:
             run(tenant_id)
         assert gather_problems(expected_union(*portals), held(), "mirror") == []
-        assert left_behind(tmp_path) == []
+        assert left_behind(data_dir) == []
 
         changes_in(portals[0])
         run("us")
@@ -142,7 +140,7 @@ def test_two_tenants_share_one_workspace_through_the_dagster_job(
         run("eu")
 
         assert gather.stats()["requests"]["total"] == 0, "the unchanged portal sent nothing"
-        lines = left_behind(tmp_path)
+        lines = left_behind(data_dir)
         reported = {(str(x["model"]), str(x["id"])) for x in lines}
         problems = gather_problems(expected_union(*portals), held(), mode, reported)
         assert problems == [], "\n".join(problems[:25])
