@@ -128,7 +128,8 @@ def test_the_relink_sweep_finds_a_contact_re_pointed_without_a_modified_date_cha
     without = run_tap(config, state=first.last_state)
     assert contact["id"] not in without.ids("contacts")  # invisible to an incremental search
 
-    swept = run_tap({**config, "relink_sweep": True}, state=first.last_state)
+    sweeping = {**config, "relink_sweep": True, "relink_sweep_interval": 0}
+    swept = run_tap(sweeping, state=first.last_state)
     by_id = {r["id"]: r for r in swept.records["contacts"]}
     assert by_id[contact["id"]]["primary_company_id"] == other
     assert len(by_id) == len(contacts)
