@@ -7,10 +7,9 @@ import datetime as dt
 from typing import Any
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
-from tap_hubspot_gather.run_state import Phase, Run, StreamState, Strategy
+from tap_hubspot_gather.run_state import Phase, Run, Strategy, StreamState
 from tests.tap.harness import run_tap
 from tests.tap.test_incremental import LIST, SEARCH, route_total
-
 
 
 def listed(stats: dict[str, Any]) -> int:
