@@ -26,7 +26,9 @@ import psutil
 import requests
 
 from emulators.common.process import start_emulator as start_process
+from tap_hubspot_gather.versions import paths_for
 
+PATHS = paths_for(None)  # the paths the tap calls by default
 TOKEN = "bench-token"  # noqa: S105 - a throwaway local credential
 PROPERTIES = [
     "email",
@@ -67,7 +69,7 @@ def _list_pages(session: requests.Session, url: str, associations: bool) -> int:
         params["associations"] = "companies"
     served = 0
     while True:
-        response = session.get(f"{url}/crm/v3/objects/contacts", params=params, timeout=60)
+        response = session.get(f"{url}{PATHS.objects('contacts')}", params=params, timeout=60)
         response.raise_for_status()
         data = response.json()
         served += len(data["results"])
@@ -102,7 +104,7 @@ def _search_pages(session: requests.Session, url: str) -> int:
             "properties": PROPERTIES,
             "limit": SEARCH_LIMIT,
         }
-        response = session.post(f"{url}/crm/v3/objects/contacts/search", json=body, timeout=60)
+        response = session.post(f"{url}{PATHS.search('contacts')}", json=body, timeout=60)
         response.raise_for_status()
         results = response.json()["results"]
         if not results:

@@ -38,6 +38,10 @@ from bench.common import (
     sdk_sync_seconds,
     status_counts,
 )
+from tap_hubspot_gather.versions import paths_for
+
+# The HubSpot paths the tap calls by default (its `api_version`).
+PATHS = paths_for(None)
 
 LIST_LIMIT = 100  # list page maximum: https://developers.hubspot.com/docs/api/crm/contacts
 SEARCH_LIMIT = 200  # search page maximum: https://developers.hubspot.com/docs/api/crm/search
@@ -45,8 +49,15 @@ SEARCH_LIMIT = 200  # search page maximum: https://developers.hubspot.com/docs/a
 BURST_LIMIT = 190
 BURST_WINDOW_S = 10.0
 SEARCHES_PER_SECOND = 5
-SEARCH_ROUTE = "POST /crm/v3/objects/{object_type}/search"
-ASSOCIATION_ROUTE_PREFIX = "POST /crm/v4/"  # exempt from the burst window (emulator README)
+# Search and association reads of both path families (our tap: date-versioned; the peer: v3/v4),
+# as the emulator's stats name them. Association reads are exempt from the burst window.
+SEARCH_ROUTES = frozenset(
+    {
+        "POST /crm/objects/{version}/{object_type}/search",
+        "POST /crm/v3/objects/{object_type}/search",
+    }
+)
+ASSOCIATION_ROUTE_PREFIXES = ("POST /crm/v4/", "POST /crm/associations/")
 TOUCH_BATCH = 50  # ids per touch call, so changes carry distinct modified timestamps
 A_HANDFUL_OF_429S = 5
 SMALL = 1000  # below this many contacts (smoke runs) no waiting for rate windows to roll
@@ -83,7 +94,7 @@ def bare_list(url: str, object_type: str, properties: list[str]) -> tuple[int, l
     params: dict[str, Any] = {"limit": LIST_LIMIT, "properties": ",".join(properties)}
     ids: list[str] = []
     while True:
-        response = session.get(f"{url}/crm/v3/objects/{object_type}", params=params, timeout=60)
+        response = session.get(f"{url}{PATHS.objects(object_type)}", params=params, timeout=60)
         response.raise_for_status()
         data = response.json()
         ids.extend(r["id"] for r in data["results"])
@@ -97,7 +108,7 @@ def bare_list(url: str, object_type: str, properties: list[str]) -> tuple[int, l
 def property_names(url: str, object_type: str) -> list[str]:
     """Every property the emulator defines for the object type (what both taps request)."""
     response = requests.get(
-        f"{url}/crm/v3/properties/{object_type}",
+        f"{url}{PATHS.properties(object_type)}",
         headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"},
         timeout=60,
     )
@@ -326,11 +337,11 @@ def limited_ceiling(requests_by_route: dict[str, int], records: int) -> dict[str
     (the first 190 at once, each further 190 one window later); the sustained bound (N / 19
     per s) is what a long sync converges to. The bar uses the exact, stricter one.
     """
-    searches = requests_by_route.get(SEARCH_ROUTE, 0)
+    searches = sum(requests_by_route.get(route, 0) for route in SEARCH_ROUTES)
     burst = sum(
         n
         for route, n in requests_by_route.items()
-        if route != SEARCH_ROUTE and not route.startswith(ASSOCIATION_ROUTE_PREFIX)
+        if route not in SEARCH_ROUTES and not route.startswith(ASSOCIATION_ROUTE_PREFIXES)
     )
     exact_s = max(
         (math.ceil(burst / BURST_LIMIT) - 1) * BURST_WINDOW_S if burst else 0.0,

@@ -83,7 +83,7 @@ def ensure_venv() -> Path:
 
 def _property_names(url: str, object_type: str) -> list[str]:
     request = urllib.request.Request(  # noqa: S310 - loopback emulator
-        f"{url}/crm/v3/properties/{object_type}",
+        f"{url}/crm/v3/properties/{object_type}",  # the peer's own API version
         headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310

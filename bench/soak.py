@@ -45,7 +45,7 @@ from tests.reliability.conftest import (
 DEFAULT_MINUTES = 5.0
 MAX_RERUNS = 4
 RUN_TIMEOUT_S = 600
-OBJECTS = "^/crm/v3/objects/"
+OBJECTS = "^/crm/(v3/)?objects/"  # date-versioned (our tap) or v3
 RECORDS = "^/models/"
 CRASH_CHANCE = 0.35  # share of cycles whose faulty run is also crashed
 VICTIMS = ("tap-hubspot-gather", "target-gather", "gather-emulator")

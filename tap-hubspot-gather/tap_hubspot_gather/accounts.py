@@ -73,7 +73,7 @@ class AccountIndex:
         for start in range(0, len(missing), BATCH_READ_SIZE):
             chunk = missing[start : start + BATCH_READ_SIZE]
             body = self.client.post(
-                "/crm/v3/objects/companies/batch/read",
+                self.client.paths.batch_read("companies"),
                 {
                     "inputs": [{"id": c} for c in chunk],
                     "properties": [self.account_id_property],

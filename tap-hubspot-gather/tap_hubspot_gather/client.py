@@ -40,6 +40,7 @@ from tap_hubspot_gather.transport import (
     Transport,
     UnsendableError,
 )
+from tap_hubspot_gather.versions import HubSpotPaths, UnknownApiVersionError, paths_for
 
 DEFAULT_API_URL = "https://api.hubapi.com"
 DEFAULT_TIMEOUT_S = 60.0
@@ -183,12 +184,15 @@ class HubSpotClient:
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
         allow_insecure_http: bool = False,
+        paths: HubSpotPaths | None = None,
     ) -> None:
         self.logger = logger or logging.getLogger("tap_hubspot_gather.client")
         self.api_url = check_api_url(
             api_url, allow_insecure_http=allow_insecure_http, logger=self.logger
         )
         self.auth = auth
+        # Every path comes from here, built for the configured `api_version`.
+        self.paths = paths or paths_for(None)
         self.budget = budget or RequestBudget()
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -205,6 +209,10 @@ class HubSpotClient:
         api_url = str(config.get("api_url") or DEFAULT_API_URL)
         if (problem := credentials_problem(config)) is not None:
             raise HubSpotAuthError(problem)
+        try:
+            paths = paths_for(config.get("api_version"))
+        except UnknownApiVersionError as exc:
+            raise HubSpotError(str(exc)) from None
         auth: TokenSource
         if config.get("access_token"):
             auth = StaticToken(str(config["access_token"]))
@@ -223,6 +231,7 @@ class HubSpotClient:
             backoff_max_s=float(config.get("backoff_max_seconds") or DEFAULT_BACKOFF_MAX_S),
             logger=logger,
             allow_insecure_http=bool(config.get("allow_insecure_http", False)),
+            paths=paths,
         )
 
     # Convenience verbs -------------------------------------------------------------------

@@ -31,7 +31,7 @@ from tap_hubspot_gather.streams import (
 class CrmObject:
     """One HubSpot CRM object and how the tap reads it."""
 
-    object_type: str  # HubSpot's object type in /crm/v3/objects/{object_type}
+    object_type: str  # HubSpot's object type in /crm/objects/{version}/{object_type}
     stream_name: str
     # Setting naming the property that holds the Gather ID; unset means `builtin_ids[0]`.
     id_setting: str

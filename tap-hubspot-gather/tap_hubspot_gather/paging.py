@@ -4,14 +4,15 @@ Each pager yields `Page`s: the raw HubSpot objects plus the cursor to resume *af
 page (None when there is nothing more). The stream checkpoints that cursor after emitting the
 page, so a killed run resumes exactly where its last STATE says.
 
-- `ListPager`: `GET /crm/v3/objects/{type}` (100 per page, ascending ids, `after` = next id).
+- `ListPager`: `GET /crm/objects/{version}/{type}` (100 per page, ascending ids, `after` = next id).
   Properties travel in the query string, so they are packed up to `max_url_length`; the rest
   are fetched for the same ids with `POST .../batch/read` (properties in the body). No 414.
-- `SearchPager`: `POST /crm/v3/objects/{type}/search`, 200 per page, filters
+- `SearchPager`: `POST /crm/objects/{version}/{type}/search`, 200 per page, filters
   `modified >= window_start AND modified <= window_end AND hs_object_id > last_id`, sorted by
   `hs_object_id` ascending, never an `after` offset: no 10,000-result cap, and timestamp ties
   or records changing mid-sync cannot shift a page boundary.
-Both stop only on an empty page or a page without `paging.next`, never on a short page.
+Both stop only on an empty page or a page whose `paging`/`paging.next` is missing or empty
+(2026-09's last page), never on a short page. Paths come from `client.paths` (`api_version`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tap_hubspot_gather.client import HubSpotClient
+from tap_hubspot_gather.versions import ends_paging
 
 # HubSpot page sizes: list max 100 (https://developers.hubspot.com/docs/api/crm/contacts),
 # search max 200 (https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm),
@@ -50,8 +52,7 @@ class Page:
 
 
 def _has_next(body: dict[str, Any]) -> bool:
-    paging = body.get("paging")
-    return isinstance(paging, dict) and isinstance(paging.get("next"), dict)
+    return not ends_paging(body)
 
 
 class ListPager:
@@ -70,7 +71,7 @@ class ListPager:
         self.object_type = object_type
         self.archived = archived
         base = (
-            f"/crm/v3/objects/{object_type}?limit={LIST_PAGE_SIZE}"
+            f"{client.paths.objects(object_type)}?limit={LIST_PAGE_SIZE}"
             f"&archived={'true' if archived else 'false'}"
         )
         self._base_path = base
@@ -131,7 +132,7 @@ class ListPager:
         for start in range(0, len(ids), BATCH_READ_SIZE):
             chunk = ids[start : start + BATCH_READ_SIZE]
             body = self.client.post(
-                f"/crm/v3/objects/{self.object_type}/batch/read",
+                self.client.paths.batch_read(self.object_type),
                 {
                     "inputs": [{"id": i} for i in chunk],
                     "properties": self.in_body,
@@ -204,7 +205,7 @@ class SearchPager:
         self, window_start_ms: int | None, window_end_ms: int | None, last_id: str | None = None
     ) -> Iterator[Page]:
         """Pages of the window, from after `last_id` (None: the beginning) to the end."""
-        path = f"/crm/v3/objects/{self.object_type}/search"
+        path = self.client.paths.search(self.object_type)
         while True:
             body = self.client.post(
                 path, self.body(window_start_ms, window_end_ms, last_id), search=True, kind="search"
@@ -225,7 +226,7 @@ def count_matching(
 ) -> int:
     """How many records match `filters` (one search request asking for one record)."""
     body = client.post(
-        f"/crm/v3/objects/{object_type}/search",
+        client.paths.search(object_type),
         {"filterGroups": [{"filters": list(filters)}] if filters else [], "limit": 1},
         search=True,
         kind="search",

@@ -143,7 +143,7 @@ class PropertyDef:
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> PropertyDef:
-        """Build from one item of `GET /crm/v3/properties/{objectType}`."""
+        """Build from one item of `GET /crm/properties/{version}/{objectType}`."""
         return cls(
             name=str(item["name"]),
             type=str(item.get("type") or "string"),
@@ -198,5 +198,5 @@ class ValueConverter:
 
 def fetch_definitions(client: Any, object_type: str) -> list[PropertyDef]:
     """Every (non-sensitive, unarchived) property of `object_type` from the properties API."""
-    body = client.get(f"/crm/v3/properties/{object_type}", kind="properties")
+    body = client.get(client.paths.properties(object_type), kind="properties")
     return [PropertyDef.from_api(item) for item in body.get("results") or []]

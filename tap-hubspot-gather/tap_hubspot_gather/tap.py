@@ -49,6 +49,7 @@ from tap_hubspot_gather.streams import (
     RECONCILE_CHOICES,
     CRMStream,
 )
+from tap_hubspot_gather.versions import ALLOWED_API_VERSIONS, DEFAULT_API_VERSION
 
 NAME = "tap-hubspot-gather"
 # Boolean texts accepted from the environment (singer-sdk's truthy set, plus the falsy ones;
@@ -147,6 +148,15 @@ class TapHubspotGather(Tap):
             default=DEFAULT_API_URL,
             description="Base URL of the HubSpot API; the OAuth token URL derives from it. "
             "Plain http:// only for loopback hosts unless allow_insecure_http.",
+        ),
+        th.Property(
+            "api_version",
+            th.StringType,
+            default=DEFAULT_API_VERSION,
+            allowed_values=list(ALLOWED_API_VERSIONS),
+            description="HubSpot API version of every CRM call: 2026-09 (current), 2026-03 "
+            "(supported), or v3 (legacy /crm/v3 and /crm/v4 paths, unsupported from "
+            "2027-03-30). OAuth always uses HubSpot's 2026-03 endpoints.",
         ),
         th.Property(
             "allow_insecure_http",

@@ -48,7 +48,7 @@ def test_companies_created_after_the_companies_scan_are_read_by_id(
     assert contacts.links.companies_without_account_id_sample == [without]
     assert linked not in contacts.links.company_without_account_id_sample
     routes = hubspot.stats()["routes"]
-    assert routes["POST /crm/v3/objects/{object_type}/batch/read"]["total"] == 1, routes
+    assert routes["POST /crm/objects/{version}/{object_type}/batch/read"]["total"] == 1, routes
 
 
 def test_emails_differing_only_in_case_are_one_duplicate(tmp_path: Path) -> None:

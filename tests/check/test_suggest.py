@@ -16,8 +16,8 @@ from tap_hubspot_gather.properties import PropertyDef
 from tests.check.conftest import CheckRun
 
 JSON = ("--format", "json", "--quiet")
-LIST_CONTACTS = "GET /crm/v3/objects/{object_type}"
-PROPERTIES = "GET /crm/v3/properties/{object_type}"
+LIST_CONTACTS = "GET /crm/objects/{version}/{object_type}"
+PROPERTIES = "GET /crm/properties/{version}/{object_type}"
 
 
 def _candidates(report: dict[str, Any], object_type: str) -> dict[str, dict[str, Any]]:

@@ -80,7 +80,7 @@ def test_approving_stores_a_working_refresh_token_and_names_portal_scopes_and_ne
             "refresh_token": token,
         }
     )
-    assert client.get("/crm/v3/objects/contacts")["results"] == []
+    assert client.get("/crm/objects/2026-09/contacts")["results"] == []
 
 
 def test_by_default_the_users_browser_opens_the_consent_page(

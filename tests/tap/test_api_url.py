@@ -173,7 +173,7 @@ def test_https_to_a_self_signed_server_fails_with_a_certificate_error_without_re
     sleeps: list[float] = []
     client = HubSpotClient(self_signed_server, StaticToken(TOKEN), sleep=sleeps.append)
     with pytest.raises(HubSpotError) as raised:
-        client.get("/crm/v3/properties/contacts")
+        client.get("/crm/properties/2026-09/contacts")
     message = str(raised.value)
     assert "certificate" in message.lower()
     assert "SSL_CERT_FILE" in message or "REQUESTS_CA_BUNDLE" in message  # the fix

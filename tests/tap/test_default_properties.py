@@ -20,9 +20,9 @@ def _stream(catalog: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _portal_properties(hubspot: HubSpotEmulator, object_type: str) -> dict[str, dict[str, Any]]:
-    """`GET /crm/v3/properties/{object_type}` as the tap reads it, by name."""
+    """`GET /crm/properties/2026-09/{object_type}` as the tap reads it, by name."""
     response = requests.get(
-        f"{hubspot.url}/crm/v3/properties/{object_type}",
+        f"{hubspot.url}/crm/properties/2026-09/{object_type}",
         headers=hubspot.auth_headers,
         timeout=HTTP_TIMEOUT_S,
     )

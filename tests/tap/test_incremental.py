@@ -13,10 +13,10 @@ from typing import Any
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from tests.tap.harness import cli_command, discover, parse_lines, run_tap, select_only
 
-SEARCH = "POST /crm/v3/objects/{object_type}/search"
-LIST = "GET /crm/v3/objects/{object_type}"
-BATCH = "POST /crm/v3/objects/{object_type}/batch/read"
-PROPERTIES = "GET /crm/v3/properties/{object_type}"
+SEARCH = "POST /crm/objects/{version}/{object_type}/search"
+LIST = "GET /crm/objects/{version}/{object_type}"
+BATCH = "POST /crm/objects/{version}/{object_type}/batch/read"
+PROPERTIES = "GET /crm/properties/{version}/{object_type}"
 STREAMS = ("companies", "contacts")
 
 
@@ -194,9 +194,8 @@ def test_a_run_killed_mid_stream_resumes_from_its_last_state_with_nothing_lost(
 ) -> None:
     hubspot.seed(companies=3, contacts=1200)
     # Slow every page a little so the kill lands mid-stream.
-    hubspot.set_faults(
-        [{"path": "/crm/v3/objects/contacts", "action": "latency", "delay_s": 0.05, "times": None}]
-    )
+    slow = {"action": "latency", "delay_s": 0.05, "times": None}
+    hubspot.set_faults([{"path": "/crm/objects/2026-09/contacts", **slow}])
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
     all_ids = {c["id"] for c in hubspot.dump("contacts")}
@@ -319,7 +318,7 @@ def test_a_short_search_page_with_a_next_cursor_does_not_end_the_window(
     for stream in ("companies", "contacts"):
         expected = sorted(r["id"] for r in hubspot.dump(stream))
         assert sorted(run.ids(stream)) == expected  # every record, each exactly once
-    searches = hubspot.stats()["routes"]["POST /crm/v3/objects/{object_type}/search"]["total"]
+    searches = hubspot.stats()["routes"][SEARCH]["total"]
     assert searches >= -(-50 // 37) + -(-500 // 37)  # the pages really were short
 
 

@@ -15,7 +15,7 @@ from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, HubSpotRateLimitError
 from tests.tap.harness import run_cli, run_tap
 
-OBJECTS = "/crm/v3/objects/"
+OBJECTS = "/crm/objects/"
 TOKEN_ROUTE = "POST /oauth/v1/token"
 
 
@@ -155,7 +155,7 @@ def test_missing_scope_fails_at_once_with_an_actionable_message(
     hubspot: HubSpotEmulator, config: dict[str, Any]
 ) -> None:
     hubspot.seed(companies=2, contacts=10)
-    hubspot.set_faults([{"path": "/crm/v3/objects/contacts", "status": 403, "times": None}])
+    hubspot.set_faults([{"path": "/crm/objects/2026-09/contacts", "status": 403, "times": None}])
     with pytest.raises(HubSpotAuthError, match=r"HTTP 403.*scope") as caught:
         run_tap(config)
     assert status_count(hubspot.stats(), "403") == 1  # not retried
@@ -165,7 +165,7 @@ def test_missing_scope_fails_at_once_with_an_actionable_message(
 def test_client_is_usable_outside_a_stream(hubspot: HubSpotEmulator) -> None:
     hubspot.seed(companies=3, contacts=5)
     client = HubSpotClient.from_config({"api_url": hubspot.url, "access_token": hubspot.token})
-    body = client.get("/crm/v3/properties/contacts")
+    body = client.get("/crm/properties/2026-09/contacts")
     assert any(p["name"] == "email" for p in body["results"])
     assert client.stats.requests == 1
 
@@ -191,7 +191,7 @@ def test_the_token_never_appears_in_output_logs_state_or_errors(
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert '"type":"RECORD"' in ok.stdout.replace(" ", "")
     # A failing run too: the error path must not echo the token either.
-    hubspot.set_faults([{"path": "/crm/v3/objects/companies", "status": 401, "times": None}])
+    hubspot.set_faults([{"path": "/crm/objects/2026-09/companies", "status": 401, "times": None}])
     failed = run_cli(config_path)
     assert failed.returncode != 0
     assert "HTTP 401" in failed.stderr

@@ -87,8 +87,8 @@ def test_contacts_link_to_accounts_with_one_listing_of_company_ids_when_companie
     routes = hubspot.stats()["routes"]
     # Reading every contact: every company's account ID is listed first (that one property,
     # 100 companies per request), then no per-page lookups.
-    assert "POST /crm/v3/objects/{object_type}/batch/read" not in routes
-    lists = routes["GET /crm/v3/objects/{object_type}"]["total"]
+    assert "POST /crm/objects/{version}/{object_type}/batch/read" not in routes
+    lists = routes["GET /crm/objects/{version}/{object_type}"]["total"]
     assert lists == -(-150 // 100) + -(-400 // 100)
 
 
@@ -108,7 +108,8 @@ def test_an_incremental_run_looks_up_only_the_companies_its_contacts_name(
 
     assert sorted(run.ids("contacts")) == sorted(changed)
     routes = hubspot.stats()["routes"]
-    assert routes["POST /crm/v3/objects/{object_type}/batch/read"]["total"] == 1  # 3 companies
+    batch = "POST /crm/objects/{version}/{object_type}/batch/read"
+    assert routes[batch]["total"] == 1  # 3 companies
 
 
 def test_values_are_typed_junk_is_null_and_epoch_dates_become_iso(

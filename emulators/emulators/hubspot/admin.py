@@ -3,7 +3,7 @@
 JSON in and out, no auth. Errors answer 4xx with ``{"error": "<what went wrong and what to
 do>"}``. Routes (see the README's HubSpot section for bodies):
 reset, seed, objects (create, update, archive, merge, permanent delete, touch, dump), time
-travel, stats, config, faults, credentials and OAuth token expiry.
+travel, stats, config, faults, credentials, Service Keys and OAuth token expiry.
 """
 
 from __future__ import annotations
@@ -326,6 +326,31 @@ async def add_credentials(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
+async def create_service_key(request: web.Request) -> web.Response:
+    """`POST /_emulator/service-keys`: `{"scopes": [...], "key"?: "pat-…"}` -> `{"key",
+    "scopes"}` (a new `pat-na1-…` key unless one is given; giving an existing key replaces its
+    scopes)."""
+    body = _object(await _body(request))
+    scopes = body.get("scopes")
+    if not isinstance(scopes, list):
+        msg = 'send {"scopes": ["crm.objects.contacts.read", ...], "key"?: "pat-..."}'
+        raise AdminError(msg)
+    key = body.get("key")
+    made, granted = state_of(request).auth.add_service_key(
+        None if key is None else str(key), [str(s) for s in scopes]
+    )
+    return json_response({"key": made, "scopes": list(granted)}, status=201)
+
+
+async def delete_service_key(request: web.Request) -> web.Response:
+    """`DELETE /_emulator/service-keys`: `{"key": "pat-…"}`; the key stops working (401)."""
+    body = _object(await _body(request))
+    if not state_of(request).auth.remove_service_key(str(body.get("key", ""))):
+        msg = "no such service key"
+        raise AdminError(msg, status=404)
+    return json_response({"deleted": True})
+
+
 async def expire_tokens(request: web.Request) -> web.Response:
     """`POST /_emulator/oauth/expire`: every issued access token is stale from now."""
     return json_response({"expired": state_of(request).auth.expire_all()})
@@ -355,3 +380,5 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_delete(p + "/faults", delete_faults)
     app.router.add_post(p + "/credentials", add_credentials)
     app.router.add_post(p + "/oauth/expire", expire_tokens)
+    app.router.add_post(p + "/service-keys", create_service_key)
+    app.router.add_delete(p + "/service-keys", delete_service_key)

@@ -2,13 +2,14 @@
 
 Middleware order, outermost first: request stats (so injected faults are counted too), admin
 error rendering, HubSpot error rendering (+ correlation id header), the 414 URL-length check
-(HubSpot's edge answers it before anything else), fault injection, then auth and rate limits
-(which also purge archives past their retention before a CRM request sees the data).
+(HubSpot's edge answers it before anything else), fault injection, the version segment check
+of date-versioned paths, then auth and rate limits (which also purge archives past their
+retention before a CRM request sees the data).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiohttp import web
 
@@ -27,13 +28,19 @@ from emulators.hubspot.errors import (
     json_response,
 )
 from emulators.hubspot.limits import Budget
+from emulators.hubspot.oauth import add_oauth_routes
+from emulators.hubspot.portal import HUB_ID, Portal, add_portal_routes
 from emulators.hubspot.routes import add_routes
+from emulators.hubspot.scopes import check_scopes
 from emulators.hubspot.state import ADMIN_PREFIX, STATE_KEY, HubSpotState
+from emulators.hubspot.versions import date_versions
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # aiohttp refuses request lines over 8,190 bytes by itself (with its own 400); lift that so
 # the emulator's configurable 414 rule decides, like HubSpot's edge does.
 MAX_REQUEST_LINE = 1_048_576
+# Paths that take a Bearer credential and count against the rate limits.
+AUTHENTICATED_PREFIXES = ("/crm/", "/account-info/")
 # Request bodies the emulator reads (batch reads of 1,000 inputs are far below this).
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -77,18 +84,19 @@ def _budget(request: web.Request) -> Budget:
     path = request.path
     if request.method == "POST" and path.endswith("/search"):
         return "search"
-    if path.startswith("/crm/v4/associations/"):
+    if path.startswith(("/crm/v4/associations/", "/crm/associations/")):
         return "exempt"
     return "burst"
 
 
 @web.middleware
 async def auth_and_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bearer auth, then the request budget, on HubSpot's CRM paths."""
-    if not request.path.startswith("/crm/"):
+    """Bearer auth, scopes, then the request budget, on HubSpot's CRM and account-info paths."""
+    if not request.path.startswith(AUTHENTICATED_PREFIXES):
         return await handler(request)
     state = request.app[STATE_KEY]
     caller = state.auth.authenticate(request.headers.get("Authorization"))
+    check_scopes(request, caller.scopes)
     verdict = state.limiter.check(
         state.config, caller.key, kind=_budget(request), oauth=caller.oauth
     )
@@ -108,9 +116,15 @@ def make_app(
     tokens: Iterable[str] = (),
     oauth_clients: Iterable[OAuthClient] = (),
     config: EmulatorConfig | None = None,
+    *,
+    hub_id: int = HUB_ID,
+    service_keys: Mapping[str, Iterable[str]] | None = None,
 ) -> web.Application:
-    """A fresh emulator with an empty portal accepting the given credentials."""
-    state = HubSpotState(config=config or EmulatorConfig(), auth=Auth(tokens, oauth_clients))
+    """A fresh emulator with an empty portal (hub id `hub_id`) accepting the given credentials."""
+    portal = Portal(hub_id=hub_id)
+    state = HubSpotState(
+        config=config or EmulatorConfig(), auth=Auth(tokens, oauth_clients, portal, service_keys)
+    )
     app = web.Application(
         middlewares=[
             stats_middleware(state.stats, ADMIN_PREFIX),
@@ -118,6 +132,7 @@ def make_app(
             hubspot_errors,
             url_length,
             fault_middleware(state.faults, _render_fault, ADMIN_PREFIX),
+            date_versions,
             auth_and_limits,
         ],
         handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_REQUEST_LINE},
@@ -126,5 +141,7 @@ def make_app(
     app[STATE_KEY] = state
     add_routes(app)
     add_consent_routes(app)
+    add_oauth_routes(app)
+    add_portal_routes(app, portal, ADMIN_PREFIX)
     add_admin_routes(app)
     return app

@@ -1,7 +1,8 @@
 """`hubspot-emulator`: serve the HubSpot emulator on loopback until SIGINT/SIGTERM.
 
-Credentials come from `--token` / `--oauth-client` (repeatable) and the env vars
-`HUBSPOT_EMULATOR_TOKENS` (comma list) and `HUBSPOT_EMULATOR_OAUTH_CLIENTS` (comma list of
+Credentials come from `--token` / `--service-key` / `--oauth-client` (repeatable) and the env
+vars `HUBSPOT_EMULATOR_TOKENS` (comma list), `HUBSPOT_EMULATOR_SERVICE_KEYS` (semicolon list of
+pat-KEY:SCOPE,SCOPE) and `HUBSPOT_EMULATOR_OAUTH_CLIENTS` (comma list of
 CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN). The URL line is printed once the port is bound.
 """
 
@@ -16,17 +17,19 @@ from emulators.common.cli import base_parser
 from emulators.common.server import serve_forever
 from emulators.hubspot.admin import apply_seed
 from emulators.hubspot.app import make_app
-from emulators.hubspot.auth import CredentialError, OAuthClient
+from emulators.hubspot.auth import CredentialError, OAuthClient, parse_service_key
 from emulators.hubspot.config import ConfigError, EmulatorConfig
+from emulators.hubspot.portal import HUB_ID, PortalError
 from emulators.hubspot.seed import SeedError
 from emulators.hubspot.state import STATE_KEY
 
 TOKENS_ENV = "HUBSPOT_EMULATOR_TOKENS"
+SERVICE_KEYS_ENV = "HUBSPOT_EMULATOR_SERVICE_KEYS"
 OAUTH_ENV = "HUBSPOT_EMULATOR_OAUTH_CLIENTS"
 
 
-def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
+def _split(text: str | None, separator: str = ",") -> list[str]:
+    return [part.strip() for part in (text or "").split(separator) if part.strip()]
 
 
 def build_parser() -> object:
@@ -46,6 +49,20 @@ def build_parser() -> object:
         default=[],
         metavar="ID:SECRET:REFRESH",
         help=f"OAuth client allowed to refresh tokens (repeatable; also ${OAUTH_ENV}).",
+    )
+    parser.add_argument(
+        "--service-key",
+        action="append",
+        default=[],
+        metavar="pat-KEY:SCOPE,SCOPE",
+        help=f"Service Key to accept with its scopes (repeatable; also ${SERVICE_KEYS_ENV}, "
+        "entries separated by semicolons).",
+    )
+    parser.add_argument(
+        "--hub-id",
+        type=int,
+        default=HUB_ID,
+        help="The emulated portal's hub id (default: %(default)s); give each portal its own.",
     )
     parser.add_argument("--seed-companies", type=int, default=0, help="Companies to generate.")
     parser.add_argument("--seed-contacts", type=int, default=0, help="Contacts to generate.")
@@ -88,16 +105,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients = [
             OAuthClient.parse(c) for c in [*args.oauth_client, *_split(os.environ.get(OAUTH_ENV))]
         ]
-        if not tokens and not clients:
+        keys = dict(
+            parse_service_key(k)
+            for k in [*args.service_key, *_split(os.environ.get(SERVICE_KEYS_ENV), ";")]
+        )
+        if not tokens and not clients and not keys:
             msg = (
-                f"no credentials: give --token (or ${TOKENS_ENV}) "
-                f"and/or --oauth-client (or ${OAUTH_ENV})"
+                f"no credentials: give --token (or ${TOKENS_ENV}), --service-key "
+                f"(or ${SERVICE_KEYS_ENV}) and/or --oauth-client (or ${OAUTH_ENV})"
             )
             raise CredentialError(msg)
         config = EmulatorConfig.unlimited() if args.no_rate_limits else EmulatorConfig()
         if args.config:
             config.update(json.loads(args.config))
-        app = make_app(tokens, clients, config)
+        app = make_app(tokens, clients, config, hub_id=args.hub_id, service_keys=keys)
         if args.seed_companies or args.seed_contacts or args.custom_properties:
             options: dict[str, object] = {
                 "companies": args.seed_companies,
@@ -109,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if getattr(args, key) is not None:
                     options[key] = getattr(args, key)
             apply_seed(app[STATE_KEY], options)
-    except (CredentialError, ConfigError, SeedError, json.JSONDecodeError) as exc:
+    except (CredentialError, ConfigError, SeedError, PortalError, json.JSONDecodeError) as exc:
         print(f"hubspot-emulator: {exc}", file=sys.stderr)
         return 2
     serve_forever(app, args.host, args.port)

@@ -84,6 +84,18 @@ class EmulatorConfig:
     # Archived records stay restorable for 90 days, then HubSpot purges them
     # (https://github.com/airbytehq/airbyte/pull/48512).
     archive_retention_days: float = 90.0
+    # Records carry `warnings[]` (PublicObjectWarning), which entered the record schemas of v3
+    # and the date-versioned specs in June 2026 (HubSpot's spec collection,
+    # https://github.com/HubSpot/HubSpot-public-api-spec-collection); when and why HubSpot sends
+    # them is not documented, so it is a switch (off: no `warnings`).
+    record_warnings: bool = False
+    # Whether a refresh-token grant answers with a new refresh token. HubSpot does not say
+    # whether its 2026-03 token endpoint rotates them (it never did on v1); true lets clients be
+    # tested against rotation: the old token then stops working after
+    # `refresh_token_grace_s` seconds (0: at once), during which it still refreshes and the
+    # answer carries its successor.
+    refresh_token_rotation: bool = False
+    refresh_token_grace_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The settings as the admin API shows them."""
@@ -154,14 +166,25 @@ class EmulatorConfig:
             problems.append('search_cap_rule must be "after" or "after_plus_limit"')
         if self.list_limit_over_max not in ("clamp", "error"):
             problems.append('list_limit_over_max must be "clamp" or "error"')
-        for name in ("search_index_lag_s", "oauth_token_lifetime_s", "archive_retention_days"):
+        for name in (
+            "search_index_lag_s",
+            "oauth_token_lifetime_s",
+            "archive_retention_days",
+            "refresh_token_grace_s",
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 unit = "days" if name.endswith("_days") else "seconds"
                 problems.append(f"{name} must be a non-negative number of {unit}")
         problems.extend(
             f"{name} must be true or false"
-            for name in ("retry_after", "merge_new_id", "association_changes_touch_contacts")
+            for name in (
+                "retry_after",
+                "merge_new_id",
+                "association_changes_touch_contacts",
+                "record_warnings",
+                "refresh_token_rotation",
+            )
             if not isinstance(getattr(self, name), bool)
         )
         return problems

@@ -1,6 +1,7 @@
 """HubSpot's OAuth consent side: the authorize page, its redirect, and token introspection.
 
-`GET /oauth/authorize?client_id&redirect_uri&scope&state` shows what HubSpot's install page
+`GET /oauth/authorize?client_id&redirect_uri&scope&state[&code_challenge&code_challenge_method]`
+(PKCE, RFC 7636: S256 only; the challenge is bound to the code) shows what HubSpot's install page
 shows (the portal, the app, the requested scopes) with "Connect app" and "Cancel"; the choice
 is posted back and answered with a redirect to `redirect_uri` carrying `code` and `state`, or
 `error=access_denied` and `state` (RFC 6749 section 4.1.2). An unknown app, a redirect URL the
@@ -22,7 +23,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 
-from emulators.hubspot.auth import HUB_DOMAIN, HUB_ID, USER_EMAIL, ConsentError
+from emulators.hubspot.auth import USER_EMAIL, ConsentError
 from emulators.hubspot.errors import json_response
 from emulators.hubspot.state import ADMIN_PREFIX, state_of
 
@@ -53,6 +54,8 @@ button {{ font-size: 1rem; padding: .6rem 1.4rem; margin-right: 1rem; border-rad
 <input type="hidden" name="redirect_uri" value="{redirect_uri}">
 <input type="hidden" name="scope" value="{scope}">
 <input type="hidden" name="state" value="{state}">
+<input type="hidden" name="code_challenge" value="{code_challenge}">
+<input type="hidden" name="code_challenge_method" value="{code_challenge_method}">
 <button id="connect" type="submit" name="decision" value="connect">Connect app</button>
 <button id="cancel" type="submit" name="decision" value="cancel">Cancel</button>
 </form>
@@ -86,21 +89,26 @@ async def authorize_page(request: web.Request) -> web.Response:
     client_id = query.get("client_id", "")
     redirect_uri = query.get("redirect_uri", "")
     scopes = _scopes(query.get("scope", ""))
+    challenge = query.get("code_challenge", "")
+    method = query.get("code_challenge_method", "")
     try:
-        state_of(request).auth.check_authorize(client_id, redirect_uri, scopes)
+        state_of(request).auth.check_authorize(client_id, redirect_uri, scopes, challenge, method)
     except ConsentError as exc:
         return _error_page(str(exc))
     app = html.escape(_app_name(request))
+    portal = state_of(request).auth.portal
     page = _PAGE.format(
         app=app,
-        domain=html.escape(HUB_DOMAIN),
-        hub_id=HUB_ID,
+        domain=html.escape(portal.hub_domain),
+        hub_id=portal.hub_id,
         user=html.escape(USER_EMAIL),
         scopes="".join(f"<li>{html.escape(s)}</li>" for s in scopes),
         client_id=html.escape(client_id),
         redirect_uri=html.escape(redirect_uri),
         scope=html.escape(SCOPE_SEPARATOR.join(scopes)),
         state=html.escape(query.get("state", "")),
+        code_challenge=html.escape(challenge),
+        code_challenge_method=html.escape(method),
     )
     return web.Response(text=page, content_type="text/html")
 
@@ -118,13 +126,16 @@ async def authorize_decision(request: web.Request) -> web.Response:
     client_id = form.get("client_id", "")
     redirect_uri = form.get("redirect_uri", "")
     scopes = _scopes(form.get("scope", ""))
+    challenge = form.get("code_challenge", "")
     try:
-        auth.check_authorize(client_id, redirect_uri, scopes)
+        auth.check_authorize(
+            client_id, redirect_uri, scopes, challenge, form.get("code_challenge_method", "")
+        )
     except ConsentError as exc:
         return _error_page(str(exc))
     params: dict[str, str]
     if form.get("decision") == "connect":
-        params = {"code": auth.grant_code(client_id, redirect_uri, scopes)}
+        params = {"code": auth.grant_code(client_id, redirect_uri, scopes, challenge)}
     else:
         params = {
             "error": "access_denied",

@@ -10,13 +10,24 @@ Fixtures:
   ``merge(type, primary, merged, new_id=)``, ``purge`` (permanent delete), ``time_travel``,
   ``touch``, ``dump``, ``stats``, ``reset_stats``, ``set_config(**settings)``,
   ``unlimit()`` (no rate limits), ``set_faults(rules)`` / ``add_faults`` / ``clear_faults``,
-  ``expire_tokens()``, ``add_credentials``, ``reset()`` and ``auth_headers``.
+  ``expire_tokens()``, ``add_credentials``, ``create_service_key(scopes)`` /
+  ``delete_service_key``, ``reset()``, ``hub_id`` and ``auth_headers``.
 - ``hubspot_emulator_module`` (module scope): the same, shared by a module's tests (never reset
   for you: call ``reset()`` or ``seed()`` yourself).
 - ``hubspot_emulator_process`` (function scope): a factory ``start(*cli_args, env=None)`` that
   runs ``python -m emulators.hubspot.cli`` as a subprocess on a free port (for tests that
   SIGKILL it) and returns a `HubSpotEmulatorProcess` (same helpers, plus ``.proc``,
   ``.kill()``, ``.terminate()``); every process it started is stopped at teardown.
+
+- ``hubspot_emulator_factory`` (function scope): a factory ``start(**options)`` for more
+  in-process emulators (two portals side by side); all are stopped at teardown.
+
+Fixture options: mark a test, class or module with
+``@pytest.mark.hubspot_emulator(hub_id=...)`` to start ``hubspot_emulator`` /
+``hubspot_emulator_module`` with that option (the factory takes the same keywords):
+
+- ``hub_id``: the portal's hub id (default `HUB_ID`), in OAuth answers, token
+  introspection, the consent page and the account details.
 
 Admin helpers raise `AdminCallError` (with the emulator's message) on a 4xx/5xx answer.
 """
@@ -38,12 +49,16 @@ import pytest
 from emulators.common.server import BackgroundServer
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import OAuthClient
+from emulators.hubspot.portal import HUB_ID
 
 EMULATOR_TOKEN = "pat-na1-emulator-test-token"  # noqa: S105 - a fixture credential, not a secret
 EMULATOR_OAUTH_CLIENT = OAuthClient(
     "emulator-client-id", "emulator-client-secret", "emulator-refresh-token"
 )
 ADMIN = "/_emulator"
+# The marker carrying fixture options, and the options it takes.
+MARKER = "hubspot_emulator"
+OPTIONS = ("hub_id",)
 START_TIMEOUT_S = 30.0
 ADMIN_TIMEOUT_S = 60.0
 
@@ -102,6 +117,12 @@ class AdminClient:
             except (ValueError, AttributeError):
                 message = text
             raise AdminCallError(exc.code, message) from None
+
+    @property
+    def hub_id(self) -> int:
+        """The emulated portal's hub id."""
+        hub_id: int = self.call("GET", "/portal")["hub_id"]
+        return hub_id
 
     def reset(self) -> None:
         """Empty portal, no faults, zero stats and rate windows (config and tokens stay)."""
@@ -251,6 +272,18 @@ class AdminClient:
         answer: dict[str, Any] = self.call("PUT", "/oauth/consent", settings)
         return answer
 
+    def create_service_key(self, scopes: Sequence[str], key: str | None = None) -> str:
+        """Accept a Service Key (`pat-…`) with these scopes; returns the key."""
+        body: dict[str, Any] = {"scopes": list(scopes)}
+        if key is not None:
+            body["key"] = key
+        made: str = self.call("POST", "/service-keys", body)["key"]
+        return made
+
+    def delete_service_key(self, key: str) -> None:
+        """Stop accepting a Service Key."""
+        self.call("DELETE", "/service-keys", {"key": key})
+
     def expire_tokens(self) -> int:
         """Make every issued OAuth access token stale now."""
         expired: int = self.call("POST", "/oauth/expire")["expired"]
@@ -265,9 +298,9 @@ class HubSpotEmulator(AdminClient):
         self.server = server
 
     @classmethod
-    def start(cls) -> HubSpotEmulator:
-        """Start a fresh emulator on a free port."""
-        app = make_app([EMULATOR_TOKEN], [EMULATOR_OAUTH_CLIENT])
+    def start(cls, *, hub_id: int = HUB_ID) -> HubSpotEmulator:
+        """Start a fresh emulator on a free port (options: see the module docstring)."""
+        app = make_app([EMULATOR_TOKEN], [EMULATOR_OAUTH_CLIENT], hub_id=hub_id)
         return cls(BackgroundServer(app).start())
 
     def stop(self) -> None:
@@ -344,10 +377,30 @@ def _read_url(proc: subprocess.Popen[str]) -> str:
     return line.removeprefix("Listening on ").strip()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the fixture-options marker."""
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**options): options of the HubSpot emulator fixtures ({', '.join(OPTIONS)})",
+    )
+
+
+def fixture_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The options of the closest `hubspot_emulator` marker (the test's, its class's, its
+    module's), refusing unknown names."""
+    marker = request.node.get_closest_marker(MARKER)
+    options = dict(marker.kwargs) if marker is not None else {}
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        msg = f"unknown {MARKER} marker options {unknown}; known: {', '.join(OPTIONS)}"
+        raise pytest.UsageError(msg)
+    return options
+
+
 @pytest.fixture
-def hubspot_emulator() -> Iterator[HubSpotEmulator]:
+def hubspot_emulator(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator]:
     """A fresh in-process HubSpot emulator (see the module docstring)."""
-    emulator = HubSpotEmulator.start()
+    emulator = HubSpotEmulator.start(**fixture_options(request))
     try:
         yield emulator
     finally:
@@ -355,13 +408,30 @@ def hubspot_emulator() -> Iterator[HubSpotEmulator]:
 
 
 @pytest.fixture(scope="module")
-def hubspot_emulator_module() -> Iterator[HubSpotEmulator]:
+def hubspot_emulator_module(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator]:
     """One in-process HubSpot emulator shared by a test module."""
-    emulator = HubSpotEmulator.start()
+    emulator = HubSpotEmulator.start(**fixture_options(request))
     try:
         yield emulator
     finally:
         emulator.stop()
+
+
+@pytest.fixture
+def hubspot_emulator_factory() -> Iterator[Callable[..., HubSpotEmulator]]:
+    """A factory of further in-process emulators (same options as the marker)."""
+    started: list[HubSpotEmulator] = []
+
+    def start(**options: Any) -> HubSpotEmulator:
+        emulator = HubSpotEmulator.start(**options)
+        started.append(emulator)
+        return emulator
+
+    try:
+        yield start
+    finally:
+        for emulator in started:
+            emulator.stop()
 
 
 @pytest.fixture

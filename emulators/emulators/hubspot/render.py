@@ -46,6 +46,7 @@ class Renderer:
                 if prop.type in types:
                     self.epoch_names[name] = zlib.crc32(name.encode())
         self.threshold = int(share * _SHARE_BUCKETS)
+        self.warnings = config.record_warnings
 
     def properties(self, record: Record) -> dict[str, str | None]:
         """The selected properties; requested-but-empty ones are null."""
@@ -74,7 +75,23 @@ class Renderer:
         }
         if record.archived_ms is not None:
             data["archivedAt"] = iso_ms(record.archived_ms)
+        if self.warnings:
+            data["warnings"] = record_warnings(record)
         return data
+
+
+def record_warnings(record: Record) -> list[dict[str, Any]]:
+    """`warnings[]` (`PublicObjectWarning`: `category`, `message`, `context`), added to the
+    record schema in 2026 (v3 and date-versioned specs). Their real categories are not
+    documented; this one is the emulator's own, so clients learn to ignore what they don't know.
+    """
+    return [
+        {
+            "category": "EMULATOR_NOTICE",
+            "message": "An emulated warning: clients must tolerate warnings they do not know.",
+            "context": {"objectId": record.sid},
+        }
+    ]
 
 
 def inline_associations(

@@ -1,6 +1,6 @@
 """HubSpot's own paths: objects (list, read, batch read, search, merge, GDPR delete),
 properties, v4 associations batch read and the OAuth token endpoint, with HubSpot's shapes and
-limits.
+limits; the date-versioned paths (`emulators.hubspot.versions`) use the same handlers.
 
 Ids absorbed by a new-id merge resolve to the merged record on every read by id (single read,
 batch read, v4 association batch read): HubSpot documents it for single reads; users observe
@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from emulators.hubspot.auth import RefreshPolicy
 from emulators.hubspot.errors import (
     HubSpotError,
     error_body,
@@ -38,6 +39,7 @@ from emulators.hubspot.render import (
 from emulators.hubspot.search import parse_search
 from emulators.hubspot.state import HubSpotState, state_of
 from emulators.hubspot.timeutil import iso_ms
+from emulators.hubspot.versions import empty_last_paging
 
 # Default page size of the list endpoint (https://developers.hubspot.com/docs/api/crm/contacts).
 DEFAULT_LIST_LIMIT = 10
@@ -128,6 +130,8 @@ async def list_objects(request: web.Request) -> web.Response:
         next_id = str(ids[start + limit])
         link = request.url.update_query({"after": next_id})
         body["paging"] = {"next": {"after": next_id, "link": str(link)}}
+    elif empty_last_paging(request):
+        body["paging"] = {}
     return json_response(body)
 
 
@@ -246,6 +250,8 @@ async def search(request: web.Request) -> web.Response:
     following = query.offset + len(page)  # a short page's next page continues after it
     if page and following < total:
         body["paging"] = {"next": {"after": str(following)}}
+    elif empty_last_paging(request):
+        body["paging"] = {}
     return json_response(body)
 
 
@@ -408,26 +414,34 @@ async def gdpr_delete(request: web.Request) -> web.Response:
 
 
 async def oauth_token(request: web.Request) -> web.Response:
-    """`POST /oauth/v1/token`: the refresh-token grant (form-encoded)."""
+    """`POST /oauth/v1/token`: the refresh-token and authorization-code grants (form-encoded;
+    v1 also reads fields from the query string)."""
     state = state_of(request)
     form = await request.post()
     fields = {k: str(v) for k, v in form.items()}
     fields.update({k: v for k, v in request.query.items() if k not in fields})
-    return json_response(state.auth.refresh(fields, state.config.oauth_token_lifetime_s))
+    config = state.config
+    policy = RefreshPolicy(config.refresh_token_rotation, config.refresh_token_grace_s)
+    return json_response(state.auth.refresh(fields, config.oauth_token_lifetime_s, policy))
 
 
 def add_routes(app: web.Application) -> None:
-    """Register HubSpot's paths."""
-    objects = "/crm/v3/objects/{object_type}"
-    app.router.add_get(objects, list_objects)
-    app.router.add_post(objects + "/search", search)
-    app.router.add_post(objects + "/batch/read", batch_read)
-    app.router.add_post(objects + "/merge", merge)
-    app.router.add_post("/crm/v3/objects/contacts/gdpr-delete", gdpr_delete)
-    app.router.add_get(objects + "/{object_id}", get_object)
-    app.router.add_get("/crm/v3/properties/{object_type}", list_properties)
-    app.router.add_get("/crm/v3/properties/{object_type}/{name}", get_property)
-    app.router.add_post(
-        "/crm/v4/associations/{from_type}/{to_type}/batch/read", associations_batch_read
+    """Register HubSpot's paths: v3/v4 and the date-versioned ones, served alike."""
+    families = (
+        ("/crm/v3/objects", "/crm/v3/properties", "/crm/v4/associations"),
+        ("/crm/objects/{version}", "/crm/properties/{version}", "/crm/associations/{version}"),
     )
+    for objects_root, properties_root, associations_root in families:
+        objects = objects_root + "/{object_type}"
+        app.router.add_get(objects, list_objects)
+        app.router.add_post(objects + "/search", search)
+        app.router.add_post(objects + "/batch/read", batch_read)
+        app.router.add_post(objects + "/merge", merge)
+        app.router.add_post(objects_root + "/contacts/gdpr-delete", gdpr_delete)
+        app.router.add_get(objects + "/{object_id}", get_object)
+        app.router.add_get(properties_root + "/{object_type}", list_properties)
+        app.router.add_get(properties_root + "/{object_type}/{name}", get_property)
+        app.router.add_post(
+            associations_root + "/{from_type}/{to_type}/batch/read", associations_batch_read
+        )
     app.router.add_post("/oauth/v1/token", oauth_token)

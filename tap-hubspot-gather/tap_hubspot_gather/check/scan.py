@@ -148,7 +148,7 @@ class PortalScanner:
         """HubSpot's count of active records (one search request), or None if unavailable."""
         try:
             body = self.client.post(
-                f"/crm/v3/objects/{object_type}/search",
+                self.client.paths.search(object_type),
                 {"limit": 1, "properties": ["hs_object_id"], "filterGroups": []},
                 search=True,
                 kind="check_total",

@@ -1,6 +1,6 @@
 """`--suggest`: which property should be the Gather ID, per object (the product page's step 2).
 
-Candidates come from HubSpot's property definitions (`GET /crm/v3/properties/{objectType}`):
+Candidates come from HubSpot's property definitions (`GET /crm/properties/{version}/{objectType}`):
 every property with `hasUniqueValue`, every custom (not HubSpot-defined, not calculated) text
 or number property whose name reads like an ID (`..._id`, `uuid`, `ref`, `key`, `code`), the
 configured ID property, and HubSpot's built-ins (`companyId`; `vid` and `email`). Their values

@@ -21,7 +21,8 @@ only those:
 - Error bodies may carry fields beyond the `Error` model (429s add `status`, `policyName`,
   `errorType`; OpenAPI objects allow additional properties unless they say otherwise).
 - Fields HubSpot's current specs add after the client's models were generated (NEWER_FIELDS:
-  `dataSensitivity` of a property; `hub_id`, `scopes`, `token_use` of an OAuth token response).
+  `dataSensitivity` of a property; `hub_id`, `scopes`, `token_use`, `user_id` of an OAuth token
+  response).
 
 Not JSON, so not validated here: the 414 HTML page (checked in test_limits.py).
 """
@@ -69,7 +70,7 @@ NULLABLE_VALUES = {"properties"}  # KNOWN DEVIATION 1: dict values that may be n
 # Fields of HubSpot's current specs that the client's (older) models lack, per model.
 NEWER_FIELDS = {
     "ModelProperty": {"dataSensitivity"},
-    "TokenResponseIF": {"hub_id", "scopes", "token_use"},
+    "TokenResponseIF": {"hub_id", "scopes", "token_use", "user_id"},
 }
 
 
