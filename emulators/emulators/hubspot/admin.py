@@ -80,6 +80,8 @@ async def admin_errors(request: web.Request, handler: Any) -> web.StreamResponse
 def reset_data(state: HubSpotState, extra_properties: int = 0) -> None:
     """A fresh empty portal: data, rate windows, faults and stats (config and tokens stay)."""
     state.store = Store(extra_properties)
+    state.webhooks.reset()
+    state.webhooks.attach(state.store)
     state.search = SearchEngine()
     state.limiter.reset()
     state.faults.clear()
@@ -100,6 +102,8 @@ def apply_seed(state: HubSpotState, payload: Any) -> dict[str, Any]:
     state.store = Store(options.custom_properties)
     state.search = SearchEngine()
     seed_store(state.store, options)
+    state.webhooks.clear_journal()  # seeding writes no events; subscriptions stay
+    state.webhooks.attach(state.store)
     summary: dict[str, Any] = {"custom_properties": options.custom_properties}
     for name, table in state.store.tables.items():
         summary[name] = len(table.active)
@@ -183,12 +187,25 @@ async def purge_object(request: web.Request) -> web.Response:
     state = state_of(request)
     store = state.store
     object_type = request.match_info["object_type"]
+    privacy = _object(await _body(request)).get("privacy", False)
+    if not isinstance(privacy, bool):
+        msg = 'privacy must be true (a GDPR delete) or false: {"privacy": true}'
+        raise AdminError(msg)
     record = store.purge(
         object_type,
         _int_id(request.match_info["object_id"], "id"),
         bump=state.config.association_changes_touch_contacts,
+        privacy=privacy,
     )
     return json_response({"purged": record.sid})
+
+
+async def restore_object(request: web.Request) -> web.Response:
+    """`POST /_emulator/objects/{type}/{id}/restore`: bring an archived record back."""
+    store = state_of(request).store
+    object_type = request.match_info["object_type"]
+    record = store.restore(object_type, _int_id(request.match_info["object_id"], "id"))
+    return json_response(store.dump_record(store.table(object_type), record))
 
 
 async def time_travel(request: web.Request) -> web.Response:
@@ -205,6 +222,7 @@ async def time_travel(request: web.Request) -> web.Response:
         msg = "time only travels forward: days and seconds must not be negative"
         raise AdminError(msg)
     state.store.time_travel(shift_ms)
+    state.webhooks.time_travel(shift_ms)
     purged = state.store.expire_archives(state.config.archive_retention_ms)
     return json_response({"shifted_ms": shift_ms, "purged": purged})
 
@@ -369,6 +387,7 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_patch(objects + "/{object_id}", update_object)
     app.router.add_post(objects + "/{object_id}/archive", archive_object)
     app.router.add_post(objects + "/{object_id}/purge", purge_object)
+    app.router.add_post(objects + "/{object_id}/restore", restore_object)
     app.router.add_post(p + "/time-travel", time_travel)
     app.router.add_get(p + "/stats", get_stats)
     app.router.add_post(p + "/stats/reset", reset_stats)

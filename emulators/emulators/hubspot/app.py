@@ -27,12 +27,15 @@ from emulators.hubspot.errors import (
     fault_body,
     json_response,
 )
+from emulators.hubspot.journal import add_journal_routes
+from emulators.hubspot.journal_admin import add_journal_admin_routes
 from emulators.hubspot.limits import Budget
 from emulators.hubspot.oauth import add_oauth_routes
 from emulators.hubspot.portal import HUB_ID, Portal, add_portal_routes
 from emulators.hubspot.routes import add_routes
 from emulators.hubspot.scopes import check_scopes
 from emulators.hubspot.state import ADMIN_PREFIX, STATE_KEY, HubSpotState
+from emulators.hubspot.subscriptions import add_subscription_routes
 from emulators.hubspot.versions import date_versions
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -144,4 +147,8 @@ def make_app(
     add_oauth_routes(app)
     add_portal_routes(app, portal, ADMIN_PREFIX)
     add_admin_routes(app)
+    state.webhooks.portal_id = hub_id  # the journal's one portal is this instance's
+    add_journal_routes(app)
+    add_subscription_routes(app)
+    add_journal_admin_routes(app)
     return app

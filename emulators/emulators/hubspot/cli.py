@@ -19,6 +19,11 @@ from emulators.hubspot.admin import apply_seed
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import CredentialError, OAuthClient, parse_service_key
 from emulators.hubspot.config import ConfigError, EmulatorConfig
+from emulators.hubspot.journal_settings import (
+    JournalSettingsError,
+    add_cli_arguments,
+    settings_from_args,
+)
 from emulators.hubspot.portal import HUB_ID, PortalError
 from emulators.hubspot.seed import SeedError
 from emulators.hubspot.state import STATE_KEY
@@ -93,6 +98,7 @@ def build_parser() -> object:
     parser.add_argument(
         "--config", default=None, help="JSON object of config settings (as PUT /_emulator/config)."
     )
+    add_cli_arguments(parser)
     return parser
 
 
@@ -119,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.config:
             config.update(json.loads(args.config))
         app = make_app(tokens, clients, config, hub_id=args.hub_id, service_keys=keys)
+        app[STATE_KEY].webhooks.settings = settings_from_args(args)
         if args.seed_companies or args.seed_contacts or args.custom_properties:
             options: dict[str, object] = {
                 "companies": args.seed_companies,
@@ -130,7 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if getattr(args, key) is not None:
                     options[key] = getattr(args, key)
             apply_seed(app[STATE_KEY], options)
-    except (CredentialError, ConfigError, SeedError, PortalError, json.JSONDecodeError) as exc:
+    except (
+        CredentialError,
+        ConfigError,
+        SeedError,
+        PortalError,
+        JournalSettingsError,
+        json.JSONDecodeError,
+    ) as exc:
         print(f"hubspot-emulator: {exc}", file=sys.stderr)
         return 2
     serve_forever(app, args.host, args.port)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulators.hubspot.changes import Change, ChangeKind, ChangeObserver
 from emulators.hubspot.properties import (
     COMPUTED_PROPERTIES,
     MODIFIED_PROPERTY,
@@ -117,6 +118,20 @@ def _unique_key(name: str, value: str) -> str:
     return value.lower() if name == "email" else value
 
 
+# HubSpot's contact-to-company association type ids: every associated company carries the
+# unlabeled type, the primary one also the primary type (see `render.association_types`).
+PRIMARY_COMPANY_TYPE_ID = 1
+UNLABELED_COMPANY_TYPE_ID = 279
+
+
+def _association_pairs(company_ids: Iterable[int], primary: int | None) -> set[tuple[int, int]]:
+    """A contact's company associations as (company id, association type id) pairs."""
+    pairs = {(company_id, UNLABELED_COMPANY_TYPE_ID) for company_id in company_ids}
+    if primary is not None:
+        pairs.add((primary, PRIMARY_COMPANY_TYPE_ID))
+    return pairs
+
+
 class Store:
     """All CRM data of one emulated portal."""
 
@@ -131,6 +146,13 @@ class Store:
         # No archive is older than this (None: no archives); a lower bound, so checking
         # retention on every request costs nothing until something may have expired.
         self.oldest_archive_ms: int | None = None
+        # Told about every write (the webhooks journal listens here); None: nobody listens.
+        self.observer: ChangeObserver | None = None
+
+    def _emit(self, kind: ChangeKind, table: Table, record_id: int, **details: Any) -> None:
+        """Report one change to the observer, if any."""
+        if self.observer is not None:
+            self.observer(Change(kind, table.object_type, record_id, self.clock(), **details))
 
     def table(self, object_type: str) -> Table:
         """The table of a type, or a 404-worthy error naming the supported ones."""
@@ -175,6 +197,8 @@ class Store:
         record.values["hs_object_id"] = record.sid
         record.values["createdate"] = record.created_iso
         self._stamp_modified(table, record)
+        initial = {name: text for name, text in clean.items() if text is not None}
+        self._emit("CREATE", table, record.id, properties=initial, values=record.values)
         companies = list(company_ids)
         if primary_company_id is not None or companies:
             self._set_companies(record, companies, primary_company_id)
@@ -186,8 +210,11 @@ class Store:
         table = self.table(object_type)
         record = self._active(table, record_id)
         clean = self._checked_values(table, values, record)
+        changed = {name: text for name, text in clean.items() if record.values.get(name) != text}
         self._apply_values(table, record, clean)
         self._bump(table, record)
+        if changed:
+            self._emit("UPDATE", table, record.id, properties=changed, values=record.values)
         return record
 
     def set_associations(
@@ -205,7 +232,17 @@ class Store:
         self._set_companies(contact, list(company_ids), primary_company_id)
         changed = before != contact.primary_company_id
         self._bump(self.tables["contacts"], contact, changed=changed and bump, written=changed)
+        if changed and bump:
+            self._emit_primary_company(contact)
         return contact
+
+    def _emit_primary_company(self, contact: Record) -> None:
+        """The UPDATE of a contact whose primary company (`associatedcompanyid`) changed."""
+        value = contact.values.get("associatedcompanyid")
+        changes = {"associatedcompanyid": value}
+        self._emit(
+            "UPDATE", self.tables["contacts"], contact.id, properties=changes, values=contact.values
+        )
 
     def archive(self, object_type: str, record_id: int, *, bump: bool = True) -> Record:
         """Move a record to the archived listing (companies leave their contacts, whose
@@ -220,12 +257,46 @@ class Store:
         table.active.remove(record.id)
         bisect.insort(table.archived, record.id)
         self._unindex(table, record)
+        self._emit("DELETE", table, record.id)
         if table.object_type == "contacts":
             for company_id in record.company_ids:
                 self.company_contacts.get(company_id, set()).discard(record.id)
         else:
             self._detach_company(record.id, replacement=None, bump=bump)
         self.version += 1
+        return record
+
+    def restore(self, object_type: str, record_id: int) -> Record:
+        """Bring an archived record back (HubSpot's restore, within the retention): it is listed
+        again with its unique values and its contact-to-company associations to companies that
+        are still active (a company's own contacts, detached when it was archived, stay apart);
+        its modified date moves."""
+        table = self.table(object_type)
+        record = table.get(record_id, archived=True)
+        if record is None:
+            msg = f"no archived {table.object_type} record with id {record_id} to restore"
+            raise StoreError(msg, status=404)
+        for name in table.unique_names:
+            value = record.values.get(name)
+            owner = None if value is None else table.find_unique(name, value)
+            if owner is not None:
+                msg = (
+                    f"cannot restore {record_id}: {name} {value!r} now belongs to record {owner.id}"
+                )
+                raise StoreError(msg, status=409)
+        record.archived_ms = None
+        table.archived.remove(record.id)
+        bisect.insort(table.active, record.id)
+        self._apply_values(
+            table, record, {n: record.values[n] for n in table.unique_names if n in record.values}
+        )
+        self._emit("RESTORE", table, record.id)
+        if table.object_type == "contacts":
+            companies = self.tables["companies"]
+            kept = [c for c in record.company_ids if companies.get(c) is not None]
+            primary = record.primary_company_id if record.primary_company_id in kept else None
+            self._set_companies(record, kept, primary, auto_primary=False)
+        self._bump(table, record)
         return record
 
     def merge(
@@ -267,6 +338,7 @@ class Store:
         else:
             self._detach_company(secondary.id, replacement=primary.id, bump=bump)
         self._bump(table, primary)
+        self._emit("MERGE", table, primary.id, primary_id=primary.id, merged_ids=(secondary.id,))
         return primary
 
     def _merge_into_new(
@@ -290,12 +362,16 @@ class Store:
         ]
         self._remove(table, primary)
         self._remove(table, secondary)
-        record = self.create(
-            table.object_type,
-            {},
-            created_ms=min(primary.created_ms, secondary.created_ms),
-            updated_ms=self.clock(),
-        )
+        observer, self.observer = self.observer, None  # the MERGE below reports the new record
+        try:
+            record = self.create(
+                table.object_type,
+                {},
+                created_ms=min(primary.created_ms, secondary.created_ms),
+                updated_ms=self.clock(),
+            )
+        finally:
+            self.observer = observer
         record.written_ms = self.clock()
         self._apply_values(table, record, dict(values))
         if extra_emails:
@@ -313,6 +389,14 @@ class Store:
                 self._set_companies(record, companies, primary_company)
         else:
             self._repoint_company(contacts, (primary.id, secondary.id), record.id, bump=bump)
+        self._emit(
+            "MERGE",
+            table,
+            record.id,
+            primary_id=primary.id,
+            merged_ids=(secondary.id,),
+            new_id=True,
+        )
         self.version += 1
         return record
 
@@ -333,10 +417,12 @@ class Store:
             for company_id in record.company_ids:
                 self.company_contacts.get(company_id, set()).discard(record.id)
 
-    def purge(self, object_type: str, record_id: int, *, bump: bool = True) -> Record:
-        """Delete a record permanently, active or archived (a GDPR delete): nothing of it
-        remains, not even the old ids that resolved to it. A purged company leaves its
-        contacts without it (`bump` as for archives)."""
+    def purge(
+        self, object_type: str, record_id: int, *, bump: bool = True, privacy: bool = False
+    ) -> Record:
+        """Delete a record permanently, active or archived (a GDPR delete when `privacy`):
+        nothing of it remains, not even the old ids that resolved to it. A purged company
+        leaves its contacts without it (`bump` as for archives)."""
         table = self.table(object_type)
         record = table.resolve(record_id, archived=None)
         if record is None:
@@ -345,6 +431,7 @@ class Store:
         self._remove(table, record)
         for old in [old for old, target in table.aliases.items() if target == record.id]:
             del table.aliases[old]
+        self._emit("PURGE", table, record.id, privacy=privacy)
         if table.object_type == "companies" and not record.archived:
             self._detach_company(record.id, replacement=None, bump=bump)
         self.version += 1
@@ -525,10 +612,24 @@ class Store:
                 raise StoreError(msg, status=404)
         if primary is None and company_ids and auto_primary:
             primary = company_ids[0]
+        before = _association_pairs(contact.company_ids, contact.primary_company_id)
         for old in contact.company_ids:
             self.company_contacts.get(old, set()).discard(contact.id)
         contact.company_ids = list(dict.fromkeys(company_ids))
         contact.primary_company_id = primary
+        after = _association_pairs(contact.company_ids, primary)
+        table = self.tables["contacts"]
+        for company_id, type_id in sorted(before - after):
+            self._emit(
+                "ASSOCIATION",
+                table,
+                contact.id,
+                associated_id=company_id,
+                type_id=type_id,
+                removed=True,
+            )
+        for company_id, type_id in sorted(after - before):
+            self._emit("ASSOCIATION", table, contact.id, associated_id=company_id, type_id=type_id)
         if not contact.archived:
             for company_id in contact.company_ids:
                 self.company_contacts.setdefault(company_id, set()).add(contact.id)
@@ -566,6 +667,8 @@ class Store:
             )
             changed = before != contact.primary_company_id
             self._bump(contacts, contact, changed=changed and bump, written=changed)
+            if changed and bump:
+                self._emit_primary_company(contact)
 
     # --- reads for the admin API ---------------------------------------------------------
 

@@ -49,6 +49,7 @@ import pytest
 from emulators.common.server import BackgroundServer
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import OAuthClient
+from emulators.hubspot.journal_admin import JournalAdmin, apply_journal_marker, register_marker
 from emulators.hubspot.portal import HUB_ID
 
 EMULATOR_TOKEN = "pat-na1-emulator-test-token"  # noqa: S105 - a fixture credential, not a secret
@@ -85,8 +86,8 @@ def _record_body(
     return body
 
 
-class AdminClient:
-    """Typed helpers over the admin API of an emulator at `url`."""
+class AdminClient(JournalAdmin):
+    """Typed helpers over the admin API of an emulator at `url` (journal ones included)."""
 
     def __init__(self, url: str, token: str, oauth_client: OAuthClient) -> None:
         self.url = url
@@ -378,7 +379,8 @@ def _read_url(proc: subprocess.Popen[str]) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the fixture-options marker."""
+    """Register the fixture-options marker and the journal-settings marker."""
+    register_marker(config)
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**options): options of the HubSpot emulator fixtures ({', '.join(OPTIONS)})",
@@ -401,6 +403,7 @@ def fixture_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 def hubspot_emulator(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator]:
     """A fresh in-process HubSpot emulator (see the module docstring)."""
     emulator = HubSpotEmulator.start(**fixture_options(request))
+    apply_journal_marker(request.node, emulator)
     try:
         yield emulator
     finally:

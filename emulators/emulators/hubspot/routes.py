@@ -409,7 +409,7 @@ async def gdpr_delete(request: web.Request) -> web.Response:
         record = table.resolve(int(raw_id), archived=None) if raw_id.isdigit() else None
     if record is None:
         raise not_found(f"No contact with {id_property or 'id'} {raw_id} exists.")
-    state.store.purge("contacts", record.id)
+    state.store.purge("contacts", record.id, privacy=True)
     return web.Response(status=204)
 
 

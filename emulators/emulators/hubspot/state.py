@@ -13,6 +13,7 @@ from emulators.hubspot.config import EmulatorConfig
 from emulators.hubspot.limits import RateLimiter
 from emulators.hubspot.model import Store
 from emulators.hubspot.search import SearchEngine
+from emulators.hubspot.webhooks import Webhooks
 
 ADMIN_PREFIX = "/_emulator"
 
@@ -28,6 +29,11 @@ class HubSpotState:
     search: SearchEngine = field(default_factory=SearchEngine)
     faults: FaultPlan = field(default_factory=FaultPlan)
     stats: RequestStats = field(default_factory=RequestStats)
+    # The app's journal subscriptions and journal; hears every change of `store`.
+    webhooks: Webhooks = field(default_factory=Webhooks)
+
+    def __post_init__(self) -> None:
+        self.webhooks.attach(self.store)
 
 
 STATE_KEY = web.AppKey("hubspot_state", HubSpotState)
