@@ -1,4 +1,4 @@
-"""Re-reading named records: `POST /crm/v3/objects/{type}/batch/read`, 100 ids per request.
+"""Re-reading named records: `POST .../objects/{type}/batch/read`, 100 ids per request.
 
 The journal says which records changed, never what they hold, so journal mode reads each
 named record as it is now. Properties travel in the body (no URL length limit). HubSpot
@@ -29,7 +29,7 @@ class BatchReader:
         for start in range(0, len(ids), BATCH_READ_SIZE):
             chunk = ids[start : start + BATCH_READ_SIZE]
             body = self.client.post(
-                f"/crm/v3/objects/{self.object_type}/batch/read",
+                self.client.paths.batch_read(self.object_type),
                 {
                     "inputs": [{"id": i} for i in chunk],
                     "properties": self.properties,

@@ -32,12 +32,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tap_hubspot_gather.errors import HubSpotError
-from tap_hubspot_gather.journal import (
-    JournalClient,
-    JournalLostError,
-    JournalUnavailableError,
-    token_info_path,
-)
+from tap_hubspot_gather.journal import JournalClient, JournalLostError, JournalUnavailableError
 from tap_hubspot_gather.properties import format_datetime, parse_datetime
 from tap_hubspot_gather.run_state import JournalState, Phase, Run, StreamState
 from tap_hubspot_gather.streams import CompaniesStream, CRMStream
@@ -88,23 +83,24 @@ def open_change_feed(tap: TapHubspotGather) -> ChangeFeed | None:
 
 
 def _portal_id(tap: TapHubspotGather) -> int:
-    """The `portal_id` setting, else the portal of the install's access token."""
+    """The `portal_id` setting, else the portal of the install's token (account details)."""
     configured = tap.config.get("portal_id")
     if configured:
         return int(configured)
-    token = tap.client.auth.token()
+    holder = next((s for s in tap.crm_streams() if s.selected), None)
+    remembered = holder.saved.journal_state.portal_id if holder is not None else None
+    if remembered:
+        return remembered
+    client = tap.client
     try:
-        info = tap.client.get(token_info_path(token), kind="token_info") or {}
-    except HubSpotError:
-        info = {}
-    hub_id = info.get("hub_id")
-    if hub_id is None:
-        msg = (
-            "the portal id could not be read from the access token (a private app token "
-            "cannot be introspected): set portal_id to the HubSpot account id."
-        )
-        raise JournalUnavailableError(msg)
-    return int(hub_id)
+        details = client.get(client.paths.account_details(), kind="account_details") or {}
+    except HubSpotError as exc:
+        msg = f"the portal id could not be read ({exc}); set portal_id to the HubSpot account id"
+        raise JournalUnavailableError(msg) from None
+    portal_id = int(details["portalId"])
+    if holder is not None:
+        holder.saved.journal_state.portal_id = portal_id
+    return portal_id
 
 
 class ChangeFeed:
@@ -155,8 +151,10 @@ class ChangeFeed:
         if lost is not None and journal.started:
             self._restart(lost)
             return
-        if not journal.started and journal.offset is None and not journal.resync:
+        if not journal.started and journal.offset is None:
             journal.offset = self.client.latest_offset()
+            if journal.resync:
+                return  # every stream runs a complete pass from this offset
             self.fresh = True
             self.logger.info(
                 "Webhooks Journal: first journal run; newest offset %s taken before this run "

@@ -29,10 +29,14 @@ from tap_hubspot_gather.auth import OAuthRefresher
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, redact
 from tap_hubspot_gather.transport import USER_AGENT, NoAnswerError, Transport, UnsendableError
+from tap_hubspot_gather.versions import (
+    JOURNAL_LOCAL_PATH,
+    JOURNAL_SUBSCRIPTIONS_PATH,
+    OAUTH_TOKEN_PATH,
+)
 
-JOURNAL_API_VERSION = "2026-03"
-JOURNAL_PATH = f"/webhooks-journal/journal-local/{JOURNAL_API_VERSION}"
-SUBSCRIPTIONS_PATH = f"/webhooks-journal/subscriptions/{JOURNAL_API_VERSION}"
+JOURNAL_PATH = JOURNAL_LOCAL_PATH
+SUBSCRIPTIONS_PATH = JOURNAL_SUBSCRIPTIONS_PATH
 # The scopes a client-credentials token needs to manage subscriptions and read the journal
 # (https://developers.hubspot.com/docs/api-reference/latest/webhooks-journal/guide).
 JOURNAL_SCOPES = (
@@ -44,6 +48,7 @@ JOURNAL_SCOPES = (
 # https://developers.hubspot.com/docs/api-reference/2027-03-beta/webhooks-journal/journal-entries/local/batch/get-webhook).
 ENTRIES_PER_CALL = 100
 HTTP_NOT_FOUND = 404
+HTTP_BAD_REQUEST = 400
 FILE_TIMEOUT_S = 60.0
 FILE_RETRIES = 3
 
@@ -56,6 +61,10 @@ class JournalLostError(HubSpotError):
     """The offset expired or is unknown, or the journal failed: one complete pass."""
 
 
+class AppTokenRefusedError(HubSpotAuthError):
+    """HubSpot refused the app a client-credentials token (its message says why)."""
+
+
 class ClientCredentialsToken(OAuthRefresher):
     """The app's own token (grant `client_credentials`): no refresh token, a new one when it
     expires (https://developers.hubspot.com/docs/api-reference/latest/authentication/manage-oauth-tokens)."""
@@ -64,7 +73,15 @@ class ClientCredentialsToken(OAuthRefresher):
         self, api_url: str, client_id: str, client_secret: str, scopes: Sequence[str]
     ) -> None:
         super().__init__(api_url, client_id, client_secret, "")
+        # The 2026-03 token endpoint takes `client_credentials` (HubSpot's OAuth spec).
+        self.token_url = api_url.rstrip("/") + OAUTH_TOKEN_PATH
         self._scopes = " ".join(scopes)
+
+    def _post(self, form: dict[str, str]) -> dict[str, Any]:
+        try:
+            return super()._post(form)
+        except HubSpotAuthError as exc:
+            raise AppTokenRefusedError(str(exc), status=exc.status) from None
 
     def _refresh(self) -> None:
         form = {
@@ -147,13 +164,23 @@ class JournalClient:
             if method == "GET":
                 return self.http.get(path, self._params(), kind="journal")
             return self.http.post(path, body or {}, params=self._params(), kind="journal")
+        except AppTokenRefusedError as exc:
+            raise JournalUnavailableError(str(exc), status=exc.status) from None
         except HubSpotAuthError as exc:
             msg = (
-                f"the Webhooks Journal refused the app for portal {self.portal_id}: {exc} "
-                "Install the app in the portal (OAuth install flow) and give it the scopes "
-                f"{', '.join(JOURNAL_SCOPES)}."
+                f"the app lacks a scope for the Webhooks Journal of portal {self.portal_id} "
+                f"({_detail(exc)}): give the app the scopes {', '.join(JOURNAL_SCOPES)} and "
+                "the read scopes of the synced objects, and reinstall it in the portal"
             )
             raise JournalUnavailableError(msg, status=exc.status) from None
+        except HubSpotError as exc:
+            if exc.status == HTTP_BAD_REQUEST and "install" in str(exc).lower():
+                msg = (
+                    f"the app is not installed in portal {self.portal_id}: install it through "
+                    "the OAuth install flow (tap-hubspot-gather-connect)"
+                )
+                raise JournalUnavailableError(msg, status=exc.status) from None
+            raise
 
     def latest_offset(self) -> str | None:
         """The newest entry's offset (None: the journal is empty)."""
@@ -242,12 +269,12 @@ class FileFetcher:
         raise JournalLostError(msg)
 
 
+def _detail(exc: HubSpotError) -> str:
+    """HubSpot's explanation inside one of our error messages (after the route)."""
+    text = str(exc)
+    return text.split(": ", 1)[1].split(". ", 1)[0] if ": " in text else text
+
+
 def _no_query(url: str) -> str:
     """The URL without its query (a pre-signed URL's signature stays out of messages)."""
     return url.split("?", 1)[0]
-
-
-def token_info_path(token: str) -> str:
-    """`GET /oauth/v1/access-tokens/{token}`: the portal (hub_id) an install token belongs to
-    (https://developers.hubspot.com/docs/api-reference/legacy/authentication/manage-oauth-tokens)."""
-    return "/oauth/v1/access-tokens/" + quote(token, safe="")

@@ -144,6 +144,7 @@ class JournalState:
     # (search lag): the first journal run also searches up to it.
     catch_up_until: str | None = None
     subscribed_at: str | None = None  # the holder last checked its subscriptions then
+    portal_id: int | None = None  # the holder's portal (read once from account details)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> JournalState:
@@ -157,6 +158,7 @@ class JournalState:
             started=bool(raw.get("started")),
             catch_up_until=_text(raw.get("catch_up_until")),
             subscribed_at=_text(raw.get("subscribed_at")),
+            portal_id=int(raw["portal_id"]) if raw.get("portal_id") else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,6 +176,8 @@ class JournalState:
             out["catch_up_until"] = self.catch_up_until
         if self.subscribed_at:
             out["subscribed_at"] = self.subscribed_at
+        if self.portal_id:
+            out["portal_id"] = self.portal_id
         return out
 
     def add(self, ids: list[str]) -> None:
