@@ -20,9 +20,7 @@ token 401 `INVALID_AUTHENTICATION`, an expired client-credentials token 401
 
 from __future__ import annotations
 
-import secrets
 import time
-from typing import Any
 
 from aiohttp import web
 
@@ -42,6 +40,7 @@ SUBSCRIPTIONS_WRITE = (
 )
 # HubSpot's 403 for a token without the scopes of an endpoint (its error-handling docs,
 # https://developers.hubspot.com/docs/api-reference/error-handling).
+CLIENT_CREDENTIALS = "client_credentials"
 SCOPES_LINK = "https://developers.hubspot.com/scopes"
 _MISSING_SCOPES_MESSAGE = (
     "This app hasn't been granted all required scopes to make this call. "
@@ -55,24 +54,19 @@ _APP_ONLY_MESSAGE = (
 
 
 def client_credentials_token(state: HubSpotState, token: str) -> ClientCredentialsToken | None:
-    """The client-credentials token behind a bearer value, if it is one."""
-    return state.webhooks.tokens.get(token)
+    """The client-credentials token behind a bearer value, if it is one (minted by the OAuth
+    token endpoint's client_credentials grant, `emulators.hubspot.auth`)."""
+    issued = state.auth.issued.get(token)
+    if issued is None or issued.token_use != CLIENT_CREDENTIALS:
+        return None
+    return ClientCredentialsToken(issued.client_id, issued.scopes, issued.expires_ms)
 
 
-def issue_client_credentials(
-    state: HubSpotState, client_id: str, scopes: tuple[str, ...], lifetime_s: float
-) -> dict[str, Any]:
-    """Mint a client-credentials token (`ClientCredentialsTokenResponse`, no refresh token)."""
-    token = "CC" + secrets.token_urlsafe(48)
-    expires = int(time.time() * 1000 + lifetime_s * 1000)
-    state.webhooks.tokens[token] = ClientCredentialsToken(client_id, scopes, expires)
-    return {
-        "access_token": token,
-        "expires_in": int(lifetime_s),
-        "token_type": "bearer",
-        "token_use": "client_credentials",
-        "scopes": list(scopes),
-    }
+def _known_elsewhere(state: HubSpotState, token: str) -> bool:
+    """Whether the token is another credential the emulator accepts (a private-app token, a
+    Service Key, a user's OAuth access token)."""
+    auth = state.auth
+    return token in auth.tokens or token in auth.service_keys or token in auth.issued
 
 
 def missing_scopes(needed: tuple[str, ...]) -> HubSpotError:
@@ -101,7 +95,7 @@ def require_app(request: web.Request, needed: tuple[str, ...]) -> HubSpotState:
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     issued = client_credentials_token(state, token) if token else None
     if issued is None:
-        if token and (token in state.auth.tokens or token in state.auth.issued):
+        if token and _known_elsewhere(state, token):
             body = error_body("MISSING_SCOPES", _APP_ONLY_MESSAGE, links={"scopes": SCOPES_LINK})
             raise HubSpotError(403, body)
         state.auth.authenticate(header)  # raises the CRM's 401 for a missing or unknown token

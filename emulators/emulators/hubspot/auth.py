@@ -70,6 +70,15 @@ _INVALID_MESSAGE = (
 )
 
 
+# Client-credentials tokens "authenticate as your app rather than on behalf of a specific user"
+# and serve the webhooks journal (https://developers.hubspot.com/docs/api-reference/latest/authentication/manage-oauth-tokens);
+# they name no portal, so CRM reads refuse them (our choice; HubSpot documents no answer).
+_APP_ONLY_MESSAGE = (
+    "A client credentials token authenticates as the app and can only call the webhooks "
+    "journal and its subscriptions; read CRM records with the portal's OAuth access token."
+)
+
+
 class CredentialError(ValueError):
     """A credential given on the command line, by env var or the admin API is malformed."""
 
@@ -236,6 +245,8 @@ class Auth:
                 context={"expire time": [iso_ms(issued.expires_ms)]},
             )
             raise HubSpotError(401, body)
+        if issued.token_use == "client_credentials":  # noqa: S105 - a token kind, not a secret
+            raise HubSpotError(403, error_body("MISSING_SCOPES", _APP_ONLY_MESSAGE))
         return Caller(key="oauth:" + issued.client_id, oauth=True, scopes=frozenset(issued.scopes))
 
     # The token endpoint --------------------------------------------------------------------

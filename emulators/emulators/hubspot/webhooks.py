@@ -30,7 +30,8 @@ OBJECT_READ_SCOPES = {
 
 @dataclass
 class ClientCredentialsToken:
-    """A token minted by the client-credentials grant: the app's, not a user's or a portal's."""
+    """What the journal needs of a token minted by the client-credentials grant: the app's,
+    not a user's or a portal's."""
 
     client_id: str
     scopes: tuple[str, ...]
@@ -46,8 +47,6 @@ class Webhooks:
         self.portal_id = HUB_ID
         self.subscriptions = Subscriptions()
         self.journal = Journal()
-        # The app's client-credentials tokens (token -> what it may do).
-        self.tokens: dict[str, ClientCredentialsToken] = {}
         # Signs the journal files' pre-signed URLs.
         self.url_secret = secrets.token_bytes(32)
 

@@ -29,12 +29,6 @@ def client_credentials_token(
 ) -> str:
     """A client-credentials token of the fixture's OAuth app, from the token endpoint."""
     client = emulator.oauth_client
-    if True:  # TEMPORARY until the client-credentials grant is merged
-        from emulators.hubspot.app_auth import issue_client_credentials
-        from emulators.hubspot.state import STATE_KEY
-
-        state = emulator.server.app[STATE_KEY]
-        return str(issue_client_credentials(state, client.client_id, scopes, 1800)["access_token"])
     response = requests.post(
         emulator.url + "/oauth/2026-03/token",
         data={

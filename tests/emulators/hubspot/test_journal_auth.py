@@ -101,3 +101,45 @@ def test_withheld_journal_scope_refuses_reads(emulator: HubSpotEmulator) -> None
     response = app.get(JOURNAL + "/latest")
     assert response.status_code == 403
     assert response.json()["category"] == "MISSING_SCOPES"
+
+
+def test_a_crm_read_with_the_client_credentials_token_is_refused(
+    emulator: HubSpotEmulator,
+) -> None:
+    emulator.seed(companies=1, contacts=1)
+    token = client_credentials_token(emulator)
+    for path in ("/crm/v3/objects/contacts", "/crm/objects/2026-03/contacts"):
+        response = requests.get(
+            emulator.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert response.status_code == 403
+        assert "client credentials token" in response.json()["message"]
+        assert token not in response.text
+
+
+def test_an_expired_client_credentials_token_is_401(emulator: HubSpotEmulator) -> None:
+    app = Journal(emulator)
+    emulator.expire_tokens()
+    response = app.get(JOURNAL + "/latest")
+    assert response.status_code == 401
+    assert response.json()["category"] == "EXPIRED_AUTHENTICATION"
+
+
+def test_the_token_endpoint_answers_the_client_credentials_shape(
+    emulator: HubSpotEmulator,
+) -> None:
+    client = emulator.oauth_client
+    response = requests.post(
+        emulator.url + "/oauth/2026-03/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "scope": f"{JOURNAL_SCOPE} {READ_SCOPE} {WRITE_SCOPE}",
+        },
+        timeout=30,
+    )
+    body = response.json()
+    assert body["token_use"] == "client_credentials"
+    assert "refresh_token" not in body
+    assert body["scopes"] == [JOURNAL_SCOPE, READ_SCOPE, WRITE_SCOPE]

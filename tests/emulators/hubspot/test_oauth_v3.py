@@ -203,8 +203,10 @@ def test_client_credentials_mints_a_token_with_the_asked_scopes_and_no_refresh_t
     assert body["token_use"] == "client_credentials"
     assert body["scopes"] == ["crm.objects.contacts.read"]
     assert body["expires_in"] == 1800
-    assert _get(emulator, CONTACTS, body["access_token"]).status_code == 200
-    assert _get(emulator, COMPANIES, body["access_token"]).json()["category"] == "MISSING_SCOPES"
+    # An app token serves the webhooks journal only: CRM reads refuse it (test_journal_auth.py).
+    refused = _get(emulator, CONTACTS, body["access_token"])
+    assert refused.status_code == 403
+    assert "client credentials token" in refused.json()["message"]
     no_scope = _post(emulator, "/oauth/2026-09/token", {**form, "scope": ""})
     _assert_oauth_error(no_scope, "invalid_scope", "BAD_SCOPE")
 
