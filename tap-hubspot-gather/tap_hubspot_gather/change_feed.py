@@ -45,6 +45,9 @@ DEFAULT_CHANGE_CAPTURE = "auto"
 # Check the app's subscriptions at most this often (one GET; a missing one is re-created and
 # costs one complete pass, since its events were not written meanwhile).
 SUBSCRIPTION_CHECK_INTERVAL = dt.timedelta(hours=24)
+# "changes that occurred ... over the past 3 days"
+# (https://developers.hubspot.com/docs/api-reference/latest/webhooks-journal/journal-entries/guide).
+JOURNAL_RETENTION = dt.timedelta(days=3)
 OBJECT_ACTIONS = ("CREATE", "UPDATE", "DELETE", "MERGE", "RESTORE")
 ASSOCIATION_ACTIONS = ("ASSOCIATION_ADDED", "ASSOCIATION_REMOVED")
 RELINKING_ACTIONS = frozenset({"DELETE", "RESTORE", "MERGE"})
@@ -138,9 +141,7 @@ class ChangeFeed:
             except HubSpotError as exc:
                 self.disabled = str(exc)
                 self.logger.warning("Webhooks Journal unavailable: %s Polling this run.", exc)
-        if self.disabled is not None:
-            return None
-        reason = saved.journal_state.resync
+        reason = saved.journal_state.resync  # honoured even when the journal is down now
         if reason:
             self.logger.warning("%s: complete pass (journal: %s)", stream.name, reason)
         return reason
@@ -153,6 +154,7 @@ class ChangeFeed:
             return
         if not journal.started and journal.offset is None:
             journal.offset = self.client.latest_offset()
+            journal.offset_at = format_datetime(now)
             if journal.resync:
                 return  # every stream runs a complete pass from this offset
             self.fresh = True
@@ -254,9 +256,11 @@ class ChangeFeed:
         entries = 0
         events = 0
         try:
+            self._check_age(journal)
             for entry in self.client.entries(journal.offset):
                 self.route(entry.events)
                 journal.offset = entry.offset
+                journal.offset_at = format_datetime(dt.datetime.now(dt.timezone.utc))
                 entries += 1
                 events += len(entry.events)
                 stream._checkpoint()
@@ -279,6 +283,20 @@ class ChangeFeed:
         )
         return None
 
+    @staticmethod
+    def _check_age(journal: JournalState) -> None:
+        """Refuse an offset last advanced longer ago than the journal keeps entries (the
+        only way to notice lost entries when the journal was empty at the last read)."""
+        if journal.offset_at is None:
+            return
+        age = dt.datetime.now(dt.timezone.utc) - parse_datetime(journal.offset_at)
+        if age > JOURNAL_RETENTION:
+            msg = (
+                f"the journal was last read {age.days} days ago, longer than HubSpot keeps "
+                "entries (three days): its offset expired"
+            )
+            raise JournalLostError(msg)
+
     def _restart(self, reason: str) -> None:
         """Take the newest offset now and have every stream run a complete pass."""
         holder = self.holder
@@ -291,6 +309,7 @@ class ChangeFeed:
             offset = None
             holder.saved.journal_state.started = False
         holder.saved.journal_state.offset = offset
+        holder.saved.journal_state.offset_at = format_datetime(dt.datetime.now(dt.timezone.utc))
         for stream in self.streams():
             stream.saved.journal_state.resync = reason
             stream.saved.journal_state.pending = []
@@ -356,10 +375,11 @@ class ChangeFeed:
     def finish(self, stream: CRMStream, saved: StreamState, run: Run) -> None:
         """After a run: a stream that read everything up to the offset follows the journal
         from now on; a complete pass clears the reason it ran."""
+        journal = saved.journal_state
+        if run.complete:
+            journal.resync = None
         if self.disabled is not None:
             return
-        journal = saved.journal_state
-        journal.resync = None
         journal.catch_up_until = None
         if not journal.started:
             journal.started = True

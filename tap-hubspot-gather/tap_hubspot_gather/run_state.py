@@ -145,6 +145,7 @@ class JournalState:
     catch_up_until: str | None = None
     subscribed_at: str | None = None  # the holder last checked its subscriptions then
     portal_id: int | None = None  # the holder's portal (read once from account details)
+    offset_at: str | None = None  # when the offset was taken or last moved
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> JournalState:
@@ -159,6 +160,7 @@ class JournalState:
             catch_up_until=_text(raw.get("catch_up_until")),
             subscribed_at=_text(raw.get("subscribed_at")),
             portal_id=int(raw["portal_id"]) if raw.get("portal_id") else None,
+            offset_at=_text(raw.get("offset_at")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,6 +180,8 @@ class JournalState:
             out["subscribed_at"] = self.subscribed_at
         if self.portal_id:
             out["portal_id"] = self.portal_id
+        if self.offset_at:
+            out["offset_at"] = self.offset_at
         return out
 
     def add(self, ids: list[str]) -> None:

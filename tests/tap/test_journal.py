@@ -45,7 +45,11 @@ def crm_reads(stats: dict[str, Any]) -> int:
 
 
 def batch_reads(stats: dict[str, Any]) -> int:
-    return routes(stats, containing="/batch/read") - routes(stats, containing="webhooks-journal")
+    return int(
+        stats["routes"]
+        .get("POST /crm/objects/{version}/{object_type}/batch/read", {})
+        .get("total", 0)
+    )
 
 
 def journal_calls(stats: dict[str, Any]) -> int:
@@ -185,7 +189,7 @@ def test_duplicated_shuffled_events_and_a_delete_beside_a_merge_change_nothing(
     emitted = run.ids("contacts")
     assert len(emitted) == len(set(emitted))  # each record once
     by_id = {r["id"]: r for r in run.records["contacts"]}
-    assert {i for i in ids[:5]} <= set(by_id)
+    assert set(ids[:5]) <= set(by_id)
     assert all(by_id[i]["city"] == "Porto" for i in ids[:5])
     survivor = by_id[str(merged["id"])]
     assert survivor["archived"] is False
@@ -198,12 +202,16 @@ def test_an_expired_offset_runs_one_complete_pass_then_the_journal_resumes(
 ) -> None:
     hubspot.seed(companies=4, contacts=50)
     first = first_run(hubspot, journal_config)
-    hubspot.update("contacts", hubspot.dump("contacts")[0]["id"], {"city": "Faro"})
+    contacts = [c["id"] for c in hubspot.dump("contacts")]
+    hubspot.update("contacts", contacts[0], {"city": "Faro"})
+    read = run_tap(journal_config, state=first.last_state)  # the offset is an entry's now
+    assert read.ids("contacts") == [contacts[0]]
+    hubspot.update("contacts", contacts[1], {"city": "Tavira"})
     hubspot.publish_journal()
     hubspot.time_travel(days=4)  # past the journal's three days
 
     with caplog.at_level(logging.WARNING):
-        recovered = run_tap(journal_config, state=first.last_state)
+        recovered = run_tap(journal_config, state=read.last_state)
 
     assert "expired or is unknown" in caplog.text
     assert activations(recovered) == set(STREAMS)
