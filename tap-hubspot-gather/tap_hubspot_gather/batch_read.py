@@ -25,7 +25,7 @@ class BatchReader:
 
     def read(self, ids: Sequence[str], *, archived: bool) -> list[HubSpotObject]:
         """The records HubSpot has for `ids` (live, or archived), 100 per request."""
-        found: list[HubSpotObject] = []
+        found: list[HubSpotObject] = []  # nothing asked, nothing sent
         for start in range(0, len(ids), BATCH_READ_SIZE):
             chunk = ids[start : start + BATCH_READ_SIZE]
             body = self.client.post(

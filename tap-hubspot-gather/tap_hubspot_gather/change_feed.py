@@ -350,6 +350,10 @@ class ChangeFeed:
             journal.merged_away = sorted(
                 {*journal.merged_away, *(m for m in merged if m not in survivors)}
             )
+        if action == "DELETE" and object_id not in journal.deleted:
+            journal.deleted.append(object_id)
+        if action == "RESTORE" and object_id in journal.deleted:
+            journal.deleted.remove(object_id)  # a shuffled DELETE after it costs one more read
         if action == "GDPR_DELETE":
             journal.gone[object_id] = str(event.get("occurredAt") or "") or format_datetime(
                 dt.datetime.now(dt.timezone.utc)

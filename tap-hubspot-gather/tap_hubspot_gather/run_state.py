@@ -138,6 +138,7 @@ class JournalState:
     pending: list[str] = field(default_factory=list)
     gone: dict[str, str] = field(default_factory=dict)
     merged_away: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # pending ids the journal said were deleted
     resync: str | None = None  # why the next run must be a complete pass (journal lost)
     started: bool = False  # this stream read everything up to the offset: the journal follows
     # The holder took its offset then, while this stream searched a window ending earlier
@@ -155,6 +156,7 @@ class JournalState:
             pending=[str(i) for i in raw.get("pending") or []],
             gone={str(k): str(v) for k, v in (raw.get("gone") or {}).items()},
             merged_away=[str(i) for i in raw.get("merged_away") or []],
+            deleted=[str(i) for i in raw.get("deleted") or []],
             resync=_text(raw.get("resync")),
             started=bool(raw.get("started")),
             catch_up_until=_text(raw.get("catch_up_until")),
@@ -172,6 +174,8 @@ class JournalState:
             out["gone"] = dict(self.gone)
         if self.merged_away:
             out["merged_away"] = list(self.merged_away)
+        if self.deleted:
+            out["deleted"] = list(self.deleted)
         if self.resync:
             out["resync"] = self.resync
         if self.catch_up_until:

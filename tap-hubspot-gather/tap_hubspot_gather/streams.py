@@ -49,7 +49,7 @@ from tap_hubspot_gather.properties import (
     normalize_datetime,
     parse_datetime,
 )
-from tap_hubspot_gather.run_state import Phase, Run, Strategy, StreamState
+from tap_hubspot_gather.run_state import JournalState, Phase, Run, Strategy, StreamState
 
 if TYPE_CHECKING:
     from tap_hubspot_gather.objects import CrmObject
@@ -558,27 +558,40 @@ class CRMStream(Stream):
     def _read_pending(self, properties: list[str]) -> Iterator[Record]:
         """The journal's ids for this stream, 100 per batch read, checkpointed per batch.
 
-        Live records are emitted as they are now (a merged-away id answers with its
-        survivor). Ids HubSpot no longer lists are read archived; ids it has forgotten (a
-        privacy deletion, a purge) become tombstones the target retires.
+        Ids the journal said were deleted are read archived, the others live (each group in
+        batches of 100; one more read only for an id whose state moved since). Live records
+        are emitted as they are now (a merged-away id answers with its survivor); ids HubSpot
+        has forgotten (a privacy deletion, a purge) become tombstones the target retires.
         """
         journal = self.saved.journal_state
         reader = BatchReader(self.client, self.object_type, properties)
+        emitted: set[str] = set()  # a survivor answers for several ids: emitted once
         while journal.pending:
-            chunk = journal.pending[:BATCH_READ_SIZE]
-            live = reader.read(chunk, archived=False)
-            found = {str(o["id"]) for o in live} | {str(m) for o in live for m in _merged_ids(o)}
-            missing = [i for i in chunk if i not in found]
-            archived = reader.read(missing, archived=True) if missing else []
-            found |= {str(o["id"]) for o in archived}
+            gone_ids, archived_first, live_first = _by_expected_state(journal)
+            if gone_ids:
+                chunk, live, archived = gone_ids[:BATCH_READ_SIZE], [], []
+            elif live_first:
+                chunk = live_first[:BATCH_READ_SIZE]
+                live = reader.read(chunk, archived=False)
+                archived = reader.read(_missing(chunk, live), archived=True)
+            else:
+                chunk = archived_first[:BATCH_READ_SIZE]
+                archived = reader.read(chunk, archived=True)
+                live = reader.read(_missing(chunk, archived), archived=False)
             merged_away = set(journal.merged_away)
-            gone = [i for i in missing if i not in found and i not in merged_away]
-            page = _dedupe([*live, *archived]) + [self.tombstone(i, journal.gone) for i in gone]
+            missing = _missing(chunk, [*live, *archived])
+            forgotten = [i for i in missing if i not in merged_away]
+            tombstones = [self.tombstone(i, journal.gone) for i in forgotten]
+            page = [o for o in [*live, *archived, *tombstones] if str(o["id"]) not in emitted]
+            page = _dedupe(page)
+            emitted.update(str(o["id"]) for o in page)
             yield from self._paged(None, iter([Page(page, None)]))
-            del journal.pending[: len(chunk)]
+            done = set(chunk)
+            journal.pending = [i for i in journal.pending if i not in done]
+            journal.deleted = [i for i in journal.deleted if i not in done]
+            journal.merged_away = [i for i in journal.merged_away if i not in done]
             for i in chunk:
                 journal.gone.pop(i, None)
-            journal.merged_away = [i for i in journal.merged_away if i not in set(chunk)]
             self._checkpoint()
 
     def tombstone(self, hubspot_id: str, gone: Mapping[str, str]) -> HubSpotObject:
@@ -744,6 +757,21 @@ def _merged_ids(obj: HubSpotObject) -> list[str]:
     """The ids a HubSpot object absorbed in merges (`hs_merged_object_ids`)."""
     merged = (obj.get("properties") or {}).get(MERGED_PROPERTY)
     return [m for m in str(merged).split(";") if m.strip()] if merged else []
+
+
+def _by_expected_state(journal: JournalState) -> tuple[list[str], list[str], list[str]]:
+    """Pending ids the journal said were erased, deleted (archived), and the rest."""
+    deleted = set(journal.deleted)
+    gone = [i for i in journal.pending if i in journal.gone]
+    archived = [i for i in journal.pending if i in deleted and i not in journal.gone]
+    live = [i for i in journal.pending if i not in deleted and i not in journal.gone]
+    return gone, archived, live
+
+
+def _missing(ids: list[str], found: list[HubSpotObject]) -> list[str]:
+    """The ids HubSpot did not answer for (a survivor answers for the ids merged into it)."""
+    answered = {str(o["id"]) for o in found} | {m for o in found for m in _merged_ids(o)}
+    return [i for i in ids if i not in answered]
 
 
 def _dedupe(objects: list[HubSpotObject]) -> list[HubSpotObject]:
