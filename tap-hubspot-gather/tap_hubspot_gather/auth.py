@@ -1,20 +1,34 @@
-"""Where the Bearer token comes from: a private app token, or OAuth refresh before expiry.
+"""Where the Bearer token comes from: a static key, or OAuth refresh before expiry.
 
 Kept apart from the HTTP client so the client (and the preflight `check` command) can use
 either source the same way: ask `token()` before each request, `invalidate()` after a 401.
+
+A static key is a Service Key or a legacy private-app token: both are `pat-...` Bearer tokens
+(https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/account-service-keys).
+OAuth refreshes at `POST /oauth/2026-03/token` with a form body only; its errors follow
+RFC 6749 (`error`, `error_description`) and keep HubSpot's `status` and `message`
+(https://developers.hubspot.com/changelog/new-oauth-v3-api-endpoints-and-standardized-error-responses).
+
+When HubSpot answers a refresh with a different refresh token (a rotation), the new one is
+written back to the `.env` that holds the configured one (`RefreshTokenStore`: the file
+`connect` wrote); when there is no such file the run stops at once with a line saying to run
+`connect` again, before any record is read, so access is never lost silently. Refresh tokens
+never reach STATE, logs or messages.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from hubspot_gather_common.retry_after import parse_retry_after
 from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, redact
+from tap_hubspot_gather.refresh_store import RefreshTokenStore
 from tap_hubspot_gather.retry import backoff_s
 from tap_hubspot_gather.transport import (
     USER_AGENT,
@@ -23,10 +37,10 @@ from tap_hubspot_gather.transport import (
     Transport,
     UnsendableError,
 )
+from tap_hubspot_gather.versions import OAUTH_TOKEN_PATH
 
-# HubSpot's OAuth v1 token endpoint, relative to the API base URL
-# (https://developers.hubspot.com/docs/methods/OAuth2/refresh-access-token).
-TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 (a URL path, not a secret)
+# HubSpot's OAuth token endpoint, relative to the API base URL (see `versions`).
+TOKEN_PATH = OAUTH_TOKEN_PATH
 # Refresh this long before expiry (singer-io refreshes 600 s early; tokens live 1800 s), but
 # never more than a fifth of the token's lifetime, so short-lived tokens are still used.
 REFRESH_MARGIN_S = 300.0
@@ -37,6 +51,45 @@ TOKEN_RETRIES = 3
 TOKEN_BACKOFF_MAX_S = 8.0
 TOKEN_TIMEOUT_S = 30.0
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+CONNECT_COMMAND = "meltano invoke tap-hubspot-gather:connect"
+# RFC 6749 section 5.2 error codes, and the v1 `status` values HubSpot still sends with them.
+BAD_GRANT = frozenset({"invalid_grant", "BAD_REFRESH_TOKEN", "BAD_AUTH_CODE", "EXPIRED_AUTH_CODE"})
+BAD_CLIENT = frozenset(
+    {"invalid_client", "unauthorized_client", "BAD_CLIENT_ID", "BAD_CLIENT_SECRET"}
+)
+# Longest part of HubSpot's own wording kept in a message.
+SAID_MAX = 200
+
+
+def oauth_error(body: Mapping[str, Any], secrets: tuple[str, ...] | list[str]) -> tuple[str, str]:
+    """`(code, description)` of an OAuth error body: RFC 6749's `error`/`error_description`,
+    else HubSpot's `status`/`message`; the description shortened and scrubbed of secrets."""
+    code = str(body.get("error") or body.get("status") or "")
+    said = str(body.get("error_description") or body.get("message") or "")[:SAID_MAX]
+    return code, redact(said, secrets)
+
+
+def refresh_refused(status: int, body: Mapping[str, Any], secrets: tuple[str, ...]) -> str:
+    """One actionable line for a refused refresh (no secret in it)."""
+    code, said = oauth_error(body, secrets)
+    kinds = {code, str(body.get("status") or "")}  # RFC 6749's `error` and HubSpot's `status`
+    what = f"HTTP {status}" + (f", {code}" if code else "") + (f": {said}" if said else "")
+    if kinds & BAD_CLIENT or status == 401:
+        return (
+            f"HubSpot refused the OAuth app's credentials ({what}): set client_id and "
+            "client_secret to your app's values (HubSpot: Development > Apps > your app > "
+            "Auth), then run again."
+        )
+    if kinds & BAD_GRANT:
+        return (
+            f"HubSpot refused the refresh token ({what}): it was revoked, expired or replaced "
+            f"(app uninstalled, or a newer token issued). Run `{CONNECT_COMMAND}` again to "
+            "store a new one."
+        )
+    return (
+        f"HubSpot refused to refresh the OAuth token ({what}): check client_id, client_secret "
+        f"and refresh_token, or run `{CONNECT_COMMAND}` again."
+    )
 
 
 class TokenSource(Protocol):
@@ -62,7 +115,8 @@ class TokenSource(Protocol):
 
 
 class StaticToken:
-    """A private app access token: never expires from the tap's point of view."""
+    """A Service Key or a legacy private-app token: never expires from the tap's point of view
+    (a revoked or rotated key is a 401, reported as such)."""
 
     can_refresh = False
 
@@ -94,6 +148,8 @@ class OAuthRefresher:
         client_secret: str,
         refresh_token: str,
         *,
+        store: RefreshTokenStore | None = None,
+        logger: logging.Logger | None = None,
         transport: Transport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -102,6 +158,9 @@ class OAuthRefresher:
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
+        self._store = store
+        self._logger = logger or logging.getLogger("tap_hubspot_gather.auth")
+        self._retired: list[str] = []  # replaced refresh tokens: still scrubbed from messages
         # The tap's one HTTP stack (its own pool: token calls never wait behind CRM pages).
         self._transport = transport or Transport(self.token_url, USER_AGENT)
         self._clock = clock
@@ -114,7 +173,7 @@ class OAuthRefresher:
     def secrets(self) -> tuple[str, ...]:
         """Client secret, refresh token and the current access token."""
         values = (self._client_id, self._client_secret, self._refresh_token, self._access_token)
-        return tuple(v for v in values if v)
+        return tuple(v for v in (*values, *self._retired) if v)
 
     def token(self) -> str:
         """The current access token, refreshed first when it is within its margin of expiry."""
@@ -141,14 +200,47 @@ class OAuthRefresher:
         if not isinstance(token, str) or not token:
             msg = "HubSpot's OAuth token endpoint answered without an access_token."
             raise HubSpotAuthError(msg)
+        new_refresh = payload.get("refresh_token")
+        if isinstance(new_refresh, str) and new_refresh and new_refresh != self._refresh_token:
+            self._keep_rotated(new_refresh, token)
         lifetime = float(payload.get("expires_in") or 0)
         margin = min(REFRESH_MARGIN_S, lifetime * REFRESH_MARGIN_SHARE)
         self._access_token = token
         self._refresh_at = self._clock() + max(lifetime - margin, 0.0)
-        # HubSpot may rotate the refresh token; keep the newest in memory (never in state).
-        new_refresh = payload.get("refresh_token")
-        if isinstance(new_refresh, str) and new_refresh:
-            self._refresh_token = new_refresh
+
+    def _keep_rotated(self, new_refresh: str, access_token: str) -> None:
+        """HubSpot replaced the refresh token: store the new one, or stop before it is lost.
+
+        Stored first, used after: if the write fails, the run stops with the old token still
+        in the store, and says what to do.
+        """
+        if self._store is None:
+            msg = (
+                "HubSpot answered the token refresh with a new refresh token, and the tap "
+                "cannot keep it: refresh_token is not read from a .env file the tap may update "
+                f"(as `{CONNECT_COMMAND}` writes it). Run `{CONNECT_COMMAND}` again and remove "
+                "refresh_token from meltano.yml or the config file, so the project's .env holds "
+                "it and the tap keeps it current there."
+            )
+            raise HubSpotAuthError(msg)
+        secrets = (*self.secrets, new_refresh, access_token)
+        try:
+            self._store.save(new_refresh)
+        except (OSError, ValueError) as exc:
+            msg = redact(
+                f"HubSpot answered the token refresh with a new refresh token, and it could not "
+                f"be written to {self._store.path} ({exc}): make that file writable, then run "
+                f"`{CONNECT_COMMAND}` again.",
+                secrets,
+            )
+            raise HubSpotAuthError(msg) from None
+        self._retired.append(self._refresh_token)
+        self._refresh_token = new_refresh
+        self._logger.info(
+            "HubSpot rotated the OAuth refresh token; the new one is stored in %s as %s.",
+            self._store.path,
+            self._store.variable,
+        )
 
     def _post(self, form: dict[str, str]) -> dict[str, Any]:
         last_problem = ""
@@ -181,7 +273,9 @@ class OAuthRefresher:
                 refused = response
                 continue
             if response.status >= 400:
-                raise HubSpotAuthError(self._rejection(response))
+                raise HubSpotAuthError(
+                    refresh_refused(response.status, _json(response) or {}, self.secrets)
+                )
             decoded = _json(response)
             if decoded is None:
                 last_problem = "a body that is not JSON"
@@ -194,17 +288,6 @@ class OAuthRefresher:
             self.secrets,
         )
         raise HubSpotError(msg)
-
-    def _rejection(self, response: Answer) -> str:
-        body = _json(response) or {}
-        reason = str(body.get("status") or body.get("error") or "")
-        return redact(
-            f"HubSpot refused to refresh the OAuth token (HTTP {response.status}"
-            f"{', ' + reason if reason else ''}). The refresh_token, client_id or "
-            "client_secret is wrong or was revoked: re-authorize the app in HubSpot and set "
-            "new values for client_id, client_secret and refresh_token.",
-            self.secrets,
-        )
 
 
 def _wait_before(attempt: int, refused: Answer | None) -> float:

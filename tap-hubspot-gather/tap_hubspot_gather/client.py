@@ -31,6 +31,7 @@ from tap_hubspot_gather.errors import (
     HubSpotRateLimitError,
     redact,
 )
+from tap_hubspot_gather.refresh_store import RefreshTokenStore
 from tap_hubspot_gather.retry import backoff_s
 from tap_hubspot_gather.transport import (
     USER_AGENT,
@@ -64,17 +65,40 @@ CA_BUNDLE_FIX = (
     "if a proxy or emulator with its own CA sits in between, point SSL_CERT_FILE or "
     "REQUESTS_CA_BUNDLE at that CA's bundle (verification itself cannot be turned off)"
 )
+# The scopes the tap asks for: reading companies and contacts and their property definitions.
+TAP_SCOPES = (
+    "crm.objects.companies.read",
+    "crm.objects.contacts.read",
+    "crm.schemas.companies.read",
+    "crm.schemas.contacts.read",
+)
+# Where each credential's scopes are set (Service Keys:
+# https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/account-service-keys).
+KEY_SCOPES_FIX = (
+    "add it to the Service Key (HubSpot: Development > Keys > Service keys > the key > Add new "
+    "scope; a legacy private app: its Scopes tab), then run again"
+)
+OAUTH_SCOPES_FIX = (
+    "add it to the OAuth app's requiredScopes (hubspot-app/src/app/app-hsmeta.json, then "
+    "`hs project upload`) and run `meltano invoke tap-hubspot-gather:connect` again"
+)
 # What to tell the user for statuses that retrying will not fix.
 _HINTS = {
     400: "The request was invalid; this is a bug in the tap or an unsupported portal "
     "setting: report it with the correlation id.",
-    401: "The access token is invalid or expired: set a valid access_token (private app) or "
-    "client_id, client_secret and refresh_token (OAuth).",
-    403: "The token lacks a scope: give the private app (or OAuth app) the scopes "
-    "crm.objects.companies.read, crm.objects.contacts.read and crm.schemas.*.read.",
-    404: "The endpoint or object does not exist: check api_url (default https://api.hubapi.com).",
+    401: "The access_token was refused: the Service Key (or private-app token) was deleted, "
+    "rotated or mistyped. Copy the key again (HubSpot: Development > Keys > Service keys > the "
+    "key > Show) and set access_token.",
+    403: "The credential lacks a scope: give the Service Key (or the OAuth app) the scopes "
+    f"{', '.join(TAP_SCOPES)}.",
+    404: "The endpoint or object does not exist: check api_url (default https://api.hubapi.com) "
+    "and api_version.",
     414: "The request URL was too long: lower max_url_length.",
 }
+OAUTH_401_HINT = (
+    "HubSpot refused a freshly refreshed OAuth access token: the app was uninstalled or its "
+    "access revoked. Run `meltano invoke tap-hubspot-gather:connect` again."
+)
 
 
 @dataclass
@@ -159,12 +183,12 @@ def credentials_problem(config: Mapping[str, Any]) -> str | None:
     if len(missing) < len(OAUTH_SETTINGS):
         return (
             f"Incomplete HubSpot OAuth credentials: {', '.join(missing)} not set. Set all of "
-            f"{', '.join(OAUTH_SETTINGS)}, or access_token instead (a private app token)."
+            f"{', '.join(OAUTH_SETTINGS)}, or access_token instead (a Service Key)."
         )
     return (
-        "No HubSpot credentials: set access_token (a private app token; env "
+        "No HubSpot credentials: set access_token (a Service Key, pat-...; env "
         "TAP_HUBSPOT_GATHER_ACCESS_TOKEN) or all of client_id, client_secret and refresh_token "
-        "(an OAuth app)."
+        "(an OAuth app, via connect)."
     )
 
 
@@ -217,7 +241,15 @@ class HubSpotClient:
         if config.get("access_token"):
             auth = StaticToken(str(config["access_token"]))
         else:  # complete OAuth settings, or credentials_problem would have said so
-            auth = OAuthRefresher(api_url, *(str(config[name]) for name in OAUTH_SETTINGS))
+            client_id, client_secret, refresh_token = (str(config[n]) for n in OAUTH_SETTINGS)
+            auth = OAuthRefresher(
+                api_url,
+                client_id,
+                client_secret,
+                refresh_token,
+                store=RefreshTokenStore.find(refresh_token),
+                logger=logger,
+            )
         budget = RequestBudget(
             burst_max=config.get("requests_per_10_seconds"),
             searches_per_second=int(config.get("searches_per_second") or 5),
@@ -433,6 +465,13 @@ class HubSpotClient:
         detail = str(body.get("message") or "")[:300]
         correlation = str(body.get("correlationId") or "")
         hint = _HINTS.get(status, "Check the settings named above; this is not retried.")
+        scopes = missing_scopes(body) if status == 403 else ()
+        if scopes:
+            what = scopes[0] if len(scopes) == 1 else f"one of {', '.join(scopes)}"
+            fix = OAUTH_SCOPES_FIX if self.auth.can_refresh else KEY_SCOPES_FIX
+            hint = f"The credential lacks the scope {what}: {fix}."
+        elif status == 401 and self.auth.can_refresh:
+            hint = OAUTH_401_HINT
         parts = [f"HubSpot answered HTTP {status}"]
         if category:
             parts.append(f" ({category})")
@@ -444,7 +483,7 @@ class HubSpotClient:
             parts.append(f" (correlation id {correlation})")
         message = redact("".join(parts), self.auth.secrets)
         cls = HubSpotAuthError if status in (401, 403) else HubSpotError
-        return cls(message, status=status, category=category)
+        return cls(message, status=status, category=category, missing_scopes=scopes)
 
 
 # msgspec decodes a page several times faster than the stdlib; bodies are encoded with it too.
@@ -458,6 +497,18 @@ def _json_or_empty(response: Answer) -> dict[str, Any]:
     except msgspec.DecodeError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def missing_scopes(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The scopes a 403 `MISSING_SCOPES` body names (`errors[].context.requiredScopes`; the
+    shape HubSpot sends, https://github.com/singer-io/tap-hubspot/pull/220), in order."""
+    found: dict[str, None] = {}
+    for error in body.get("errors") or []:
+        context = error.get("context") if isinstance(error, dict) else None
+        scopes = context.get("requiredScopes") if isinstance(context, dict) else None
+        for scope in scopes if isinstance(scopes, list) else []:
+            found[str(scope)] = None
+    return tuple(found)
 
 
 def _path_only(path: str) -> str:

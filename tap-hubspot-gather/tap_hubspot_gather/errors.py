@@ -20,10 +20,19 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 class HubSpotError(Exception):
     """HubSpot answered in a way the tap cannot recover from; the message says what to do."""
 
-    def __init__(self, message: str, *, status: int | None = None, category: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        category: str = "",
+        missing_scopes: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.category = category
+        # From a 403 MISSING_SCOPES: the scopes HubSpot named (any one of them would do).
+        self.missing_scopes = missing_scopes
 
 
 class HubSpotAuthError(HubSpotError):

@@ -121,8 +121,8 @@ class TapHubspotGather(Tap):
             "access_token",
             th.StringType,
             secret=True,
-            description="HubSpot private app access token (sent as a Bearer token). "
-            "Use this or the OAuth settings.",
+            description="HubSpot Service Key (recommended for one portal) or legacy private-app "
+            "token: the pat-... key, sent as a Bearer token. Use this or the OAuth settings.",
         ),
         th.Property(
             "client_id",

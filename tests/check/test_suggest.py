@@ -127,7 +127,8 @@ def test_every_candidate_is_read_in_the_one_scan(
     run_check: Callable[..., CheckRun],
 ) -> None:
     """Same list requests with or without --suggest (250 contacts: 3 pages each way; one
-    companies page; one page of archived records per object)."""
+    companies page; one page of archived records per object; the credential's probe read per
+    object)."""
     hubspot.seed(companies=20, contacts=250, seed=3)
     settings |= {"account_id_property": "gather_account_id", "user_id_property": "email"}
 
@@ -137,7 +138,7 @@ def test_every_candidate_is_read_in_the_one_scan(
         route: dict[str, Any] = hubspot.stats()["routes"][LIST_CONTACTS]
         return int(route["total"])
 
-    assert list_requests("--suggest") == list_requests() == 1 + 3 + 2
+    assert list_requests("--suggest") == list_requests() == 1 + 3 + 2 + 2
 
 
 def test_suggest_reads_property_definitions_once_per_object(

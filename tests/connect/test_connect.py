@@ -23,7 +23,9 @@ from tap_hubspot_gather.connect.oauth import (
     REQUIRED_SCOPES,
     ConnectError,
     OAuthApp,
+    Pkce,
     authorize_base,
+    authorize_url,
 )
 from tests.conftest import ROOT
 from tests.connect.conftest import (
@@ -81,6 +83,40 @@ def test_approving_stores_a_working_refresh_token_and_names_portal_scopes_and_ne
         }
     )
     assert client.get("/crm/objects/2026-09/contacts")["results"] == []
+
+
+@pytest.mark.parametrize("version", ["2026-09", "v3"])
+def test_connect_uses_pkce_the_2026_03_oauth_endpoints_and_the_configured_api_version(
+    hubspot: HubSpotEmulator, tmp_path: Path, version: str
+) -> None:
+    run = start_connect(connect_env(hubspot, api_version=version), tmp_path / ".env")
+    query = parse_qs(urlsplit(run.url).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["code_challenge"][0]) == 43  # BASE64URL of a SHA-256, unpadded
+    decide(run.url, "connect")
+    assert run.finish() == 0, run.stderr
+
+    routes = {r: v["by_status"] for r, v in hubspot.stats()["routes"].items()}
+    assert routes["POST /oauth/2026-03/token"] == {"200": 1}
+    assert routes["POST /oauth/2026-03/token/introspect"] == {"200": 1}
+    assert not [r for r in routes if "/oauth/v1/" in r]
+    # One read with the new token, on the configured version, proves it works there.
+    crm = [r for r in routes if " /crm/" in r]
+    expected = "/crm/v3/objects/" if version == "v3" else "/crm/objects/{version}/"
+    assert len(crm) == 1
+    assert expected in crm[0]
+
+
+def test_an_unknown_api_version_stops_connect_before_the_browser(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    code, line = _exits_early(
+        connect_env(hubspot, api_version="2025-09"), "--env-file", str(tmp_path / ".env")
+    )
+    assert code == 2
+    assert "api_version '2025-09'" in line
+    assert "2026-09, 2026-03, v3" in line
+    assert hubspot.stats()["total"] == 0
 
 
 def test_by_default_the_users_browser_opens_the_consent_page(
@@ -181,26 +217,56 @@ def test_a_redirect_for_another_run_is_refused(hubspot: HubSpotEmulator, tmp_pat
     assert not (tmp_path / ".env").exists()
 
 
-def test_a_reused_code_is_one_clear_line(hubspot: HubSpotEmulator) -> None:
+def _approved_code(hubspot: HubSpotEmulator, redirect_uri: str, pkce: Pkce) -> str:
+    """Approve the app on the emulator's consent page as a browser would; the code."""
     client = hubspot.oauth_client
-    app = OAuthApp(hubspot.url, client.client_id, client.client_secret)
-    redirect_uri = "http://localhost:1/oauth-callback"
-    url = (
-        f"{hubspot.url}/oauth/authorize?client_id={client.client_id}&state=s"
-        f"&redirect_uri={redirect_uri}&scope=" + "%20".join(REQUIRED_SCOPES)
-    )
+    url = authorize_url(f"{hubspot.url}/oauth/authorize", client.client_id, redirect_uri, "s", pkce)
     target, fields = consent_form(url)
     answer = requests.post(
         target, data={**fields, "decision": "connect"}, allow_redirects=False, timeout=10
     )
-    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
-    app.exchange(code, redirect_uri)
+    return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+
+
+def test_a_reused_code_is_one_clear_line(hubspot: HubSpotEmulator) -> None:
+    client = hubspot.oauth_client
+    app = OAuthApp(hubspot.url, client.client_id, client.client_secret)
+    redirect_uri = "http://localhost:1/oauth-callback"
+    pkce = Pkce.new()
+    code = _approved_code(hubspot, redirect_uri, pkce)
+    app.exchange(code, redirect_uri, pkce)
     with pytest.raises(ConnectError) as refused:
-        app.exchange(code, redirect_uri)
+        app.exchange(code, redirect_uri, pkce)
     message = str(refused.value)
     assert "a code works once" in message
     assert code not in message
     assert client.client_secret not in message
+
+
+def test_a_code_with_another_runs_pkce_verifier_is_refused_in_one_line(
+    hubspot: HubSpotEmulator,
+) -> None:
+    client = hubspot.oauth_client
+    app = OAuthApp(hubspot.url, client.client_id, client.client_secret)
+    redirect_uri = "http://localhost:1/oauth-callback"
+    code = _approved_code(hubspot, redirect_uri, Pkce.new())
+    other = Pkce.new()
+    with pytest.raises(ConnectError) as refused:
+        app.exchange(code, redirect_uri, other)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "Run connect again" in message
+    assert other.verifier not in message
+    assert code not in message
+
+
+def test_the_pkce_challenge_is_the_s256_of_the_verifier() -> None:
+    # RFC 7636 appendix B's example pair.
+    pkce = Pkce("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+    assert pkce.challenge == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    fresh = Pkce.new()
+    assert 43 <= len(fresh.verifier) <= 128
+    assert fresh.verifier != Pkce.new().verifier
 
 
 def _exits_early(env: dict[str, str], *args: str) -> tuple[int, str]:
@@ -218,18 +284,11 @@ def test_a_redirect_url_other_than_the_codes_is_one_line_saying_where_to_registe
 ) -> None:
     client = hubspot.oauth_client
     app = OAuthApp(hubspot.url, client.client_id, client.client_secret)
-    url = (
-        f"{hubspot.url}/oauth/authorize?client_id={client.client_id}&state=s"
-        "&redirect_uri=http://localhost:1/oauth-callback&scope=" + "%20".join(REQUIRED_SCOPES)
-    )
-    target, fields = consent_form(url)
-    answer = requests.post(
-        target, data={**fields, "decision": "connect"}, allow_redirects=False, timeout=10
-    )
-    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    pkce = Pkce.new()
+    code = _approved_code(hubspot, "http://localhost:1/oauth-callback", pkce)
     with pytest.raises(ConnectError) as refused:
-        app.exchange(code, "http://localhost:2/oauth-callback")
-    assert "must be exactly one of your app's Redirect URLs" in str(refused.value)
+        app.exchange(code, "http://localhost:2/oauth-callback", pkce)
+    assert "must be exactly one of your app's redirect URLs" in str(refused.value)
 
 
 def test_missing_app_credentials_cannot_start(hubspot: HubSpotEmulator, tmp_path: Path) -> None:
@@ -248,6 +307,53 @@ def test_a_busy_port_cannot_start(hubspot: HubSpotEmulator, tmp_path: Path) -> N
         code, line = _exits_early(connect_env(hubspot), "--port", str(port))
     assert code == 2
     assert f"Cannot listen on localhost port {port}" in line
+
+
+def _free_port() -> int:
+    """A loopback port nothing listens on now (the fixed port a user registers)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_connect_runs_again_at_once_on_the_same_fixed_port(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    """The listener closes the redirect's connection first, leaving the port in TIME-WAIT: a
+    listener without SO_REUSEADDR could not bind it again for about a minute."""
+    port = _free_port()
+    env_file = tmp_path / ".env"
+    tokens = []
+    for _ in range(2):
+        run = start_connect(connect_env(hubspot), env_file, "--port", str(port))
+        assert parse_qs(urlsplit(run.url).query)["redirect_uri"] == [
+            f"http://localhost:{port}/oauth-callback"
+        ]
+        assert decide(run.url, "connect").status_code == 200
+        assert run.finish() == 0, run.stderr
+        tokens.append(_stored_token(env_file))
+    assert tokens[0] != tokens[1]
+
+
+def test_a_second_connect_at_the_same_time_is_refused_and_the_first_still_connects(
+    hubspot: HubSpotEmulator, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env_file = tmp_path / ".env"
+    first = start_connect(connect_env(hubspot), env_file, "--port", str(port))
+
+    code, line = _exits_early(
+        connect_env(hubspot), "--port", str(port), "--env-file", str(tmp_path / "other.env")
+    )
+
+    assert code == 2
+    assert f"Cannot listen on localhost port {port}" in line
+    assert "another connect still waiting" in line
+    assert not (tmp_path / "other.env").exists()
+    assert decide(first.url, "connect").status_code == 200
+    assert first.finish() == 0, first.stderr
+    assert _stored_token(env_file)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from tap_hubspot_gather.errors import HubSpotAuthError, HubSpotError, HubSpotRat
 from tests.tap.harness import run_cli, run_tap
 
 OBJECTS = "/crm/objects/"
-TOKEN_ROUTE = "POST /oauth/v1/token"
+TOKEN_ROUTE = "POST /oauth/2026-03/token"
 
 
 def status_count(stats: dict[str, Any], status: str) -> int:
@@ -146,7 +146,8 @@ def test_oauth_token_revoked_mid_sync_is_refreshed_once_on_401(
 def test_a_rejected_refresh_token_fails_with_what_to_fix(
     hubspot: HubSpotEmulator, oauth_config: dict[str, Any]
 ) -> None:
-    with pytest.raises(HubSpotAuthError, match=r"re-authorize the app") as caught:
+    again = r"invalid_grant.*Run `meltano invoke tap-hubspot-gather:connect` again"
+    with pytest.raises(HubSpotAuthError, match=again) as caught:
         run_tap({**oauth_config, "refresh_token": "revoked-refresh-token-value"})
     assert "revoked-refresh-token-value" not in str(caught.value)
 
@@ -231,7 +232,7 @@ def test_oauth_secrets_never_appear_in_output_or_errors(
     bad_path.write_text(json.dumps({**oauth_config, "client_secret": "wrong-secret-CANARY-42"}))
     failed = run_cli(bad_path)
     assert failed.returncode != 0
-    assert "re-authorize" in failed.stderr
+    assert "set client_id and client_secret" in failed.stderr
     secrets = [
         oauth_config["client_secret"],
         oauth_config["refresh_token"],

@@ -2,9 +2,10 @@
 
 Middleware order, outermost first: request stats (so injected faults are counted too), admin
 error rendering, HubSpot error rendering (+ correlation id header), the 414 URL-length check
-(HubSpot's edge answers it before anything else), fault injection, the version segment check
-of date-versioned paths, then auth and rate limits (which also purge archives past their
-retention before a CRM request sees the data).
+(HubSpot's edge answers it before anything else), fault injection, the sunset answer of
+retired legacy APIs (when retired), the version segment check of date-versioned paths, then
+auth, scopes and rate limits (which also purge archives past their retention before a CRM
+request sees the data).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from emulators.hubspot.routes import add_routes
 from emulators.hubspot.scopes import check_scopes
 from emulators.hubspot.state import ADMIN_PREFIX, STATE_KEY, HubSpotState
 from emulators.hubspot.subscriptions import add_subscription_routes
-from emulators.hubspot.versions import date_versions
+from emulators.hubspot.versions import date_versions, legacy_retirement
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # aiohttp refuses request lines over 8,190 bytes by itself (with its own 400); lift that so
@@ -135,6 +136,7 @@ def make_app(
             hubspot_errors,
             url_length,
             fault_middleware(state.faults, _render_fault, ADMIN_PREFIX),
+            legacy_retirement,
             date_versions,
             auth_and_limits,
         ],

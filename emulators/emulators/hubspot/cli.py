@@ -93,6 +93,12 @@ def build_parser() -> object:
         help="Share of date values rendered as epoch ms.",
     )
     parser.add_argument(
+        "--retire-legacy-apis",
+        action="store_true",
+        help="Answer /crm/v3, /crm/v4/associations and /oauth/v1 as sunset APIs (404 naming "
+        "the date-versioned replacement).",
+    )
+    parser.add_argument(
         "--no-rate-limits", action="store_true", help="Disable the burst, search and daily limits."
     )
     parser.add_argument(
@@ -122,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             raise CredentialError(msg)
         config = EmulatorConfig.unlimited() if args.no_rate_limits else EmulatorConfig()
+        if args.retire_legacy_apis:
+            config.legacy_apis = False
         if args.config:
             config.update(json.loads(args.config))
         app = make_app(tokens, clients, config, hub_id=args.hub_id, service_keys=keys)

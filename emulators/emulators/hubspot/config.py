@@ -89,6 +89,17 @@ class EmulatorConfig:
     # https://github.com/HubSpot/HubSpot-public-api-spec-collection); when and why HubSpot sends
     # them is not documented, so it is a switch (off: no `warnings`).
     record_warnings: bool = False
+    # The status of a batch read (objects or associations) that found only some inputs: 207
+    # with `errors` per the specs; HubSpot's current associations docs show `errors` and
+    # `numErrors` inside a 200 example
+    # (https://developers.hubspot.com/docs/api-reference/2026-03/crm/associations/associate-records/batch/get-associations),
+    # so 200 (same body) is the other choice a client must survive.
+    batch_partial_status: int = 207
+    # Whether the legacy APIs answer: /crm/v3/*, /crm/v4/associations/* and /oauth/v1/*
+    # (HubSpot today: they "may still work"). False shows a portal after their announced
+    # retirements: each answers a 404 naming its date-versioned replacement
+    # (`emulators.hubspot.versions`).
+    legacy_apis: bool = True
     # Whether a refresh-token grant answers with a new refresh token. HubSpot does not say
     # whether its 2026-03 token endpoint rotates them (it never did on v1); true lets clients be
     # tested against rotation: the old token then stops working after
@@ -164,6 +175,8 @@ class EmulatorConfig:
         problems: list[str] = []
         if self.search_cap_rule not in ("after", "after_plus_limit"):
             problems.append('search_cap_rule must be "after" or "after_plus_limit"')
+        if self.batch_partial_status not in (200, 207):
+            problems.append("batch_partial_status must be 207 or 200")
         if self.list_limit_over_max not in ("clamp", "error"):
             problems.append('list_limit_over_max must be "clamp" or "error"')
         for name in (
@@ -184,6 +197,7 @@ class EmulatorConfig:
                 "association_changes_touch_contacts",
                 "record_warnings",
                 "refresh_token_rotation",
+                "legacy_apis",
             )
             if not isinstance(getattr(self, name), bool)
         )

@@ -14,20 +14,25 @@ Fixtures:
   ``delete_service_key``, ``reset()``, ``hub_id`` and ``auth_headers``.
 - ``hubspot_emulator_module`` (module scope): the same, shared by a module's tests (never reset
   for you: call ``reset()`` or ``seed()`` yourself).
-- ``hubspot_emulator_process`` (function scope): a factory ``start(*cli_args, env=None)`` that
-  runs ``python -m emulators.hubspot.cli`` as a subprocess on a free port (for tests that
-  SIGKILL it) and returns a `HubSpotEmulatorProcess` (same helpers, plus ``.proc``,
-  ``.kill()``, ``.terminate()``); every process it started is stopped at teardown.
-
+- ``hubspot_emulator_process`` (function scope): a factory
+  ``start(*cli_args, env=None, **options)`` that runs ``python -m emulators.hubspot.cli`` as a
+  subprocess on a free port (for tests that SIGKILL it) and returns a
+  `HubSpotEmulatorProcess` (same helpers, plus ``.proc``, ``.kill()``, ``.terminate()``);
+  every process it started is stopped at teardown.
 - ``hubspot_emulator_factory`` (function scope): a factory ``start(**options)`` for more
   in-process emulators (two portals side by side); all are stopped at teardown.
 
 Fixture options: mark a test, class or module with
-``@pytest.mark.hubspot_emulator(hub_id=...)`` to start ``hubspot_emulator`` /
-``hubspot_emulator_module`` with that option (the factory takes the same keywords):
+``@pytest.mark.hubspot_emulator(hub_id=..., legacy_apis=...)`` to start ``hubspot_emulator``,
+``hubspot_emulator_module`` and the ``hubspot_emulator_process`` / ``hubspot_emulator_factory``
+emulators with those options (the factories also take them as keywords, which win). A
+directory's conftest may override the ``hubspot_emulator_defaults`` fixture (a dict of
+options) to change the defaults under it; markers still win over it.
 
 - ``hub_id``: the portal's hub id (default `HUB_ID`), in OAuth answers, token
   introspection, the consent page and the account details.
+- ``legacy_apis``: whether `/crm/v3`, `/crm/v4/associations` and `/oauth/v1` answer (True)
+  or are retired, answering HubSpot's sunset 404 (False). Default: `DEFAULT_LEGACY_APIS`.
 
 Admin helpers raise `AdminCallError` (with the emulator's message) on a 4xx/5xx answer.
 """
@@ -49,6 +54,7 @@ import pytest
 from emulators.common.server import BackgroundServer
 from emulators.hubspot.app import make_app
 from emulators.hubspot.auth import OAuthClient
+from emulators.hubspot.config import EmulatorConfig
 from emulators.hubspot.journal_admin import JournalAdmin, apply_journal_marker, register_marker
 from emulators.hubspot.portal import HUB_ID
 
@@ -59,7 +65,11 @@ EMULATOR_OAUTH_CLIENT = OAuthClient(
 ADMIN = "/_emulator"
 # The marker carrying fixture options, and the options it takes.
 MARKER = "hubspot_emulator"
-OPTIONS = ("hub_id",)
+OPTIONS = ("hub_id", "legacy_apis")
+# Whether the fixtures' emulators serve the legacy APIs (/crm/v3, /crm/v4/associations,
+# /oauth/v1). The one default of every fixture and of `HubSpotEmulator.start`; False once the
+# plugins use only the date-versioned APIs.
+DEFAULT_LEGACY_APIS = True
 START_TIMEOUT_S = 30.0
 ADMIN_TIMEOUT_S = 60.0
 
@@ -299,9 +309,12 @@ class HubSpotEmulator(AdminClient):
         self.server = server
 
     @classmethod
-    def start(cls, *, hub_id: int = HUB_ID) -> HubSpotEmulator:
+    def start(
+        cls, *, hub_id: int = HUB_ID, legacy_apis: bool = DEFAULT_LEGACY_APIS
+    ) -> HubSpotEmulator:
         """Start a fresh emulator on a free port (options: see the module docstring)."""
-        app = make_app([EMULATOR_TOKEN], [EMULATOR_OAUTH_CLIENT], hub_id=hub_id)
+        config = EmulatorConfig(legacy_apis=legacy_apis)
+        app = make_app([EMULATOR_TOKEN], [EMULATOR_OAUTH_CLIENT], config, hub_id=hub_id)
         return cls(BackgroundServer(app).start())
 
     def stop(self) -> None:
@@ -317,9 +330,17 @@ class HubSpotEmulatorProcess(AdminClient):
         self.proc = proc
 
     @classmethod
-    def start(cls, *cli_args: str, env: Mapping[str, str] | None = None) -> HubSpotEmulatorProcess:
-        """Start the CLI on a free port with the fixture credentials plus `cli_args`."""
+    def start(
+        cls,
+        *cli_args: str,
+        env: Mapping[str, str] | None = None,
+        hub_id: int = HUB_ID,
+        legacy_apis: bool = DEFAULT_LEGACY_APIS,
+    ) -> HubSpotEmulatorProcess:
+        """Start the CLI on a free port with the fixture credentials, the options (as CLI
+        flags) and `cli_args`."""
         client = EMULATOR_OAUTH_CLIENT
+        options = ["--hub-id", str(hub_id)] + ([] if legacy_apis else ["--retire-legacy-apis"])
         command = [
             sys.executable,
             "-m",
@@ -330,6 +351,7 @@ class HubSpotEmulatorProcess(AdminClient):
             EMULATOR_TOKEN,
             "--oauth-client",
             f"{client.client_id}:{client.client_secret}:{client.refresh_token}",
+            *options,
             *cli_args,
         ]
         proc = subprocess.Popen(  # noqa: S603 - our own module, no shell
@@ -387,22 +409,31 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def fixture_options(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The options of the closest `hubspot_emulator` marker (the test's, its class's, its
-    module's), refusing unknown names."""
-    marker = request.node.get_closest_marker(MARKER)
-    options = dict(marker.kwargs) if marker is not None else {}
+@pytest.fixture(scope="session")
+def hubspot_emulator_defaults() -> dict[str, Any]:
+    """Default fixture options; a directory's conftest may override this fixture."""
+    return {"legacy_apis": DEFAULT_LEGACY_APIS}
+
+
+def fixture_options(request: pytest.FixtureRequest, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults overlaid with the `hubspot_emulator` markers' options (the test's over its
+    class's over its module's), refusing unknown names."""
+    options = dict(defaults)
+    for marker in reversed(list(request.node.iter_markers(MARKER))):
+        options.update(marker.kwargs)
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
-        msg = f"unknown {MARKER} marker options {unknown}; known: {', '.join(OPTIONS)}"
+        msg = f"unknown {MARKER} options {unknown}; known: {', '.join(OPTIONS)}"
         raise pytest.UsageError(msg)
     return options
 
 
 @pytest.fixture
-def hubspot_emulator(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator]:
+def hubspot_emulator(
+    request: pytest.FixtureRequest, hubspot_emulator_defaults: dict[str, Any]
+) -> Iterator[HubSpotEmulator]:
     """A fresh in-process HubSpot emulator (see the module docstring)."""
-    emulator = HubSpotEmulator.start(**fixture_options(request))
+    emulator = HubSpotEmulator.start(**fixture_options(request, hubspot_emulator_defaults))
     apply_journal_marker(request.node, emulator)
     try:
         yield emulator
@@ -411,9 +442,11 @@ def hubspot_emulator(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator
 
 
 @pytest.fixture(scope="module")
-def hubspot_emulator_module(request: pytest.FixtureRequest) -> Iterator[HubSpotEmulator]:
+def hubspot_emulator_module(
+    request: pytest.FixtureRequest, hubspot_emulator_defaults: dict[str, Any]
+) -> Iterator[HubSpotEmulator]:
     """One in-process HubSpot emulator shared by a test module."""
-    emulator = HubSpotEmulator.start(**fixture_options(request))
+    emulator = HubSpotEmulator.start(**fixture_options(request, hubspot_emulator_defaults))
     try:
         yield emulator
     finally:
@@ -421,12 +454,15 @@ def hubspot_emulator_module(request: pytest.FixtureRequest) -> Iterator[HubSpotE
 
 
 @pytest.fixture
-def hubspot_emulator_factory() -> Iterator[Callable[..., HubSpotEmulator]]:
-    """A factory of further in-process emulators (same options as the marker)."""
+def hubspot_emulator_factory(
+    request: pytest.FixtureRequest, hubspot_emulator_defaults: dict[str, Any]
+) -> Iterator[Callable[..., HubSpotEmulator]]:
+    """A factory of further in-process emulators (keywords over the marker's options)."""
     started: list[HubSpotEmulator] = []
+    marked = fixture_options(request, hubspot_emulator_defaults)
 
     def start(**options: Any) -> HubSpotEmulator:
-        emulator = HubSpotEmulator.start(**options)
+        emulator = HubSpotEmulator.start(**{**marked, **options})
         started.append(emulator)
         return emulator
 
@@ -438,12 +474,17 @@ def hubspot_emulator_factory() -> Iterator[Callable[..., HubSpotEmulator]]:
 
 
 @pytest.fixture
-def hubspot_emulator_process() -> Iterator[Callable[..., HubSpotEmulatorProcess]]:
+def hubspot_emulator_process(
+    request: pytest.FixtureRequest, hubspot_emulator_defaults: dict[str, Any]
+) -> Iterator[Callable[..., HubSpotEmulatorProcess]]:
     """A factory starting the emulator CLI as subprocesses; all are stopped at teardown."""
     started: list[HubSpotEmulatorProcess] = []
+    marked = fixture_options(request, hubspot_emulator_defaults)
 
-    def start(*cli_args: str, env: Mapping[str, str] | None = None) -> HubSpotEmulatorProcess:
-        process = HubSpotEmulatorProcess.start(*cli_args, env=env)
+    def start(
+        *cli_args: str, env: Mapping[str, str] | None = None, **options: Any
+    ) -> HubSpotEmulatorProcess:
+        process = HubSpotEmulatorProcess.start(*cli_args, env=env, **{**marked, **options})
         started.append(process)
         return process
 

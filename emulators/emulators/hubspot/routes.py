@@ -234,7 +234,7 @@ async def batch_read(request: web.Request) -> web.Response:
             "links": {},
         }
     ]
-    return json_response(reply, status=207)
+    return json_response(reply, status=state.config.batch_partial_status)
 
 
 async def search(request: web.Request) -> web.Response:
@@ -351,7 +351,7 @@ async def associations_batch_read(request: web.Request) -> web.Response:
         }
         for raw_id in missing
     ]
-    return json_response(reply, status=207)
+    return json_response(reply, status=state.config.batch_partial_status)
 
 
 def _record_id(body: dict[str, Any], name: str) -> int:

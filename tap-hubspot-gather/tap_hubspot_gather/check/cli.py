@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
+from tap_hubspot_gather.check.access import check_access
 from tap_hubspot_gather.check.declared import checked_objects
 from tap_hubspot_gather.check.idstore import IdStore
 from tap_hubspot_gather.check.render import exit_code, report_json_schema, to_json, to_text
@@ -96,9 +97,11 @@ def check_portal(
     tap = build_tap(load_settings(args.config))
     config = tap.config
     client = tap.client
+    objects = checked_objects()
+    progress.note("checking the credential")
+    check_access(client, [o.object_type for o in objects])
     progress.note("reading property definitions")
     definitions = tap.definitions
-    objects = checked_objects()
     # As the tap reads it: the setting, else the object's own HubSpot id.
     id_properties = {o.object_type: tap.configured_key(o) for o in objects}
     candidates: dict[str, list[Candidate]] = {}
@@ -141,6 +144,7 @@ def check_portal(
         requests=client.stats.requests,
         elapsed_s=time.monotonic() - started,
         suggestions=suggestions,
+        api_version=client.paths.version,
     )
     return judge(report)
 

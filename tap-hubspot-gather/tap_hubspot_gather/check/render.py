@@ -7,8 +7,10 @@ from typing import Any, get_args
 
 from tap_hubspot_gather.check.declared import checked_objects
 from tap_hubspot_gather.check.report import (
+    API,
     IDENTITY_CASE_CODES,
     PROBLEM_CODES,
+    SETTINGS_PROBLEM_CODES,
     CheckReport,
     ObjectCheck,
     Uniqueness,
@@ -83,6 +85,15 @@ _LINKS = {
         "companies_without_account_id_sample",
     ],
 }
+_API_VERSION = {
+    "type": "object",
+    "required": ["name", "supported_until", "supported"],
+    "properties": {
+        "name": {"type": "string"},
+        "supported_until": {"type": "string", "format": "date"},
+        "supported": {"type": "boolean"},
+    },
+}
 _CANDIDATE = {
     "type": "object",
     "required": [
@@ -142,8 +153,8 @@ def report_json_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["object", "code", "severity", "message", "fix", "count"],
         "properties": {
-            "object": {"enum": types},
-            "code": {"enum": list(PROBLEM_CODES)},
+            "object": {"enum": [*types, API]},
+            "code": {"enum": [*PROBLEM_CODES, *SETTINGS_PROBLEM_CODES]},
             "severity": {"enum": ["error", "warning"]},
             "message": {"type": "string"},
             "fix": {"type": "string"},
@@ -182,6 +193,7 @@ def report_json_schema() -> dict[str, Any]:
             "exit_code",
             "strict",
             "api_url",
+            "api_version",
             "objects",
             "problems",
             "requests",
@@ -196,6 +208,7 @@ def report_json_schema() -> dict[str, Any]:
             "exit_code": {"enum": [0, 1]},
             "strict": {"type": "boolean"},
             "api_url": {"type": "string"},
+            "api_version": _API_VERSION,
             "objects": _per_object(obj, types),
             "problems": {"type": "array", "items": problem},
             "identity_cases": {"type": "array", "items": identity_case},
@@ -238,6 +251,11 @@ def to_json(report: CheckReport) -> dict[str, Any]:
         "exit_code": exit_code(report),
         "strict": report.strict,
         "api_url": report.api_url,
+        "api_version": {
+            "name": report.api_version.name,
+            "supported_until": report.api_version.supported_until.isoformat(),
+            "supported": report.api_version.is_supported(report.today),
+        },
         "objects": objects,
         "problems": [
             {
@@ -391,7 +409,7 @@ def _object_lines(check: ObjectCheck) -> list[str]:
 
 def to_text(report: CheckReport) -> str:
     """The report for a terminal, ending with the one-line verdict."""
-    lines = [f"HubSpot portal check ({report.api_url})", ""]
+    lines = [f"HubSpot portal check ({report.api_url}, API {report.api_version.name})", ""]
     for check in report.objects:
         lines += _object_lines(check)
         lines.append("")

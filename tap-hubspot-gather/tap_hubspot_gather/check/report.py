@@ -6,12 +6,14 @@ a suggested fix) and a one-line verdict, and `render` prints them for people or 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from tap_hubspot_gather.check.declared import declaration, singular
 from tap_hubspot_gather.check.idstore import Duplicates
+from tap_hubspot_gather.versions import DEFAULT_API_VERSION, ApiVersion, api_version
 
 if TYPE_CHECKING:
     from tap_hubspot_gather.check.suggest import Suggestion
@@ -77,6 +79,10 @@ _PROBLEMS: dict[str, tuple[Severity, str, str]] = {
     ),
 }
 PROBLEM_CODES = tuple(_PROBLEMS)
+# Problems of the settings rather than of an object's records, reported under this name.
+API = "api"
+API_VERSION_UNSUPPORTED = "api_version_unsupported"
+SETTINGS_PROBLEM_CODES = (API_VERSION_UNSUPPORTED,)
 # Each identity case: what the default mode (keep) and the opt-in one (mirror) do; worded as
 # the problems are (fields from `_identity_facts`). In report order.
 _IDENTITY_CASES: dict[str, tuple[str, str]] = {
@@ -212,6 +218,9 @@ class CheckReport:
     elapsed_s: float = 0.0
     identity_cases: list[IdentityCase] = field(default_factory=list)
     suggestions: list[Suggestion] | None = None  # None: --suggest not asked
+    api_version: ApiVersion = field(default_factory=lambda: api_version(None))
+    # The day the version's support is judged on (UTC).
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
 
     @property
     def errors(self) -> list[Problem]:
@@ -355,9 +364,31 @@ def identity_cases(check: ObjectCheck) -> list[IdentityCase]:
     return found
 
 
+def version_problems(version: ApiVersion, today: dt.date) -> list[Problem]:
+    """A warning when `api_version` is past HubSpot's Supported window (no fixes any more;
+    "developers should not expect ongoing stability",
+    https://developers.hubspot.com/docs/developer-tooling/platform/versioning)."""
+    if version.is_supported(today):
+        return []
+    released = f"released {version.released}, " if version.released else ""
+    return [
+        Problem(
+            API,
+            API_VERSION_UNSUPPORTED,
+            "warning",
+            f"api_version {version.name} is past HubSpot's Supported window ({released}"
+            f"supported until {version.supported_until}): HubSpot no longer fixes it and it "
+            "may stop working.",
+            f"Set api_version to {DEFAULT_API_VERSION}, the version this tap calls by default "
+            "(meltano config tap-hubspot-gather set api_version "
+            f"{DEFAULT_API_VERSION}).",
+        )
+    ]
+
+
 def judge(report: CheckReport) -> CheckReport:
     """Derive the problems, readiness and the one-line verdict from the facts."""
-    found: list[Problem] = []
+    found: list[Problem] = version_problems(report.api_version, report.today)
     cases: list[IdentityCase] = []
     for check in report.objects:
         found += problems(check)

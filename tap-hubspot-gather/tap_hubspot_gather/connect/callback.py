@@ -5,12 +5,22 @@ HubSpot accepts a plain-http redirect URL only for localhost
 interface on the port of the registered redirect URL and waits for one request on its path. It
 checks `state` (a mismatch is refused: the redirect was not for this run), tells the browser in
 a short page what happened, and hands the code, or HubSpot's error, to the caller.
+
+The listener closes each connection after answering, so the port's side of the last redirect
+stays in TIME-WAIT for a minute or so. It sets `SO_REUSEADDR`, so `connect` can be run again at
+once on the same fixed port; on Linux and macOS that option never lets two sockets *listen* on
+one port, so a second `connect` running at the same time is still refused. Windows gives
+`SO_REUSEADDR` another meaning (sharing a listening port), so there the listener asks for
+`SO_EXCLUSIVEADDRUSE` instead, which Windows' own TIME-WAIT handling does not block.
 """
 
 from __future__ import annotations
 
+import errno
 import html
+import os
 import secrets
+import socket
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -37,9 +47,11 @@ class Redirect:
 
 
 class _Server(HTTPServer):
-    """Keeps what the handler learned; refuses a second bind of the same port."""
+    """Keeps what the handler learned; rebinds a port in TIME-WAIT, never a listening one."""
 
+    # Set by `server_bind` itself, per platform (see the module docstring).
     allow_reuse_address = False
+    allow_reuse_port = False
 
     def __init__(self, port: int, path: str, state: str) -> None:
         super().__init__((LOOPBACK, port), _Handler)
@@ -47,6 +59,16 @@ class _Server(HTTPServer):
         self.state = state
         self.result: Redirect | None = None
         self.wrong_state = False
+
+    def server_bind(self) -> None:
+        """Bind with the address-reuse option that allows a quick rerun but no second
+        listener."""
+        exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)
+        if os.name == "nt" and exclusive is not None:
+            self.socket.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+        else:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        super().server_bind()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -99,11 +121,19 @@ class CallbackListener:
         try:
             self._server = _Server(port, path, state)
         except OSError as exc:
-            msg = (
-                f"Cannot listen on localhost port {port} for HubSpot's redirect ({exc.strerror}): "
-                "stop what uses it, or register another port in your app's Redirect URLs and "
-                "pass it with --port."
-            )
+            if exc.errno == errno.EADDRINUSE:
+                msg = (
+                    f"Cannot listen on localhost port {port} for HubSpot's redirect: it is in "
+                    "use, by another connect still waiting for its redirect (finish or stop that "
+                    "one first) or by another program (stop it, or register another port in "
+                    "your app's redirect URLs and pass it with --port)."
+                )
+            else:
+                msg = (
+                    f"Cannot listen on localhost port {port} for HubSpot's redirect "
+                    f"({exc.strerror}): register another port in your app's redirect URLs and "
+                    "pass it with --port."
+                )
             raise ConnectError(msg) from None
         self._server.timeout = POLL_S
         self.port = self._server.server_address[1]

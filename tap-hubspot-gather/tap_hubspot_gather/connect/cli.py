@@ -22,16 +22,21 @@ from typing import TextIO
 
 from tap_hubspot_gather.command_settings import command_parser
 from tap_hubspot_gather.connect.callback import CallbackListener
-from tap_hubspot_gather.connect.dotenv import set_variable
 from tap_hubspot_gather.connect.oauth import (
     ConnectError,
     OAuthApp,
+    Pkce,
     authorize_base,
     authorize_url,
     new_state,
 )
-from tap_hubspot_gather.connect.settings import SettingsError, app_credentials, load
+from tap_hubspot_gather.connect.settings import SettingsError, api_paths, app_credentials, load
 from tap_hubspot_gather.errors import redact
+from tap_hubspot_gather.refresh_store import (
+    PROJECT_ROOT_VARIABLE,
+    REFRESH_TOKEN_VARIABLE,
+    set_variable,
+)
 
 EXIT_CONNECTED = 0
 EXIT_NOT_CONNECTED = 1
@@ -42,8 +47,6 @@ DEFAULT_PATH = "/oauth-callback"
 DEFAULT_TIMEOUT_S = 300.0
 # How long to wait for a browser to report that it could not start.
 BROWSER_START_S = 2.0
-REFRESH_TOKEN_VARIABLE = "TAP_HUBSPOT_GATHER_REFRESH_TOKEN"  # noqa: S105 (a variable name)
-PROJECT_ROOT_VARIABLE = "MELTANO_PROJECT_ROOT"
 CHECK_COMMAND = "meltano invoke tap-hubspot-gather:check --format text"
 PREFIX = "connect: "
 
@@ -156,14 +159,20 @@ def connect(args: argparse.Namespace, out: TextIO) -> int:
     """Run the flow; returns the exit code. Raises `SettingsError` / `ConnectError`."""
     settings = load(args.config)
     api_url, client_id, client_secret = app_credentials(settings)
+    paths = api_paths(settings)
     try:
         listener = CallbackListener(args.port, args.redirect_path, state := new_state())
     except ConnectError as exc:
         raise SettingsError(str(exc)) from None
-    app = OAuthApp(api_url, client_id, client_secret)
+    app = OAuthApp(api_url, client_id, client_secret, paths)
+    pkce = Pkce.new()
     try:
         url = authorize_url(
-            args.authorize_url or authorize_base(api_url), client_id, listener.redirect_uri, state
+            args.authorize_url or authorize_base(api_url),
+            client_id,
+            listener.redirect_uri,
+            state,
+            pkce,
         )
         print(f"{PREFIX}approve read access to your companies and contacts at:", file=out)
         print(f"  {url}", file=out)
@@ -176,18 +185,20 @@ def connect(args: argparse.Namespace, out: TextIO) -> int:
             flush=True,
         )
         code = _wait_for_code(listener, args.timeout)
-        tokens = app.exchange(code, listener.redirect_uri)
+        tokens = app.exchange(code, listener.redirect_uri, pkce)
         grant = app.grant(tokens)
+        if grant.missing_scopes:
+            msg = (
+                f"The grant lacks the scope(s) {', '.join(grant.missing_scopes)}: add them to "
+                "your app's scopes (app-hsmeta.json, then `hs project upload`) and sign in as a "
+                "user allowed to read companies and contacts, then run connect again. Nothing "
+                "was stored."
+            )
+            raise ConnectError(msg)
+        app.verify(tokens)
     finally:
         listener.close()
         app.close()
-    if grant.missing_scopes:
-        msg = (
-            f"The grant lacks the scope(s) {', '.join(grant.missing_scopes)}: add them to your "
-            "app's scopes (Auth tab) and sign in as a user allowed to read companies and "
-            "contacts, then run connect again. Nothing was stored."
-        )
-        raise ConnectError(msg)
     env_file = _env_file(args)
     try:
         set_variable(env_file, REFRESH_TOKEN_VARIABLE, tokens.refresh_token)

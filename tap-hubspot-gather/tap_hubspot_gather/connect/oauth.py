@@ -1,43 +1,54 @@
-"""HubSpot's OAuth 2.0 authorization-code flow, the app's side of it.
+"""HubSpot's OAuth 2.0 authorization-code flow with PKCE, the app's side of it.
 
 The authorize URL (https://developers.hubspot.com/docs/api/oauth-quickstart-guide) is
 `https://app.hubspot.com/oauth/authorize` for HubSpot's API host (`app-eu1.hubspot.com` for
 `api-eu1.hubapi.com`); for any other `api_url` (a proxy, the emulator) it is `<api_url>/oauth/
-authorize`. The code is exchanged at `POST <api_url>/oauth/v1/token` (grant_type
-authorization_code, https://developers.hubspot.com/docs/api/oauth/tokens) and the token's portal
-and scopes are read from `GET <api_url>/oauth/v1/access-tokens/{token}`. Requests go through the
-tap's own transport (`tap_hubspot_gather.transport`): one HTTP stack for the whole tap.
-No message built here contains a token, a code or the client secret.
+authorize`. It carries a PKCE challenge (RFC 7636, S256). The code is exchanged, with the PKCE
+verifier, at `POST <api_url>/oauth/2026-03/token` (form body only), and the token's portal and
+scopes are read by introspection, `POST <api_url>/oauth/2026-03/token/introspect` with the app's
+client id and secret (https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide,
+https://developers.hubspot.com/changelog/v1-oauth-api-deprecation). Finally one CRM read on the
+configured `api_version` proves the token works where the tap will use it. Requests go through
+the tap's own transport (`tap_hubspot_gather.transport`): one HTTP stack for the whole tap.
+No message built here contains a token, a code, a verifier or the client secret.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from tap_hubspot_gather.auth import TOKEN_PATH
+from tap_hubspot_gather.auth import BAD_CLIENT, oauth_error
+from tap_hubspot_gather.client import TAP_SCOPES
 from tap_hubspot_gather.errors import redact
 from tap_hubspot_gather.transport import USER_AGENT, NoAnswerError, Transport, UnsendableError
+from tap_hubspot_gather.versions import (
+    OAUTH_INTROSPECT_PATH,
+    OAUTH_TOKEN_PATH,
+    HubSpotPaths,
+    paths_for,
+)
 
 # Exactly what the tap reads: companies and contacts, and their property definitions.
-REQUIRED_SCOPES = (
-    "crm.objects.companies.read",
-    "crm.objects.contacts.read",
-    "crm.schemas.companies.read",
-    "crm.schemas.contacts.read",
-)
+REQUIRED_SCOPES = TAP_SCOPES
 HUBSPOT_API_HOST_SUFFIX = ".hubapi.com"
 HUBSPOT_APP_DOMAIN = "hubspot.com"
 AUTHORIZE_PATH = "/oauth/authorize"
-TOKEN_INFO_PATH = "/oauth/v1/access-tokens/"  # noqa: S105 (a URL path)
 REQUEST_TIMEOUT_S = 30.0
 STATE_BYTES = 32
-# HubSpot's 400 statuses for a code that cannot be redeemed, and for a redirect mismatch.
-BAD_CODE_STATUSES = frozenset({"BAD_AUTH_CODE", "EXPIRED_AUTH_CODE"})
-BAD_REDIRECT_STATUS = "BAD_REDIRECT_URI"
+# RFC 7636: a verifier of 43 to 128 unreserved characters; 64 random bytes give 86.
+PKCE_VERIFIER_BYTES = 64
+PKCE_METHOD = "S256"
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+# Error codes (RFC 6749 `error`, or the v1 `status` HubSpot still sends alongside).
+BAD_CODE = frozenset({"invalid_grant", "BAD_AUTH_CODE", "EXPIRED_AUTH_CODE"})
+BAD_REDIRECT = frozenset({"BAD_REDIRECT_URI", "redirect_uri_mismatch"})
+BAD_PKCE = frozenset({"invalid_code_verifier", "BAD_CODE_VERIFIER"})
 
 
 class ConnectError(Exception):
@@ -83,14 +94,35 @@ def authorize_base(api_url: str) -> str:
     return api_url.rstrip("/") + AUTHORIZE_PATH
 
 
-def authorize_url(base: str, client_id: str, redirect_uri: str, state: str) -> str:
-    """The full authorize URL: client, redirect, the tap's scopes (space-separated), state."""
+@dataclass(frozen=True)
+class Pkce:
+    """A PKCE pair (RFC 7636): the verifier stays here, its S256 challenge goes to HubSpot."""
+
+    verifier: str
+
+    @classmethod
+    def new(cls) -> Pkce:
+        """A fresh random verifier."""
+        return cls(secrets.token_urlsafe(PKCE_VERIFIER_BYTES))
+
+    @property
+    def challenge(self) -> str:
+        """BASE64URL(SHA256(verifier)) without padding (RFC 7636 section 4.2)."""
+        digest = hashlib.sha256(self.verifier.encode("ascii")).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorize_url(base: str, client_id: str, redirect_uri: str, state: str, pkce: Pkce) -> str:
+    """The full authorize URL: client, redirect, the tap's scopes (space-separated), state,
+    and the PKCE challenge."""
     query = urlencode(
         {
             "client_id": client_id,
             "redirect_uri": redirect_uri,
             "scope": " ".join(REQUIRED_SCOPES),
             "state": state,
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": PKCE_METHOD,
         },
         quote_via=quote,
     )
@@ -100,29 +132,32 @@ def authorize_url(base: str, client_id: str, redirect_uri: str, state: str) -> s
 class OAuthApp:
     """The OAuth app (client id and secret) talking to HubSpot's token endpoints."""
 
-    def __init__(self, api_url: str, client_id: str, client_secret: str) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        client_id: str,
+        client_secret: str,
+        paths: HubSpotPaths | None = None,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.client_id = client_id
         self._client_secret = client_secret
+        self.paths = paths or paths_for(None)
         self._transport = Transport(self.api_url, USER_AGENT)
         self._secrets: list[str] = [client_id, client_secret]
 
-    def exchange(self, code: str, redirect_uri: str) -> Tokens:
-        """Trade the authorization code for access and refresh tokens."""
-        self._secrets.append(code)
+    def exchange(self, code: str, redirect_uri: str, pkce: Pkce) -> Tokens:
+        """Trade the authorization code (and the PKCE verifier) for access and refresh tokens."""
+        self._secrets += [code, pkce.verifier]
         form = {
             "grant_type": "authorization_code",
             "client_id": self.client_id,
             "client_secret": self._client_secret,
             "redirect_uri": redirect_uri,
             "code": code,
+            "code_verifier": pkce.verifier,
         }
-        status, body = self._call(
-            "POST",
-            TOKEN_PATH,
-            urlencode(form).encode(),
-            {"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        status, body = self._call("POST", OAUTH_TOKEN_PATH, urlencode(form).encode(), FORM_HEADERS)
         if status >= 400:
             raise ConnectError(self._exchange_refused(status, body, redirect_uri))
         access, refresh = body.get("access_token"), body.get("refresh_token")
@@ -133,13 +168,26 @@ class OAuthApp:
         return Tokens(access, refresh)
 
     def grant(self, tokens: Tokens) -> Grant:
-        """The portal, user and scopes behind the new access token."""
-        status, body = self._call("GET", TOKEN_INFO_PATH + quote(tokens.access_token, safe=""))
-        if status >= 400:
-            msg = (
-                f"HubSpot could not tell which portal the new token belongs to (HTTP {status}); "
-                "run connect again."
-            )
+        """The portal, user and scopes behind the new access token (token introspection)."""
+        form = {
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            "token": tokens.access_token,
+            "token_type_hint": "access_token",
+        }
+        status, body = self._call(
+            "POST", OAUTH_INTROSPECT_PATH, urlencode(form).encode(), FORM_HEADERS
+        )
+        if status >= 400 or body.get("active") is False:
+            code, said = oauth_error(body, self._secrets)
+            what = f"HTTP {status}" + (f", {code}" if code else "") + (f": {said}" if said else "")
+            if body.get("active") is False:
+                what = "the new token is not active"
+            msg = f"HubSpot could not tell which portal the new token belongs to ({what}); "
+            if code in BAD_CLIENT:
+                msg += "check client_id and client_secret, then run connect again."
+            else:
+                msg += "run connect again."
             raise ConnectError(msg)
         scopes = body.get("scopes")
         return Grant(
@@ -148,6 +196,24 @@ class OAuthApp:
             user=str(body.get("user") or ""),
             scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else (),
         )
+
+    def verify(self, tokens: Tokens) -> None:
+        """One cheap CRM read with the new token, on the configured API version."""
+        path = self.paths.objects("contacts") + "?limit=1"
+        status, body = self._call(
+            "GET", path, headers={"Authorization": f"Bearer {tokens.access_token}"}
+        )
+        if status < 300:
+            return
+        said = redact(str(body.get("message") or body.get("category") or ""), self._secrets)
+        where = f"GET {self.paths.objects('contacts')} (api_version {self.paths.version.name})"
+        msg = f"The new token cannot read contacts: HubSpot answered HTTP {status} to {where}"
+        msg += f" ({said[:200]})" if said else ""
+        msg += (
+            ". Check api_version and that the app has the scopes "
+            f"{', '.join(REQUIRED_SCOPES)}, then run connect again. Nothing was stored."
+        )
+        raise ConnectError(msg)
 
     def close(self) -> None:
         """Close the transport's connections."""
@@ -183,22 +249,28 @@ class OAuthApp:
         return answer.status, decoded if isinstance(decoded, dict) else {}
 
     def _exchange_refused(self, status: int, body: dict[str, Any], redirect_uri: str) -> str:
-        kind = str(body.get("status") or body.get("error") or "")
-        said = redact(
-            str(body.get("message") or body.get("error_description") or ""), self._secrets
-        )
-        if kind in BAD_CODE_STATUSES:
+        """One line for a refused code exchange: what happened and what to do."""
+        kind, said = oauth_error(body, self._secrets)
+        # RFC 6749's `error` is coarse (invalid_grant); HubSpot's `status` is precise.
+        kinds = {kind, str(body.get("status") or "")}
+        if kinds & BAD_REDIRECT or "redirect_uri" in said.lower():
+            return (
+                f"HubSpot refused the redirect URL {redirect_uri} ({said or kind}): it must be "
+                "exactly one of your app's redirect URLs (hsproject's app-hsmeta.json, or the "
+                "app's Auth tab). Add it there, or run connect with --port/--redirect-path "
+                "matching the one you registered."
+            )
+        if kinds & BAD_PKCE or "verifier" in said.lower():
+            return (
+                f"HubSpot refused the PKCE verifier ({said or kind}): the code belongs to another "
+                "connect run. Run connect again and use the link it prints."
+            )
+        if kinds & BAD_CODE:
             return (
                 f"HubSpot refused the authorization code ({said or kind}): a code works once and "
                 "only for a few minutes. Run connect again and approve the app in the new window."
             )
-        if kind == BAD_REDIRECT_STATUS:
-            return (
-                f"HubSpot refused the redirect URL {redirect_uri} ({said}): it must be exactly "
-                "one of your app's Redirect URLs (app settings, Auth tab). Add it there, or run "
-                "connect with --port/--redirect-path matching the one you registered."
-            )
-        if kind in ("BAD_CLIENT_ID", "BAD_CLIENT_SECRET"):
+        if kinds & BAD_CLIENT:
             return (
                 f"HubSpot refused the app's credentials ({kind}): set client_id and "
                 "client_secret to the values of your app's Auth tab, then run connect again."

@@ -12,11 +12,19 @@ from typing import Any
 
 from tap_hubspot_gather.client import DEFAULT_API_URL
 from tap_hubspot_gather.command_settings import SettingsError, checked_api_url, read_settings
+from tap_hubspot_gather.versions import HubSpotPaths, UnknownApiVersionError, paths_for
 
-NAMES = ("api_url", "allow_insecure_http", "client_id", "client_secret", "access_token")
+NAMES = (
+    "api_url",
+    "allow_insecure_http",
+    "api_version",
+    "client_id",
+    "client_secret",
+    "access_token",
+)
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 
-__all__ = ["SettingsError", "app_credentials", "load"]
+__all__ = ["SettingsError", "api_paths", "app_credentials", "load"]
 
 
 def load(sources: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -38,3 +46,12 @@ def app_credentials(settings: Mapping[str, Any]) -> tuple[str, str, str]:
     insecure = str(settings.get("allow_insecure_http", "")).strip().lower() in TRUE_WORDS
     api_url = checked_api_url(api_url, allow_insecure_http=insecure)
     return api_url, str(settings["client_id"]), str(settings["client_secret"])
+
+
+def api_paths(settings: Mapping[str, Any]) -> HubSpotPaths:
+    """The HubSpot paths of the configured `api_version`, or a `SettingsError` naming the
+    allowed values."""
+    try:
+        return paths_for(str(settings.get("api_version") or "") or None)
+    except UnknownApiVersionError as exc:
+        raise SettingsError(str(exc)) from None

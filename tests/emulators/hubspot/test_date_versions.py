@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from emulators.hubspot.pytest_plugin import AdminCallError, HubSpotEmulator
 from emulators.hubspot.versions import DATE_VERSIONS
 from tests.emulators.hubspot.conftest import Api
 
@@ -233,3 +233,24 @@ def test_the_cli_takes_a_hub_id_and_refuses_a_bad_one(
     assert process.hub_id == 123456
     with pytest.raises(RuntimeError, match="hub id must be between 1 and 2147483647"):
         hubspot_emulator_process("--hub-id", "0")
+
+
+def test_partial_batch_reads_can_answer_200_with_their_errors(
+    emulator: HubSpotEmulator, api: Api
+) -> None:
+    emulator.seed(companies=1, contacts=1)
+    one = emulator.dump("contacts")[0]["id"]
+    inputs = {"inputs": [{"id": one}, {"id": "987654"}]}
+    paths = (
+        "/crm/objects/2026-09/contacts/batch/read",
+        "/crm/associations/2026-09/contacts/companies/batch/read",
+    )
+    assert [api.post(path, inputs).status_code for path in paths] == [207, 207]
+    emulator.set_config(batch_partial_status=200)
+    for path in paths:
+        answer = api.post(path, inputs)
+        assert answer.status_code == 200
+        assert answer.json()["numErrors"] >= 1
+        assert answer.json()["errors"][0]["category"] == "OBJECT_NOT_FOUND"
+    with pytest.raises(AdminCallError, match="batch_partial_status must be 207 or 200"):
+        emulator.set_config(batch_partial_status=201)

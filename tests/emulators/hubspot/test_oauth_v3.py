@@ -55,14 +55,18 @@ def _code(emulator: HubSpotEmulator, **extra: str) -> str:
     return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
 
 
-def _exchange(emulator: HubSpotEmulator, code: str, version: str = "2026-03", **extra: str):  # type: ignore[no-untyped-def]
+def _exchange(
+    emulator: HubSpotEmulator, code: str, version: str = "2026-03", **extra: str
+) -> requests.Response:
     form = _client_form(
         emulator, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, **extra
     )
     return _post(emulator, f"/oauth/{version}/token", form)
 
 
-def _refresh(emulator: HubSpotEmulator, refresh_token: str, version: str = "2026-03"):  # type: ignore[no-untyped-def]
+def _refresh(
+    emulator: HubSpotEmulator, refresh_token: str, version: str = "2026-03"
+) -> requests.Response:
     form = _client_form(emulator, grant_type="refresh_token", refresh_token=refresh_token)
     return _post(emulator, f"/oauth/{version}/token", form)
 
