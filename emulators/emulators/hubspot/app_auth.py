@@ -48,7 +48,7 @@ _MISSING_SCOPES_MESSAGE = (
 )
 _APP_ONLY_MESSAGE = (
     "The webhooks journal accepts only the app's client credentials token "
-    "(grant_type=client_credentials at /oauth/v1/token or /oauth/2026-03/token); "
+    "(grant_type=client_credentials at /oauth/2026-03/token); "
     "private app tokens and users' OAuth access tokens cannot call it."
 )
 
@@ -109,7 +109,7 @@ def require_app(request: web.Request, needed: tuple[str, ...]) -> HubSpotState:
             context={"expire time": [iso_ms(issued.expires_ms)]},
         )
         raise HubSpotError(401, body)
-    held = set(issued.scopes) - set(settings.withheld_scopes)
-    if not held & set(needed):
+    withheld = set(settings.withheld_scopes)
+    if withheld & set(needed) or not set(issued.scopes) & set(needed):
         raise missing_scopes(needed)
     return state

@@ -16,9 +16,10 @@ choices where HubSpot is silent, each marked EMULATOR CHOICE below:
   dates alone (so the admin `touch` writes nothing);
 - MERGE: `objectId` is the record the merge leaves (the new record of a new-id merge),
   `primaryObjectId` the old primary, `mergedObjectIds` the other records, `newObjectId` only
-  on a new-id merge; the absorbed records' associations come with the merged record (no
-  association events for them); with `merge_deletes`, a DELETE follows for each id that
-  disappeared (both old ids of a new-id merge);
+  on a new-id merge; with `merge_deletes`, a DELETE follows for each id that disappeared (both
+  old ids of a new-id merge); then the association events of what the merge moved (the
+  record it leaves gains associations, the contacts of merged companies are re-linked), none
+  for the absorbed records;
 - association events carry both naming styles seen in the wild (`associatedObject*` +
   `associationType`, and `from*`/`to*` + `associationTypeId`, `associationCategory`,
   `isPrimary`, `associationRemoved`), one event per association type (1/279 contact to company,

@@ -11,6 +11,9 @@ Merges follow HubSpot's current behaviour by default: the result is a new record
 id, and both old ids resolve to it on reads by id
 (https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies);
 the legacy behaviour (the primary keeps its id) stays available.
+
+Every write is also reported to `Store.observer` as a `Change` (`emulators.hubspot.changes`):
+the webhooks journal listens there.
 """
 
 from __future__ import annotations
@@ -328,6 +331,7 @@ class Store:
         self._remove(table, secondary)
         primary.merged_ids = sorted({*primary.merged_ids, secondary.id, *secondary.merged_ids})
         primary.values["hs_merged_object_ids"] = ";".join(map(str, primary.merged_ids))
+        self._emit("MERGE", table, primary.id, primary_id=primary.id, merged_ids=(secondary.id,))
         if table.object_type == "contacts":
             self._move_email(primary, secondary)
             self._set_companies(
@@ -338,7 +342,6 @@ class Store:
         else:
             self._detach_company(secondary.id, replacement=primary.id, bump=bump)
         self._bump(table, primary)
-        self._emit("MERGE", table, primary.id, primary_id=primary.id, merged_ids=(secondary.id,))
         return primary
 
     def _merge_into_new(
@@ -383,12 +386,6 @@ class Store:
         for old, target in table.aliases.items():
             if target in (primary.id, secondary.id):
                 table.aliases[old] = record.id
-        if table.object_type == "contacts":
-            self._move_email(record, secondary)
-            if companies:
-                self._set_companies(record, companies, primary_company)
-        else:
-            self._repoint_company(contacts, (primary.id, secondary.id), record.id, bump=bump)
         self._emit(
             "MERGE",
             table,
@@ -397,6 +394,12 @@ class Store:
             merged_ids=(secondary.id,),
             new_id=True,
         )
+        if table.object_type == "contacts":
+            self._move_email(record, secondary)
+            if companies:
+                self._set_companies(record, companies, primary_company)
+        else:
+            self._repoint_company(contacts, (primary.id, secondary.id), record.id, bump=bump)
         self.version += 1
         return record
 

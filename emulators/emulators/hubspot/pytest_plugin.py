@@ -34,6 +34,12 @@ options) to change the defaults under it; markers still win over it.
 - ``legacy_apis``: whether `/crm/v3`, `/crm/v4/associations` and `/oauth/v1` answer (True)
   or are retired, answering HubSpot's sunset 404 (False). Default: `DEFAULT_LEGACY_APIS`.
 
+Webhooks journal: the admin client also has ``set_journal(**settings)``,
+``journal_settings()``, ``publish_journal()``, ``journal_files()``, ``journal_events()``,
+``restore(type, id)`` and ``privacy_delete(type, id)`` (`emulators.hubspot.journal_admin`);
+``@pytest.mark.hubspot_journal(**settings)`` starts ``hubspot_emulator`` /
+``hubspot_emulator_module`` with those journal settings (`JournalSettings`).
+
 Admin helpers raise `AdminCallError` (with the emulator's message) on a 4xx/5xx answer.
 """
 
@@ -447,6 +453,7 @@ def hubspot_emulator_module(
 ) -> Iterator[HubSpotEmulator]:
     """One in-process HubSpot emulator shared by a test module."""
     emulator = HubSpotEmulator.start(**fixture_options(request, hubspot_emulator_defaults))
+    apply_journal_marker(request.node, emulator)
     try:
         yield emulator
     finally:

@@ -23,7 +23,7 @@ WRITE_SCOPE = "developer.webhooks_journal.subscriptions.write"
 def _user_token(emulator: HubSpotEmulator) -> str:
     client = emulator.oauth_client
     response = requests.post(
-        emulator.url + "/oauth/v1/token",
+        emulator.url + "/oauth/2026-03/token",
         data={
             "grant_type": "refresh_token",
             "client_id": client.client_id,
@@ -43,9 +43,14 @@ def test_the_client_credentials_token_may_call(emulator: HubSpotEmulator) -> Non
     assert app.get(SUBSCRIPTIONS).status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["private-app", "user-oauth"])
+@pytest.mark.parametrize("kind", ["private-app", "service-key", "user-oauth"])
 def test_other_known_tokens_are_refused_with_403(emulator: HubSpotEmulator, kind: str) -> None:
-    token = emulator.token if kind == "private-app" else _user_token(emulator)
+    if kind == "private-app":
+        token = emulator.token
+    elif kind == "service-key":  # even one holding the journal scopes
+        token = emulator.create_service_key([JOURNAL_SCOPE, READ_SCOPE, WRITE_SCOPE])
+    else:
+        token = _user_token(emulator)
     app = Journal(emulator, token)
     for path in (JOURNAL + "/latest", SUBSCRIPTIONS):
         response = app.get(path)
@@ -97,10 +102,14 @@ def test_the_specs_scope_names_work_too(emulator: HubSpotEmulator) -> None:
 
 def test_withheld_journal_scope_refuses_reads(emulator: HubSpotEmulator) -> None:
     app = Journal(emulator)
+    spec_named = Journal(
+        emulator, client_credentials_token(emulator, ("webhooks-journal-data-access",))
+    )
     emulator.set_journal(withheld_scopes=[JOURNAL_SCOPE])
-    response = app.get(JOURNAL + "/latest")
-    assert response.status_code == 403
-    assert response.json()["category"] == "MISSING_SCOPES"
+    for client in (app, spec_named):  # either spelling of the scope is withheld
+        response = client.get(JOURNAL + "/latest")
+        assert response.status_code == 403
+        assert response.json()["category"] == "MISSING_SCOPES"
 
 
 def test_a_crm_read_with_the_client_credentials_token_is_refused(
@@ -108,7 +117,7 @@ def test_a_crm_read_with_the_client_credentials_token_is_refused(
 ) -> None:
     emulator.seed(companies=1, contacts=1)
     token = client_credentials_token(emulator)
-    for path in ("/crm/v3/objects/contacts", "/crm/objects/2026-03/contacts"):
+    for path in ("/crm/objects/2026-03/contacts", "/crm/objects/2026-03/contacts/1"):
         response = requests.get(
             emulator.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )

@@ -207,3 +207,14 @@ def test_journal_calls_are_exempt_from_the_crm_rate_limits(
     journal = Journal(hubspot_emulator)
     for _ in range(5):
         assert journal.get(JOURNAL + "/latest").status_code == 204
+
+
+@pytest.mark.hubspot_emulator(legacy_apis=False)
+def test_the_journal_is_served_when_the_legacy_apis_are_retired(
+    hubspot_emulator: HubSpotEmulator,
+) -> None:
+    journal = Journal(hubspot_emulator)
+    journal.subscribe_all()
+    hubspot_emulator.create("contacts", {"email": "a@ex.com"})
+    events, _ = journal.events_after(None)
+    assert [e["action"] for e in events] == ["CREATE"]

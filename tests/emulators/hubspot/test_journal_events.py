@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from emulators.hubspot.pytest_plugin import AdminCallError, HubSpotEmulator
 from tests.emulators.hubspot.journal_client import OBJECT_ACTIONS, Journal
 
 ASSOCIATION_ACTIONS = ["ASSOCIATION_ADDED", "ASSOCIATION_REMOVED"]
@@ -213,7 +213,7 @@ def test_privacy_delete_through_hubspots_api(journal: Journal) -> None:
     cid = int(emulator.create("contacts", {"email": "a@ex.com"})["id"])
     reader.events()
     response = requests.post(
-        emulator.url + "/crm/v3/objects/contacts/gdpr-delete",
+        emulator.url + "/crm/objects/2026-03/contacts/gdpr-delete",
         json={"objectId": str(cid)},
         headers=emulator.auth_headers,
         timeout=30,
@@ -252,7 +252,7 @@ def test_merge_through_hubspots_api(journal: Journal) -> None:
     other = int(emulator.create("contacts", {"email": "o@ex.com"})["id"])
     reader.events()
     response = requests.post(
-        emulator.url + "/crm/v3/objects/contacts/merge",
+        emulator.url + "/crm/objects/2026-03/contacts/merge",
         json={"primaryObjectId": str(primary), "objectIdToMerge": str(other)},
         headers=emulator.auth_headers,
         timeout=30,
@@ -306,3 +306,64 @@ def test_filters_apply_to_creates_and_updates(emulator: HubSpotEmulator) -> None
     emulator.update("contacts", rome, {"firstname": "R"})
     emulator.archive("contacts", rome)  # filters do not apply to deletes
     assert _brief(reader.events()) == [("CREATE", "0-1", oslo), ("DELETE", "0-1", rome)]
+
+
+def test_restore_brings_the_record_back_with_its_live_associations(journal: Journal) -> None:
+    emulator, reader = journal.emulator, Reader(journal)
+    kept = int(emulator.create("companies", {"name": "Kept"})["id"])
+    gone = int(emulator.create("companies", {"name": "Gone"})["id"])
+    cid = int(
+        emulator.create(
+            "contacts", {"email": "a@ex.com"}, company_ids=[gone, kept], primary_company_id=gone
+        )["id"]
+    )
+    emulator.archive("contacts", cid)
+    emulator.archive("companies", gone)
+    reader.events()
+    restored = emulator.restore("contacts", cid)
+    assert restored["archived"] is False
+    assert restored["company_ids"] == [str(kept)]
+    assert restored["primary_company_id"] is None
+    events = reader.events()
+    assert _brief(events)[0] == ("RESTORE", "0-1", cid)
+    removed = {(e["associatedObjectId"], e["associationTypeId"]) for e in events[1:]}
+    assert removed == {(gone, 1), (gone, 279)}
+    assert [r["id"] for r in emulator.dump("contacts")] == [str(cid)]
+    with pytest.raises(AdminCallError) as caught:
+        emulator.restore("contacts", cid)
+    assert caught.value.status == 404
+
+
+def test_restore_refuses_a_unique_value_taken_meanwhile(journal: Journal) -> None:
+    emulator = journal.emulator
+    cid = emulator.create("contacts", {"email": "a@ex.com"})["id"]
+    emulator.archive("contacts", cid)
+    emulator.create("contacts", {"email": "A@ex.com"})
+    with pytest.raises(AdminCallError) as caught:
+        emulator.restore("contacts", cid)
+    assert caught.value.status == 409
+    assert "email" in str(caught.value)
+
+
+def test_company_merge_re_links_its_contacts_in_the_journal(journal: Journal) -> None:
+    emulator, reader = journal.emulator, Reader(journal)
+    emulator.set_config(association_changes_touch_contacts=False)
+    primary = int(emulator.create("companies", {"name": "P"})["id"])
+    other = int(emulator.create("companies", {"name": "O"})["id"])
+    cid = int(emulator.create("contacts", {"email": "a@ex.com"}, primary_company_id=other)["id"])
+    reader.events()
+    merged = int(emulator.merge("companies", primary, other, new_id=True)["id"])
+    events = reader.events()
+    assert _brief(events[:1]) == [("MERGE", "0-2", merged)]
+    moves = {
+        (e["action"], e["associatedObjectId"], e["associationTypeId"])
+        for e in events[1:]
+        if e["objectId"] == cid
+    }
+    assert moves == {
+        ("ASSOCIATION_REMOVED", other, 1),
+        ("ASSOCIATION_REMOVED", other, 279),
+        ("ASSOCIATION_ADDED", merged, 1),
+        ("ASSOCIATION_ADDED", merged, 279),
+    }
+    assert all(e["action"] != "UPDATE" for e in events)  # the contact itself is untouched

@@ -159,3 +159,18 @@ def test_events_are_counted_once_per_change_however_many_subscriptions(journal: 
     _contacts(journal.emulator, 2)
     events, _ = journal.events_after(None)
     assert Counter(e["action"] for e in events) == {"CREATE": 2}
+
+
+def test_the_fault_plan_reaches_journal_paths_and_stats_count_them(journal: Journal) -> None:
+    _contacts(journal.emulator, 1)
+    journal.emulator.reset_stats()
+    journal.emulator.set_faults(
+        [{"path": "^/webhooks-journal/journal/", "status": 502, "times": 1}]
+    )
+    assert journal.get(JOURNAL + "/earliest").status_code == 502
+    events, _ = journal.events_after(None)  # the next call goes through
+    assert len(events) == 1
+    routes = journal.emulator.stats()["routes"]
+    earliest = routes["GET /webhooks-journal/journal/{journal_version}/earliest"]
+    assert earliest["by_status"] == {"200": 1, "502": 1}
+    assert routes["GET /hubspot-webhooks-journal/{app_id}/{offset}.json"]["total"] == 1
