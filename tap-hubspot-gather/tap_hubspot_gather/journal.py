@@ -81,7 +81,13 @@ class ClientCredentialsToken(OAuthRefresher):
         try:
             return super()._post(form)
         except HubSpotAuthError as exc:
-            raise AppTokenRefusedError(str(exc), status=exc.status) from None
+            msg = redact(
+                f"HubSpot refused the app a client-credentials token ({exc.status or 'no status'}"
+                f"). The Webhooks Journal needs the OAuth app's client_id and client_secret and "
+                f"the scopes {', '.join(JOURNAL_SCOPES)} on the app.",
+                self.secrets,
+            )
+            raise AppTokenRefusedError(msg, status=exc.status) from None
 
     def _refresh(self) -> None:
         form = {
@@ -98,19 +104,6 @@ class ClientCredentialsToken(OAuthRefresher):
         lifetime = float(payload.get("expires_in") or 0)
         self._access_token = token
         self._refresh_at = self._clock() + max(lifetime * 0.8, 0.0)
-
-    def _rejection(self, response: Any) -> str:
-        try:
-            body = msgspec.json.decode(response.data)
-        except msgspec.DecodeError:
-            body = {}
-        reason = str((body or {}).get("message") or (body or {}).get("status") or "")[:200]
-        return redact(
-            f"HubSpot refused the app a client-credentials token (HTTP {response.status}"
-            f"{': ' + reason if reason else ''}). The Webhooks Journal needs the OAuth app's "
-            f"client_id and client_secret and the scopes {', '.join(JOURNAL_SCOPES)} on the app.",
-            self.secrets,
-        )
 
 
 @dataclass
