@@ -36,7 +36,7 @@ PYTEST_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM_PATH := $(CHROMIUM)
 
-.PHONY: help install chromium demo orchestrate-demo test test-matrix lint format readme definitions build bench bench-smoke lock clean
+.PHONY: help install chromium postgresql demo orchestrate-demo test test-matrix lint format readme definitions build bench bench-smoke lock clean
 
 help:  ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,13 +74,32 @@ chromium:  ## Install Debian's chromium for the browser test when it is missing 
 	  exit 1; \
 	fi
 
+postgresql:  ## Install Debian's postgresql for the tests that start a real server (needs root)
+	@if [ -n "$$PG_BINDIR" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || command -v initdb >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "make: installing Debian's postgresql for the database tests (about a minute)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  log=$$(mktemp); \
+	  { apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends postgresql; } >"$$log" 2>&1 \
+	  || { cat "$$log" >&2; rm -f "$$log"; echo "make: apt-get could not install postgresql" >&2; \
+	       exit 1; }; \
+	  rm -f "$$log"; \
+	else \
+	  echo "make: PostgreSQL's server binaries are missing and the database tests need them:" \
+	    "install Debian's postgresql package (sudo apt-get install postgresql), or set" \
+	    "PG_BINDIR=/path/to/postgresql/bin" >&2; \
+	  exit 1; \
+	fi
+
 demo: install  ## Run the main job against the local emulators with sample data
 	$(BIN)/python scripts/demo.py
 
 orchestrate-demo: install  ## Three tenants through the Dagster job on emulators (UI=1: then the Dagster UI)
 	$(BIN)/python orchestration/demo.py
 
-test: install chromium  ## Run the whole test suite
+test: install chromium postgresql  ## Run the whole test suite
 	@# Two passes: most tests on two workers, then the ones running Meltano one at a time (they
 	@# share .meltano/run/). pytest exits 5 when a pass collected nothing: fine for one pass
 	@# (PYTEST_ARGS may select a subset), a broken suite when both did.

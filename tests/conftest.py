@@ -21,7 +21,7 @@ pytest_plugins = [
     plugin
     for plugin in ("emulators.hubspot.pytest_plugin", "emulators.gather.pytest_plugin")
     if (ROOT / "emulators" / Path(*plugin.split("."))).with_suffix(".py").exists()
-]
+] + ["tests.services.postgres"]
 
 # Meltano, uv and friends write caches and logs under $HOME unless told otherwise.
 MELTANO_ENV = {

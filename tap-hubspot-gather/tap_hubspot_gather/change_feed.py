@@ -85,22 +85,23 @@ def open_change_feed(tap: TapHubspotGather) -> ChangeFeed | None:
     return ChangeFeed(tap, client)
 
 
+def remembered_portal_id(tap: TapHubspotGather) -> int | None:
+    """The portal id journal mode keeps in the offset holder's STATE, if any."""
+    for stream in tap.crm_streams():
+        journal = stream.saved.journal
+        if journal is not None and journal.portal_id:
+            return journal.portal_id
+    return None
+
+
 def _portal_id(tap: TapHubspotGather) -> int:
-    """The `portal_id` setting, else the portal of the install's token (account details)."""
-    configured = tap.config.get("portal_id")
-    if configured:
-        return int(configured)
-    holder = next((s for s in tap.crm_streams() if s.selected), None)
-    remembered = holder.saved.journal_state.portal_id if holder is not None else None
-    if remembered:
-        return remembered
-    client = tap.client
+    """The portal the tap reads (`TapHubspotGather.portal_id`), kept in the holder's STATE."""
     try:
-        details = client.get(client.paths.account_details(), kind="account_details") or {}
+        portal_id = int(tap.portal_id)
     except HubSpotError as exc:
         msg = f"the portal id could not be read ({exc}); set portal_id to the HubSpot account id"
         raise JournalUnavailableError(msg) from None
-    portal_id = int(details["portalId"])
+    holder = next((s for s in tap.crm_streams() if s.selected), None)
     if holder is not None:
         holder.saved.journal_state.portal_id = portal_id
     return portal_id

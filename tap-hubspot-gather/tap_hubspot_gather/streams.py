@@ -50,6 +50,7 @@ from tap_hubspot_gather.properties import (
     parse_datetime,
 )
 from tap_hubspot_gather.run_state import JournalState, Phase, Run, Strategy, StreamState
+from tap_hubspot_gather.without_id import WithoutIdWriter
 
 if TYPE_CHECKING:
     from tap_hubspot_gather.objects import CrmObject
@@ -123,6 +124,7 @@ class CRMStream(Stream):
         self._converter = self._values
         self.skipped = 0
         self.skipped_sample: list[str] = []
+        self._without_id: WithoutIdWriter | None = None  # `_skip` builds it on first use
         self.emitted = 0
         self._saved: StreamState | None = None  # typed STATE, read on first use
         super().__init__(tap, schema=self.build_schema(), name=obj.stream_name)
@@ -151,15 +153,17 @@ class CRMStream(Stream):
             self.hubspot_id_field: {"type": ["string"]},
             "merged_ids": {"type": ["array", "null"], "items": {"type": "string"}},
             "_sdc_deleted_at": _DATETIME,
+            # The portal read once per run: a record id is unique within its portal only.
+            "portal_id": {"type": ["string"]},
         }
 
     def build_schema(self) -> JsonSchema:
         """HubSpot's properties (typed), the base fields, and the key as a non-null string."""
         properties = {name: d.json_schema() for name, d in self.definitions.items()}
         properties.update(self.base_fields())
-        # Null when the record's ID is empty: it is still emitted, so the target can retire
-        # the Gather record it had before (see README, "Records without an ID").
-        properties[self.key_property] = {"type": ["string", "null"]}
+        # Never null: a record whose ID is empty goes to `<stream>_without_id` instead (see
+        # README, "Records without an ID").
+        properties[self.key_property] = {"type": ["string"]}
         return {"type": "object", "properties": properties}
 
     def automatic_fields(self) -> set[str]:
@@ -675,12 +679,14 @@ class CRMStream(Stream):
         """Hook run once per page before its records are built (batch lookups go here)."""
 
     def to_record(self, obj: HubSpotObject) -> Record | None:
-        """One Singer record from one HubSpot object (its key null when its ID is empty)."""
+        """One Singer record from one HubSpot object; None when its ID is empty (then it
+        goes to `<stream>_without_id`, see `_skip`)."""
         properties = obj.get("properties") or {}
         hubspot_id = str(obj["id"])
         key = self.key_value(hubspot_id, properties)
         if key is None:
-            self._skip(hubspot_id)  # counted and reported; still emitted, with a null key
+            self._skip(hubspot_id, obj)  # counted, reported, and sent as the retire signal
+            return None
         record: dict[str, Any] = {}
         self._converter.convert(properties, record)
         archived = bool(obj.get("archived", False))
@@ -695,6 +701,7 @@ class CRMStream(Stream):
             _iso(obj.get("archivedAt") or obj.get("updatedAt")) if archived else None
         )
         record[self.key_property] = key
+        record["portal_id"] = self.plugin.portal_id
         self.finish_record(record, properties)
         return record
 
@@ -707,7 +714,9 @@ class CRMStream(Stream):
     def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
         """Hook for stream-specific fields."""
 
-    def _skip(self, hubspot_id: str) -> None:
+    def _skip(self, hubspot_id: str, obj: HubSpotObject) -> None:
+        """A record whose ID is empty: never a RECORD of this stream (its key would be null);
+        one RECORD of `<stream>_without_id` tells the target to retire what it held."""
         if self.config.get("fail_on_missing_id"):
             msg = (
                 f"{self.name}: HubSpot record {hubspot_id} has no value in "
@@ -718,6 +727,16 @@ class CRMStream(Stream):
         self.skipped += 1
         if len(self.skipped_sample) < SAMPLE_SIZE:
             self.skipped_sample.append(hubspot_id)
+        if self._without_id is None:
+            self._without_id = WithoutIdWriter(self.plugin.write_message)
+        record = {
+            "portal_id": self.plugin.portal_id,
+            "id": hubspot_id,
+            "id_property": self.key_property,
+            "archived": bool(obj.get("archived", False)),
+            "updatedAt": _iso(obj.get("updatedAt")),
+        }
+        self._without_id.write(self.stream_maps, record)
 
     def _log_summary(self) -> None:
         stats = self.client.stats
@@ -732,12 +751,13 @@ class CRMStream(Stream):
         if self.skipped:
             self.logger.warning(
                 "%s: %d records skipped because %r is empty (sample HubSpot ids: %s); they are "
-                "emitted with a null key only so the target can retire what they had in Gather. "
-                "Fill the property in HubSpot so they can sync.",
+                "sent only on stream %s_without_id, so the target can retire what they had in "
+                "Gather. Fill the property in HubSpot so they can sync.",
                 self.name,
                 self.skipped,
                 self.key_property,
                 ", ".join(self.skipped_sample),
+                self.name,
             )
         if self._values.junk:
             self.logger.warning(

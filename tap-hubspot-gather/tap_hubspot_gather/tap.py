@@ -26,6 +26,7 @@ from tap_hubspot_gather.change_feed import (
     DEFAULT_CHANGE_CAPTURE,
     ChangeFeed,
     open_change_feed,
+    remembered_portal_id,
 )
 from tap_hubspot_gather.client import (
     DEFAULT_API_URL,
@@ -228,8 +229,9 @@ class TapHubspotGather(Tap):
         th.Property(
             "portal_id",
             th.IntegerType,
-            description="HubSpot account (portal) id whose journal the tap reads (journal mode). "
-            "Unset: read from the installed app's access token.",
+            description="HubSpot account (portal) id the tap reads (its journal, and the "
+            "portal_id every record carries). Unset: read from HubSpot's account details once "
+            "(journal mode remembers it in STATE).",
         ),
         th.Property(
             "reconcile",
@@ -449,6 +451,25 @@ class TapHubspotGather(Tap):
         if self.missing_credentials is not None:
             return {obj.stream_name: self.configured_key(obj) for obj in OBJECTS}
         return {obj.stream_name: self._key_property(obj) for obj in OBJECTS}
+
+    @cached_property
+    def portal_id(self) -> str:
+        """The HubSpot portal (hub) id, read once per run: every record carries it, so a
+        target keeps each portal's records apart (a record id is unique within its portal
+        only). `GET /account-info/{version}/details` -> `portalId`; not read when the
+        `portal_id` setting names it or journal mode remembered it in STATE."""
+        known = self.config.get("portal_id") or remembered_portal_id(self)
+        if known:
+            return str(known)
+        details = self.client.get(self.client.paths.account_details(), kind="account details")
+        portal = details.get("portalId") if isinstance(details, dict) else None
+        if isinstance(portal, bool) or not isinstance(portal, (int, str)) or not str(portal):
+            msg = (
+                "HubSpot's account details named no portalId; the tap cannot tell which portal "
+                "it reads. Fix: check api_url points at HubSpot's API."
+            )
+            raise HubSpotError(msg)
+        return str(portal)
 
     @cached_property
     def accounts(self) -> AccountIndex:

@@ -18,6 +18,10 @@ merge in between is still found. At start the workspace's rows are rebuilt from 
 at the end, when the journal has grown, the rows are compacted into a new base (manifest switched
 atomically, then old segments removed: a crash in between only leaves segments the manifest
 already covers, which restore skips).
+
+A copy written before the ledger had its `origin` column restores unchanged: the base's columns
+are matched by name (`origin` takes its default, ''), and old segments' statements name their
+columns, so they replay as written; the first run then claims those rows (`migrate.py`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
+
+from target_gather.migrate import columns
 
 MANIFEST = "MANIFEST"
 SEGMENT_PREFIX = "journal-"
@@ -206,9 +212,12 @@ class DurableLedger:
                 for table in TABLES:
                     db.execute(f"DELETE FROM {table} WHERE workspace = ?", (self.workspace,))  # noqa: S608
                     if base_bytes is not None:
+                        # A base written before a column existed (`origin`) fills its default.
+                        wanted = columns(db, table)
+                        shared = ", ".join(c for c in columns(db, table, "durable") if c in wanted)
                         db.execute(
-                            f"INSERT OR REPLACE INTO main.{table} SELECT * FROM durable.{table} "  # noqa: S608
-                            "WHERE workspace = ?",
+                            f"INSERT OR REPLACE INTO main.{table} ({shared}) SELECT {shared} "  # noqa: S608
+                            f"FROM durable.{table} WHERE workspace = ?",
                             (self.workspace,),
                         )
                 for number, name in self._segments():

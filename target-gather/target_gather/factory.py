@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from target_gather.client import GatherClient, GatherError, RetryPolicy, check_url
+from target_gather.guard import DeleteCap
 from target_gather.identity import IdentityMap
 from target_gather.ledger import Ledger, sole_workspace, workspace_key
 from target_gather.mapping import MappingError, parse_mappings
@@ -144,5 +145,8 @@ def build(
         delete_records=mirror,
         identity=IdentityMap(ledger),
         left_behind=LeftBehindWriter(Path(settings.text("left_behind_path"))),
+        delete_cap=DeleteCap(
+            settings.number("delete_cap_percent"), settings.text("confirm_deletes")
+        ),
     )
     return conn, services

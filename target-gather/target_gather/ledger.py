@@ -1,9 +1,10 @@
 """The SQLite hash ledger: what Gather last accepted, so unchanged records are not re-sent.
 
 Rows are keyed by workspace (the api_url plus a fingerprint of the key, never the key itself),
-model, source stream and id, and hold a digest of the body Gather accepted. Two sources that
-update the same record (HubSpot and a billing tap) keep separate rows, so neither re-sends
-everything because the other ran in between.
+model, source stream, origin (the source's portal; '' for a source without one) and id, and hold
+a digest of the body Gather accepted. Two sources that update the same record (HubSpot and a
+billing tap, or two HubSpot portals) keep separate rows, so neither re-sends everything because
+the other ran in between, nor sees the other's records.
 
 Crash safety: before a changed record is sent its row is deleted (committed), and the new digest
 is written only after Gather acknowledged it. Whatever point a run dies at, the ledger never
@@ -19,21 +20,31 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from target_gather.migrate import ORIGIN_COLUMN, upgrade
+
 T = TypeVar("T")
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS accepted (
     workspace TEXT NOT NULL,
     model TEXT NOT NULL,
     source TEXT NOT NULL,
     id TEXT NOT NULL,
     digest BLOB NOT NULL,
-    PRIMARY KEY (workspace, model, source, id)
+    {ORIGIN_COLUMN},
+    PRIMARY KEY (workspace, model, source, origin, id)
 ) WITHOUT ROWID
 """
 # SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 (>= 3.32); stay far below it.
 LOOKUP_CHUNK = 500
-LOOKUP_SQL = "SELECT id, digest FROM accepted WHERE workspace = ? AND model = ? AND source = ?"
+LOOKUP_SQL = (
+    "SELECT id, digest FROM accepted WHERE workspace = ? AND model = ? AND source = ? "
+    "AND origin = ?"
+)
+WRITERS_SQL = (
+    "SELECT id, source, origin FROM accepted WHERE workspace = ? AND model = ? "
+    "AND digest NOT IN (?, ?) AND id IN"
+)
 DIGEST_BYTES = 16
 DELETED_DIGEST = b"\x00" * DIGEST_BYTES  # a tombstone: "deleted, and Gather acknowledged it"
 # Keep mode: "left behind in Gather and reported", so it is reported once, not every run.
@@ -88,40 +99,81 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
+        self.migrated = 0  # rows carried over into the table with `origin` (see migrate.py)
         if not read_only:
+            self.migrated = upgrade(self._db, "accepted", SCHEMA)
             self._db.execute(SCHEMA)
 
-    def lookup(self, model: str, source: str, ids: Sequence[str]) -> dict[str, bytes]:
-        """The stored digests of those `ids` that have one."""
+    def lookup(self, model: str, source: str, origin: str, ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored digests of those `ids` that have one, for one stream of one origin."""
         if self._db is None or not ids:
             return {}
         found: dict[str, bytes] = {}
         with self._lock:
             for sql, chunk in in_chunks(f"{LOOKUP_SQL} AND id IN", ids):
                 try:
-                    rows = self._db.execute(sql, (self.workspace, model, source, *chunk))
-                except sqlite3.OperationalError:  # read-only and never created
+                    rows = self._db.execute(sql, (self.workspace, model, source, origin, *chunk))
+                except sqlite3.OperationalError:  # read-only and never created (or migrated)
                     return {}
                 found.update(rows)
         return found
 
-    def forget(self, model: str, source: str, ids: Iterable[str]) -> None:
+    def writers(self, model: str, ids: Iterable[str]) -> dict[str, set[tuple[str, str]]]:
+        """For each Gather id, the (stream, origin) sources whose last write of it Gather
+        holds (neither deleted nor left behind)."""
+        found: dict[str, set[tuple[str, str]]] = {}
+        params = (self.workspace, model, DELETED_DIGEST, LEFT_BEHIND_DIGEST)
+        for gather_id, source, origin in self.read_in(WRITERS_SQL, params, sorted(set(ids))):
+            found.setdefault(str(gather_id), set()).add((str(source), str(origin)))
+        return found
+
+    def count_held(self, model: str, source: str, origin: str) -> int:
+        """How many records one stream of one origin wrote that Gather still holds (left
+        behind ones included: they are still there)."""
+        rows = self.read(
+            "SELECT COUNT(*) FROM accepted WHERE workspace = ? AND model = ? AND source = ? "
+            "AND origin = ? AND digest != ?",
+            (self.workspace, model, source, origin, DELETED_DIGEST),
+        )
+        return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
+
+    def claim(self, model: str, source: str, origin: str, table: str = "accepted") -> None:
+        """Rows of `source` written before sources had an origin become `origin`'s (a row
+        the origin already has wins). Run once per stream, before its first lookup."""
+        where = "workspace = ? AND model = ? AND source = ? AND origin = ''"
+        params = (self.workspace, model, source)
+        if not self.read(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1", params):  # noqa: S608
+            return  # nothing to claim (every run after the first): no journal entry
+        self.write_many(
+            [
+                (f"UPDATE OR IGNORE {table} SET origin = ? WHERE {where}", [(origin, *params)]),  # noqa: S608
+                (f"DELETE FROM {table} WHERE {where}", [params]),  # noqa: S608
+            ]
+        )
+
+    def forget(self, model: str, source: str, origin: str, ids: Iterable[str]) -> None:
         """Drop the rows of records about to be sent (committed before sending)."""
-        sql = "DELETE FROM accepted WHERE workspace = ? AND model = ? AND source = ? AND id = ?"
-        self.write_many([(sql, [(self.workspace, model, source, i) for i in ids])])
+        sql = (
+            "DELETE FROM accepted WHERE workspace = ? AND model = ? AND source = ? AND "
+            "origin = ? AND id = ?"
+        )
+        self.write_many([(sql, [(self.workspace, model, source, origin, i) for i in ids])])
 
     def forget_everywhere(self, model: str, ids: Iterable[str]) -> None:
         """Drop every source's rows for deleted records, so a re-creation is always sent."""
         sql = "DELETE FROM accepted WHERE workspace = ? AND model = ? AND id = ?"
         self.write_many([(sql, [(self.workspace, model, i) for i in ids])])
 
-    def remember(self, model: str, source: str, entries: Iterable[tuple[str, bytes]]) -> None:
+    def remember(
+        self, model: str, source: str, origin: str, entries: Iterable[tuple[str, bytes]]
+    ) -> None:
         """Record what Gather acknowledged (called only after acknowledgement)."""
         sql = (
-            "INSERT OR REPLACE INTO accepted (workspace, model, source, id, digest) "
-            "VALUES (?, ?, ?, ?, ?)"
+            "INSERT OR REPLACE INTO accepted (workspace, model, source, origin, id, digest) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
         )
-        self.write_many([(sql, [(self.workspace, model, source, i, d) for i, d in entries])])
+        rows = [(self.workspace, model, source, origin, i, d) for i, d in entries]
+        self.write_many([(sql, rows)])
 
     def execute_schema(self, statement: str) -> None:
         """Create a table or index another module keeps in this database."""

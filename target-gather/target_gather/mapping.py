@@ -21,8 +21,9 @@ from typing import Any, Literal
 # Re-exported: the sinks and tests import it from here.
 from hubspot_gather_common.ids import normalize_id
 
-Kind = Literal["account", "user", "custom", "event", "ignore"]
-KINDS: tuple[Kind, ...] = ("account", "user", "custom", "event")
+Kind = Literal["account", "user", "custom", "event", "retire", "ignore"]
+KINDS: tuple[Kind, ...] = ("account", "user", "custom", "event", "retire")
+RECORD_KINDS = frozenset({"account", "user", "custom"})
 IGNORED_MODEL = "(ignored)"
 NullPolicy = Literal["omit", "clear"]
 
@@ -39,13 +40,41 @@ EMAIL_TRAITS: dict[str, tuple[str, ...]] = {"user": ("email",)}
 # A stream key (or id field) named like this holds emails: ids from it are lower-cased.
 EMAIL_FIELD_NAMES = frozenset({"email"})
 
+# tap-hubspot-gather's record id, merge and portal fields: the built-in mappings track
+# identity by them (identity.py), each source portal in its own namespace.
+SOURCE_ID_FIELD = "id"
+MERGED_FIELD = "merged_ids"
+PORTAL_FIELD = "portal_id"
+IDENTITY_OPTIONS = ("source_id_field", "merged_ids_field", "portal_field")
+_TRACKING = {
+    "source_id_field": SOURCE_ID_FIELD,
+    "merged_ids_field": MERGED_FIELD,
+    "portal_field": PORTAL_FIELD,
+}
+# tap-hubspot-gather's stream of records whose ID is empty: `<stream>_without_id` (README).
+WITHOUT_ID_SUFFIX = "_without_id"
+
 # Built-in mappings for tap-hubspot-gather's streams: trait <- stream field.
 BUILTIN_MAPPINGS: dict[str, dict[str, Any]] = {
     "companies": {
         "kind": "account",
         "traits": {"name": "name", "city": "city", "country": "country"},
+        **_TRACKING,
+    },
+    "companies" + WITHOUT_ID_SUFFIX: {
+        "kind": "retire",
+        "retires": "companies",
+        "source_id_field": SOURCE_ID_FIELD,
+        "portal_field": PORTAL_FIELD,
+    },
+    "contacts" + WITHOUT_ID_SUFFIX: {
+        "kind": "retire",
+        "retires": "contacts",
+        "source_id_field": SOURCE_ID_FIELD,
+        "portal_field": PORTAL_FIELD,
     },
     "contacts": {
+        **_TRACKING,
         "kind": "user",
         "traits": {
             "first_name": "firstname",
@@ -58,20 +87,20 @@ BUILTIN_MAPPINGS: dict[str, dict[str, Any]] = {
     },
 }
 WILDCARD = "*"
-# tap-hubspot-gather's record id and merge fields: the built-in streams track identity by them.
-SOURCE_ID_FIELD = "id"
-MERGED_FIELD = "merged_ids"
 logger = logging.getLogger("target-gather")
 SDC_PREFIX = "_sdc_"
 
 _OPTIONS_COMMON = frozenset(
     {"kind", "id_field", "id_is_email", "traits", "all_fields", "include_defaults"}
 )
+_TRACKED = frozenset(IDENTITY_OPTIONS)
 _OPTIONS: dict[Kind, frozenset[str]] = {
-    "account": _OPTIONS_COMMON | {"required"},
-    "user": _OPTIONS_COMMON | {"required"},
-    "custom": _OPTIONS_COMMON | {"model_id", "required"},
-    "event": _OPTIONS_COMMON | {"event_type", "event_type_field", "user_field", "account_field"},
+    "account": _OPTIONS_COMMON | _TRACKED | {"required"},
+    "user": _OPTIONS_COMMON | _TRACKED | {"required"},
+    "custom": _OPTIONS_COMMON | _TRACKED | {"model_id", "required"},
+    "event": _OPTIONS_COMMON
+    | {"event_type", "event_type_field", "user_field", "account_field", "portal_field"},
+    "retire": frozenset({"kind", "retires", "source_id_field", "portal_field"}),
 }
 _MODEL_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Deliberately loose: one `@`, no spaces, a dot in the domain. Gather itself decides the rest.
@@ -110,6 +139,17 @@ class MappingSpec:
     # Built-in traits the user did not restate: dropped (with a warning) when the stream's
     # schema lacks their field, e.g. a property deselected in the tap.
     optional_traits: frozenset[str] = frozenset()
+    # Identity tracking (identity.py): the field holding the source's own record id, the field
+    # listing the record ids a merge absorbed, and the field naming the source portal (each
+    # portal is its own namespace). None: not tracked / no merges / one unnamed source.
+    source_id_field: str | None = None
+    merged_ids_field: str | None = None
+    portal_field: str | None = None
+    # Of those, the built-in defaults the user did not restate: unused (not an error) when the
+    # stream's schema lacks their field.
+    optional_identity: frozenset[str] = frozenset()
+    # kind `retire`: the stream whose records this one reports as having an empty ID.
+    retires: str | None = None
 
 
 def _where(stream: str, option: str | None = None) -> str:
@@ -131,6 +171,9 @@ def _merge_with_builtin(stream: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     if "kind" in raw and raw["kind"] != builtin["kind"]:
         return dict(raw)  # a different kind replaces the built-in mapping entirely
     merged = {**builtin, **raw}
+    merged["_optional_identity"] = frozenset(IDENTITY_OPTIONS) & set(builtin) - set(raw)
+    if "traits" not in builtin:
+        return merged
     traits = dict(builtin["traits"])
     extra = raw.get("traits") or {}
     if not isinstance(extra, Mapping):
@@ -153,6 +196,7 @@ def parse_mapping(stream: str, raw: Any) -> MappingSpec:
         raise MappingError(msg)
     options = _merge_with_builtin(stream, raw)
     optional_traits = options.pop("_optional_traits", frozenset())
+    optional_identity = options.pop("_optional_identity", frozenset())
     kind = options.get("kind")
     if kind not in KINDS:
         msg = (
@@ -186,6 +230,12 @@ def parse_mapping(stream: str, raw: Any) -> MappingSpec:
     id_field = options.get("id_field")
     if id_field is not None:
         id_field = _expect_str(stream, "id_field", id_field)
+    tracking = {
+        name: None if options.get(name) is None else _expect_str(stream, name, options[name])
+        for name in IDENTITY_OPTIONS
+    }
+    if kind == "retire":
+        return _parse_retire(stream, options, tracking)
 
     model: str = kind
     if kind == "custom":
@@ -209,10 +259,29 @@ def parse_mapping(stream: str, raw: Any) -> MappingSpec:
         traits=traits,
         all_fields=bool(options.get("all_fields", kind == "event")),
         required=required,
+        optional_identity=frozenset(optional_identity),
+        source_id_field=tracking["source_id_field"],
+        merged_ids_field=tracking["merged_ids_field"],
+        portal_field=tracking["portal_field"],
     )
     if kind == "event":
         spec = _parse_event(spec, options)
     return spec
+
+
+def _parse_retire(
+    stream: str, options: Mapping[str, Any], tracking: Mapping[str, str | None]
+) -> MappingSpec:
+    """A stream of source records whose ID is empty: each retires what its record held."""
+    retires = _expect_str(stream, "retires", options.get("retires"))
+    return MappingSpec(
+        stream=stream,
+        kind="retire",
+        model="(retire)",
+        retires=retires,
+        source_id_field=tracking["source_id_field"] or SOURCE_ID_FIELD,
+        portal_field=tracking["portal_field"],
+    )
 
 
 def _parse_required(
@@ -331,6 +400,7 @@ class Mapped:
     no_id: bool = False  # the record's ID is empty: nothing to send, its old Gather id is gone
     link: str | None = None  # a user's account_id as sent (to clear it if the account goes)
     nulls: tuple[str, ...] = ()  # traits left out because null (omit): cleared on a takeover
+    origin: str = ""  # the source portal (`portal_field`); '' for a source without one
 
 
 def _field_types(schema: Mapping[str, Any], name: str) -> set[str]:
@@ -377,6 +447,7 @@ class BoundMapping:
     # The field holding the source's own record id (identity tracking), and its merged ids.
     source_id_field: str | None = None
     merged_field: str | None = None
+    portal_field: str | None = None  # the field naming the source portal (its namespace)
     # Derived once from `spec` (see __post_init__), so the hot path does no lookups.
     _required: tuple[str, ...] = field(default=(), init=False, repr=False)
     _email_traits: tuple[str, ...] = field(default=(), init=False, repr=False)
@@ -388,6 +459,7 @@ class BoundMapping:
     _is_event: bool = field(default=False, init=False, repr=False)
     # The source id is the record id as normalized for the key: no second normalize_id.
     _source_is_id: bool = field(default=False, init=False, repr=False)
+    _origin_field: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         spec = self.spec
@@ -405,6 +477,7 @@ class BoundMapping:
             "_clear": self.null_policy == "clear",
             "_is_event": spec.kind == "event",
             "_source_is_id": self.source_id_field == self.id_field and not self.id_is_email,
+            "_origin_field": self.portal_field,
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
@@ -414,8 +487,29 @@ class BoundMapping:
         """The model slug (`account`, `user`, a custom model id) or `events`."""
         return self.spec.model
 
+    @property
+    def tracked(self) -> bool:
+        """Whether the stream tracks identity (key changes, cleared IDs, merges, deletes)."""
+        return self.source_id_field is not None and self.spec.kind in RECORD_KINDS
+
+    def origin(self, record: Mapping[str, Any]) -> str:
+        """The record's source portal ('' without `portal_field` or when it is empty)."""
+        if self.portal_field is None:
+            return ""
+        return normalize_id(record.get(self.portal_field)) or ""
+
+    def map_retire(self, record: Mapping[str, Any]) -> Mapped:
+        """A `retire` stream's record: the source record whose ID is now empty."""
+        assert self.source_id_field is not None  # set by _parse_retire
+        source_id = normalize_id(record.get(self.source_id_field))
+        if source_id is None:
+            msg = f"source id field {self.source_id_field!r} is missing or empty"
+            raise InvalidRecordError(msg)
+        return Mapped(key="", body={}, source_id=source_id, no_id=True, origin=self.origin(record))
+
     def map_record(self, record: Mapping[str, Any]) -> Mapped:
         """The Gather body for `record`; `InvalidRecordError` when it must not be sent."""
+        origin = self.origin(record)
         record_id = normalize_id(record.get(self.id_field), lower=self.id_is_email)
         source_id = None
         merged: tuple[str, ...] = ()
@@ -428,13 +522,16 @@ class BoundMapping:
                 merged = self._merged(record, source_id)
         if record_id is None:
             if source_id is not None:
-                return Mapped(key="", body={}, source_id=source_id, merged=merged, no_id=True)
+                return Mapped(
+                    key="", body={}, source_id=source_id, merged=merged, no_id=True, origin=origin
+                )
             msg = f"id field {self.id_field!r} is missing, empty or not a string/number"
             raise InvalidRecordError(msg)
         if record.get("_sdc_deleted_at") is not None:
-            return Mapped(key=record_id, body={}, delete=True, source_id=source_id)
+            return Mapped(key=record_id, body={}, delete=True, source_id=source_id, origin=origin)
         if source_id is None:
-            return self._upsert(record_id, record)
+            mapped = self._upsert(record_id, record)
+            return dataclasses.replace(mapped, origin=origin) if origin else mapped
         # The traits left out because null are among `unset` (those `_traits` skipped): a
         # trait it set stays in the body, so only these few need checking.
         unset: list[str] = []
@@ -460,6 +557,7 @@ class BoundMapping:
             merged=merged,
             link=None if link is None else str(link),
             nulls=nulls,
+            origin=origin,
         )
 
     def with_nulls(self, mapped: Mapped) -> Mapped:
@@ -569,6 +667,8 @@ def bind(
     """Check `spec` against the stream's SCHEMA; raise `MappingError` naming stream, field, fix."""
     keys = list(key_properties or [])
     id_field = spec.id_field
+    if spec.kind == "retire":
+        return _bind_retire(spec, schema, null_policy, payload_format)
     if spec.kind == "ignore":
         id_field = id_field or ""
     elif id_field is None:
@@ -614,17 +714,50 @@ def bind(
     id_is_email = spec.id_is_email
     if id_is_email is None:
         id_is_email = id_field in EMAIL_FIELD_NAMES
-    tracked = (
-        spec.stream in BUILTIN_MAPPINGS
-        and spec.kind in ("account", "user", "custom")
-        and SOURCE_ID_FIELD in properties
-    )
+    fields = _tracking_fields(spec, schema)
+    source_id_field = fields["source_id_field"] if spec.kind in RECORD_KINDS else None
     return BoundMapping(
         spec=spec,
         id_field=id_field,
         id_is_email=id_is_email,
         null_policy=null_policy,
         payload_format=payload_format,
-        source_id_field=SOURCE_ID_FIELD if tracked else None,
-        merged_field=MERGED_FIELD if tracked and MERGED_FIELD in properties else None,
+        source_id_field=source_id_field,
+        merged_field=fields["merged_ids_field"] if source_id_field else None,
+        portal_field=fields["portal_field"],
+    )
+
+
+def _tracking_fields(spec: MappingSpec, schema: Mapping[str, Any]) -> dict[str, str | None]:
+    """The identity options that apply: a field the user named must exist; a built-in
+    default whose field the schema lacks does not apply."""
+    properties = schema.get("properties", {})
+    found: dict[str, str | None] = {}
+    for option in IDENTITY_OPTIONS:
+        name = getattr(spec, option)
+        if name is not None and option in spec.optional_identity and name not in properties:
+            name = None
+        if name is not None:
+            _check_field(spec, schema, option, name, id_like=option != "merged_ids_field")
+        found[option] = name
+    return found
+
+
+def _bind_retire(
+    spec: MappingSpec,
+    schema: Mapping[str, Any],
+    null_policy: NullPolicy,
+    payload_format: Literal["flat", "traits"],
+) -> BoundMapping:
+    fields = _tracking_fields(spec, schema)
+    source_id_field = fields["source_id_field"]
+    assert source_id_field is not None  # _parse_retire defaults it
+    return BoundMapping(
+        spec=spec,
+        id_field=source_id_field,
+        id_is_email=False,
+        null_policy=null_policy,
+        payload_format=payload_format,
+        source_id_field=source_id_field,
+        portal_field=fields["portal_field"],
     )

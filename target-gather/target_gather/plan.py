@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from target_gather.client import encode
 from target_gather.ledger import DELETED_DIGEST, digest
 from target_gather.mapping import Mapped
+from target_gather.reasons import LeftReason
 
 
 @dataclass(frozen=True)
@@ -55,23 +56,32 @@ class BatchPlan:
     bodies: dict[str, bytes]  # every upsert's encoded body, by Gather id
     digests: dict[str, bytes]  # and its digest, remembered in the ledger once accepted
     send: list[str]  # upserts whose body differs from what Gather last accepted
-    delete: list[str]  # deletes Gather has not yet acknowledged
+    delete: list[str]  # deletes of records this source wrote, not yet acknowledged
     unchanged: int  # upserts and deletes Gather already has: skipped
     new: int  # of `send`, the ids the ledger has never seen (created, for a dry run)
+    unowned: int = 0  # deletes of records this source never wrote: skipped
 
 
 def plan_requests(
     upserts: Mapping[str, Mapped], deletes: Iterable[str], known: Mapping[str, bytes]
 ) -> BatchPlan:
-    """Diff the batch against `known` (the ledger's digests; empty for a full resync)."""
+    """Diff the batch against `known` (the ledger's digests; for a full resync, only those
+    of the deletes): a delete is only sent for a record this source wrote."""
     bodies = {key: encode(m.body) for key, m in upserts.items()}
     digests = {key: digest(body) for key, body in bodies.items()}
     deletes = list(deletes)
     send = [key for key, d in digests.items() if known.get(key) != d]
-    delete = [key for key in deletes if known.get(key) != DELETED_DIGEST]
-    unchanged = len(digests) - len(send) + len(deletes) - len(delete)
+    delete = [key for key in deletes if known.get(key) not in _NOT_HELD]
+    done = sum(1 for key in deletes if known.get(key) == DELETED_DIGEST)
+    unchanged = len(digests) - len(send) + done
     new = sum(1 for key in send if key not in known)
-    return BatchPlan(bodies, digests, send, delete, unchanged, new)
+    unowned = len(deletes) - len(delete) - done
+    return BatchPlan(bodies, digests, send, delete, unchanged, new, unowned)
+
+
+# Ledger digests of records this source did not write, or whose delete Gather acknowledged (a
+# record left behind and reported in keep mode was written by it: mirror mode deletes it).
+_NOT_HELD = frozenset({None, DELETED_DIGEST})
 
 
 @dataclass
@@ -79,7 +89,7 @@ class IdentityPlan:
     """Identity changes of one batch: new rows, and Gather ids that may be left behind."""
 
     final: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
-    candidates: list[tuple[str, str, str]] = field(default_factory=list)  # gather, source, why
+    candidates: list[tuple[str, str, LeftReason]] = field(default_factory=list)  # gather, sid, why
     known_before: dict[str, str | None] = field(default_factory=dict)
     links: dict[str, str | None] = field(default_factory=dict)
     unchanged: set[str] = field(default_factory=set)
@@ -112,20 +122,20 @@ def plan_identity(
         if mapped.no_id:
             now = None
             if before is not None:
-                plan.candidates.append((before, sid, "id_cleared"))
+                plan.candidates.append((before, sid, LeftReason.ID_CLEARED))
         elif mapped.delete:
             now = None
-            plan.candidates.append((mapped.key, sid, "archived"))
+            plan.candidates.append((mapped.key, sid, LeftReason.ARCHIVED))
             if before is not None and before != mapped.key:
-                plan.candidates.append((before, sid, "key_changed"))
+                plan.candidates.append((before, sid, LeftReason.KEY_CHANGED))
         else:
             now = mapped.key
             if before is not None and before != now:
-                plan.candidates.append((before, sid, "key_changed"))
+                plan.candidates.append((before, sid, LeftReason.KEY_CHANGED))
         for absorbed in mapped.merged:
             gone = plan.final.get(absorbed, (old.get(absorbed), None))[0]
             if gone is not None and gone != now:
-                plan.candidates.append((gone, absorbed, "merged"))
+                plan.candidates.append((gone, absorbed, LeftReason.MERGED))
             plan.final[absorbed] = (None, None)
             plan.unchanged.discard(absorbed)
         plan.final[sid] = (now, version)

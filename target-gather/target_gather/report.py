@@ -1,4 +1,8 @@
-"""The rejects file (JSON lines) and the run summary (log lines and an optional JSON file)."""
+"""The rejects file (JSON lines) and the run summary (log lines and an optional JSON file).
+
+Every line of each names the source it is about, its `portal` (the source's origin; '' for a
+source without one) and `stream`, so a report shared by several sources stays readable.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -25,8 +29,8 @@ def _utc_now() -> str:
 class RejectsWriter:
     """Appends one JSON line per invalid or rejected record; `sync()` makes them durable.
 
-    Lines: `time`, `stream`, `model`, `id`, `outcome` (`invalid` or `rejected`), `reason`,
-    `http_status` (null for invalid), and `payload` only when `include_payload` is set (PII).
+    Lines: `time`, `portal`, `stream`, `model`, `id`, `outcome` (`invalid` or `rejected`),
+    `reason`, `http_status` (null for invalid), and `payload` only with `include_payload` (PII).
     """
 
     def __init__(self, path: Path, *, include_payload: bool, redact: Redactor) -> None:
@@ -48,10 +52,12 @@ class RejectsWriter:
         reason: str,
         http_status: int | None,
         payload: Any = None,
+        portal: str = "",
     ) -> None:
         """Append one line (buffered until `sync`)."""
         line: dict[str, Any] = {
             "time": _utc_now(),
+            "portal": portal,
             "stream": stream,
             "model": model,
             "id": record_id,
@@ -93,9 +99,9 @@ class RejectsWriter:
 class LeftBehindWriter(RejectsWriter):
     """Appends one JSON line per Gather record the source no longer backs (see README).
 
-    Lines: `time`, `stream`, `model`, `id` (the Gather id), `source_id`, `reason`
-    (`key_changed`, `id_cleared`, `merged`, `archived`, `not_in_source`), `mode` and `action`
-    (`reported` in keep mode, `deleted` in mirror mode). Never a payload.
+    Lines: `time`, `portal`, `stream`, `model`, `id` (the Gather id), `source_id`, `reason`
+    (`reasons.LeftReason`), `mode` and `action` (`reasons.LeftAction`: `reported` in keep
+    mode, `deleted` or `withheld` in mirror mode). Never a payload.
     """
 
     def __init__(self, path: Path) -> None:
@@ -127,10 +133,11 @@ class ModelCounts:
     left_behind: int = 0
     kept_live: int = 0
     unlinked: int = 0  # users whose account_id was cleared because their account went away
+    withheld: int = 0  # mirror deletes above delete_cap_percent, not sent (the run failed)
 
 
 COUNTERS = tuple(ModelCounts.__dataclass_fields__)
-NOT_RECORDS = frozenset({"retried", "left_behind", "kept_live", "unlinked"})
+NOT_RECORDS = frozenset({"retried", "left_behind", "kept_live", "unlinked", "withheld"})
 SAMPLE_SIZE = 10
 
 
@@ -142,45 +149,81 @@ class RunSummary:
         self.sync_mode = sync_mode
         self.started = time.monotonic()
         self.models: dict[str, ModelCounts] = {}
+        # The same counters per source: (portal, stream, model).
+        self.sources: dict[tuple[str, str, str], ModelCounts] = {}
+        self.tracking: dict[str, bool] = {}  # stream -> whether it tracks identity
         self.samples: list[dict[str, str]] = []
         self._lock = threading.Lock()
 
-    def sample(self, model: str, entries: list[tuple[str, str, str]], *, action: str) -> None:
+    def identity(self, stream: str, *, tracked: bool) -> None:
+        """Note whether `stream` tracks identity (named in the summary)."""
+        with self._lock:
+            self.tracking[stream] = tracked
+
+    def sample(
+        self,
+        model: str,
+        entries: Sequence[tuple[str, str, str]],
+        *,
+        action: str,
+        stream: str = "",
+        portal: str = "",
+    ) -> None:
         """Keep up to SAMPLE_SIZE (Gather id, source id, reason) left-behind samples."""
         with self._lock:
             for gather_id, source_id, reason in entries[: SAMPLE_SIZE - len(self.samples)]:
                 self.samples.append(
                     {
+                        "portal": portal,
+                        "stream": stream,
                         "model": model,
                         "id": gather_id,
                         "source_id": source_id,
-                        "reason": reason,
-                        "action": action,
+                        "reason": str(reason),
+                        "action": str(action),
                     }
                 )
 
-    def add(self, model: str, **counts: int) -> None:
-        """Add to `model`'s counters."""
+    def add(self, model: str, *, stream: str = "", portal: str = "", **counts: int) -> None:
+        """Add to `model`'s counters, and to those of the source (portal and stream)."""
         with self._lock:
-            entry = self.models.setdefault(model, ModelCounts())
-            for name, value in counts.items():
-                setattr(entry, name, getattr(entry, name) + value)
+            entries = (
+                self.models.setdefault(model, ModelCounts()),
+                self.sources.setdefault((portal, stream, model), ModelCounts()),
+            )
+            for entry in entries:
+                for name, value in counts.items():
+                    setattr(entry, name, getattr(entry, name) + value)
 
     def to_json(self) -> dict[str, Any]:
         """The summary as written to `summary_path`."""
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        models: dict[str, Any] = {}
-        for model, counts in sorted(self.models.items()):
+
+        def counters(counts: ModelCounts) -> dict[str, Any]:
             data = asdict(counts)
             processed = sum(data[name] for name in COUNTERS if name not in NOT_RECORDS)
             data["records"] = processed
             data["records_per_second"] = round(processed / elapsed, 1)
-            models[model] = data
+            return data
+
+        models = {model: counters(c) for model, c in sorted(self.models.items())}
+        sources = [
+            {
+                "portal": portal,
+                "stream": stream,
+                "model": model,
+                "identity_tracking": self.tracking.get(stream, False),
+                **counters(counts),
+            }
+            for (portal, stream, model), counts in sorted(self.sources.items())
+        ]
         return {
             "dry_run": self.dry_run,
             "sync_mode": self.sync_mode,
             "elapsed_seconds": round(elapsed, 3),
             "models": models,
+            "sources": sources,
+            "identity_tracking": dict(sorted(self.tracking.items())),
             "left_behind_sample": list(self.samples),
         }
 
@@ -188,15 +231,19 @@ class RunSummary:
         """One line per model."""
         summary = self.to_json()
         prefix = "Dry run (nothing sent): " if self.dry_run else ""
-        if not summary["models"]:
+        if not summary["sources"]:
             logger.info("%sno records processed", prefix)
-        for model, data in summary["models"].items():
+        for data in summary["sources"]:
             logger.info(
-                "%sgather model %s: created=%d updated=%d unchanged=%d deleted=%d invalid=%d "
-                "rejected=%d retried=%d duplicates=%d ignored_deletes=%d ignored=%d no_id=%d "
-                "left_behind=%d kept_live=%d unlinked=%d records/s=%.1f",
+                "%sportal %s stream %s -> gather model %s (identity %s): created=%d updated=%d "
+                "unchanged=%d deleted=%d invalid=%d rejected=%d retried=%d duplicates=%d "
+                "ignored_deletes=%d ignored=%d no_id=%d left_behind=%d kept_live=%d "
+                "unlinked=%d withheld=%d records/s=%.1f",
                 prefix,
-                model,
+                data["portal"] or "(none)",
+                data["stream"] or "(none)",
+                data["model"],
+                "tracked" if data["identity_tracking"] else "not tracked",
                 *(data[name] for name in COUNTERS),
                 data["records_per_second"],
             )

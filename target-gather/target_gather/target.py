@@ -47,6 +47,8 @@ DEFAULT_LEFT_BEHIND_PATH = "output/target-gather/left-behind.jsonl"
 SYNC_MODES = ("keep", "mirror")
 LOCAL_STATE_BACKEND = "systemdb"  # what $MELTANO_STATE_BACKEND_URI is when Meltano keeps it
 DEFAULT_SYNC_MODE = "keep"
+# Mirror mode deletes at most this share of a source's records per run (guard.py).
+DEFAULT_DELETE_CAP_PERCENT = 10
 DEFAULT_CHECKPOINT_RECORDS = 5000
 DEFAULT_CHECKPOINT_SECONDS = 60.0
 # Shells and supervisors report death by signal N as exit status 128 + N.
@@ -125,6 +127,20 @@ class TargetGather(Target):
             th.BooleanType,
             default=False,
             description="The older spelling of `sync_mode: mirror` (true implies mirror).",
+        ),
+        th.Property(
+            "delete_cap_percent",
+            th.NumberType,
+            default=DEFAULT_DELETE_CAP_PERCENT,
+            description="Mirror mode: the most one run may delete of one source's (stream and "
+            "portal's) records in Gather, in percent. Above it the run deletes nothing more, "
+            "lists what it would have deleted (left_behind_path, action `withheld`) and fails.",
+        ),
+        th.Property(
+            "confirm_deletes",
+            th.StringType,
+            description="Mirror mode: the code a run stopped by delete_cap_percent printed; "
+            "the next run deletes exactly those records once (another set needs a new code).",
         ),
         th.Property(
             "left_behind_path",
@@ -319,6 +335,7 @@ class TargetGather(Target):
     def _on_malformed(self, line_number: int, reason: str) -> None:
         """A line that is not a Singer message: a reject, and the run fails at the end."""
         self.services.rejects.write(
+            portal="",
             stream="",
             model="",
             record_id=None,

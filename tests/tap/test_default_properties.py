@@ -84,7 +84,7 @@ def test_without_credentials_a_custom_id_property_is_a_string_key(hubspot: HubSp
     assert hubspot.stats()["total"] == 0
     companies = _stream(catalog, "companies")
     assert companies["key_properties"] == ["gather_account_id"]
-    assert companies["schema"]["properties"]["gather_account_id"] == {"type": ["string", "null"]}
+    assert companies["schema"]["properties"]["gather_account_id"] == {"type": ["string"]}
     assert _stream(catalog, "contacts")["key_properties"] == ["email"]
 
 

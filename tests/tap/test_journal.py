@@ -80,6 +80,8 @@ def test_the_first_run_subscribes_and_later_runs_read_only_what_the_journal_name
     assert not idle.records
     assert crm_reads(stats) == 0
     assert journal_calls(stats) == 1  # one batch `next`: nothing newer
+    # In all: the property definitions and that call (the portal id is remembered in STATE).
+    assert stats["total"] - routes(stats, containing="/oauth/") <= 3
 
     contacts = [c["id"] for c in hubspot.dump("contacts")][:7]
     for contact_id in contacts:

@@ -40,18 +40,24 @@ def test_every_id_option_keys_records_and_links_users_to_accounts(
     expected_users = {i: expected_key(c, user_id, "vid") for i, c in contacts.items()}
     emitted_companies = {r["id"]: r for r in run.records["companies"]}
     emitted_contacts = {r["id"]: r for r in run.records["contacts"]}
-    # Every record is emitted, keyed by the normalized value (null when it has none).
-    assert set(emitted_companies) == set(companies)
-    assert set(emitted_contacts) == set(contacts)
-    assert any(k is None for k in expected_users.values()) or user_id == "vid"
+    # Every record with an ID is emitted, keyed by the normalized value; one without an ID
+    # only on `<stream>_without_id` (no RECORD ever has a null key property).
+    without = {r["id"] for r in run.records["contacts_without_id"]}
+    assert set(emitted_contacts) == {h for h, k in expected_users.items() if k is not None}
+    assert without == {h for h, k in expected_users.items() if k is None}
+    assert set(emitted_companies) == {h for h, k in expected_accounts.items() if k is not None}
+    assert bool(without) is (user_id != "vid")
+    portal = str(hubspot.hub_id)
+    for line in run.lines:
+        if line["type"] == "RECORD":
+            assert line["record"]["portal_id"] == portal
+            for key_property in run.schemas[line["stream"]]["key_properties"]:
+                assert line["record"][key_property] is not None
     for hid, record in emitted_companies.items():
         assert record[account_id] == expected_accounts[hid]
         assert record["companyId"] == hid
     for hid, record in emitted_contacts.items():
         key = record[user_id]
-        if expected_users[hid] is None:
-            assert key is None
-            continue
         assert isinstance(key, str)
         assert key == expected_users[hid]
         assert key == key.strip()
@@ -142,7 +148,7 @@ def test_values_are_typed_junk_is_null_and_epoch_dates_become_iso(
     assert f"numberofemployees x{junk}" in caplog.text
 
 
-def test_records_without_an_id_are_emitted_with_a_null_key_and_reported_with_sample_ids(
+def test_records_without_an_id_go_to_their_own_stream_and_are_reported_with_sample_ids(
     hubspot: HubSpotEmulator, config: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     hubspot.seed(companies=5, contacts=80, id_share=0.75)
@@ -150,10 +156,29 @@ def test_records_without_an_id_are_emitted_with_a_null_key_and_reported_with_sam
     assert missing
     with caplog.at_level(logging.WARNING):
         run = run_tap({**config, "user_id_property": "gather_user_id"})
-    assert len(run.records["contacts"]) == 80
-    without = {r["id"] for r in run.records["contacts"] if r["gather_user_id"] is None}
-    assert without == set(missing)
+    assert len(run.records["contacts"]) == 80 - len(missing)
+    assert all(r["gather_user_id"] for r in run.records["contacts"])
+    side = run.schemas["contacts_without_id"]
+    assert side["key_properties"] == ["portal_id", "id"]
+    assert next(s for s in run.lines if s.get("stream") == "contacts_without_id")["type"] == (
+        "SCHEMA"
+    )
+    portal = str(hubspot.hub_id)
+    for side_record in run.records["contacts_without_id"]:
+        updated = side_record.pop("updatedAt")
+        assert isinstance(updated, str)
+        assert updated[4] == "-"
+        assert updated.endswith("Z") or "+" in updated
+        assert side_record == {
+            "portal_id": portal,
+            "id": side_record["id"],
+            "stream": "contacts",
+            "id_property": "gather_user_id",
+            "archived": False,
+        }
+    assert {r["id"] for r in run.records["contacts_without_id"]} == set(missing)
     assert f"contacts: {len(missing)} records skipped because" in caplog.text
+    assert "sent only on stream contacts_without_id" in caplog.text
     assert ", ".join(missing[:10]) in caplog.text
 
 

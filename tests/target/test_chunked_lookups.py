@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from target_gather.identity import IdentityMap
+from target_gather.identity import Holder, IdentityMap
 from target_gather.ledger import LOOKUP_CHUNK, Ledger, in_chunks
 
 
@@ -23,24 +23,28 @@ def test_lookups_of_more_ids_than_one_chunk_find_every_row(tmp_path: Path) -> No
     identity = IdentityMap(ledger)
     count = 2 * LOOKUP_CHUNK + 3
     ids = [str(i) for i in range(count)]
-    ledger.remember("user", "contacts", [(i, i.encode().ljust(16, b"-")) for i in ids])
-    identity.apply("user", "contacts", [(i, f"g{i}", 1, f"a{int(i) % 7}") for i in ids])
+    ledger.remember("user", "contacts", "7", [(i, i.encode().ljust(16, b"-")) for i in ids])
+    identity.apply("user", "contacts", "7", [(i, f"g{i}", 1, f"a{int(i) % 7}") for i in ids])
     asked = [*ids, "missing"]
 
-    assert ledger.lookup("user", "contacts", asked) == {i: i.encode().ljust(16, b"-") for i in ids}
-    assert identity.lookup("user", "contacts", asked) == {
+    found = ledger.lookup("user", "contacts", "7", asked)
+    assert found == {i: i.encode().ljust(16, b"-") for i in ids}
+    assert ledger.lookup("user", "contacts", "8", asked) == {}  # another portal's rows
+    assert identity.lookup("user", "contacts", "7", asked) == {
         i: (f"g{i}", f"a{int(i) % 7}") for i in ids
     }
     assert identity.holders("user", [f"g{i}" for i in asked]) == {
-        f"g{i}": {("contacts", i)} for i in ids
+        f"g{i}": {Holder("contacts", "7", i)} for i in ids
     }
     linked = identity.linked("user", [f"a{k}" for k in range(8)])
-    assert sorted(linked) == sorted(("contacts", i, f"g{i}") for i in ids)
+    assert sorted(linked, key=str) == sorted(
+        ((Holder("contacts", "7", i), f"g{i}") for i in ids), key=str
+    )
     ledger.close()
 
 
 def test_lookups_in_a_ledger_never_created_find_nothing(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "absent.sqlite3", "ws", read_only=True)
     ids = [str(i) for i in range(LOOKUP_CHUNK + 1)]
-    assert ledger.lookup("user", "contacts", ids) == {}
+    assert ledger.lookup("user", "contacts", "", ids) == {}
     assert ledger.read_in("SELECT id FROM accepted WHERE id IN", (), ids) == []

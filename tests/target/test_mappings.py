@@ -267,7 +267,8 @@ SCHEMA_ERRORS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
     (
         schema("unknown_stream", {"id": "string"}, ["id"]),
         {},
-        "stream 'unknown_stream' has no mapping (mapped streams: companies, contacts). Fix: add "
+        "stream 'unknown_stream' has no mapping (mapped streams: companies, "
+        "companies_without_id, contacts, contacts_without_id). Fix: add "
         "mappings.unknown_stream",
     ),
 ]

@@ -7,7 +7,7 @@ emulator in test_delivery.py, test_identity.py and test_state_and_modes.py.
 from __future__ import annotations
 
 from target_gather.client import encode
-from target_gather.ledger import DELETED_DIGEST, digest
+from target_gather.ledger import DELETED_DIGEST, LEFT_BEHIND_DIGEST, digest
 from target_gather.mapping import Mapped
 from target_gather.plan import involved_sources, plan_identity, plan_requests, split_pending
 
@@ -44,20 +44,25 @@ def test_requests_skip_what_gather_already_has_and_count_new_ids() -> None:
         "same": digest(encode(same.body)),
         "changed": digest(encode(_upsert("changed", "Old name").body)),
         "gone": DELETED_DIGEST,
+        "live": digest(b"what Gather holds"),
+        "reported": LEFT_BEHIND_DIGEST,
     }
     plan = plan_requests(
-        {"same": same, "changed": changed, "fresh": fresh}, ["gone", "live"], known
+        {"same": same, "changed": changed, "fresh": fresh},
+        ["gone", "live", "stranger", "reported"],
+        known,
     )
     assert plan.send == ["changed", "fresh"]
-    assert plan.delete == ["live"]
+    assert plan.delete == ["live", "reported"]  # only what this source wrote (and reported)
     assert plan.unchanged == 2  # `same` upsert and the already deleted `gone`
+    assert plan.unowned == 1  # never written by this source
     assert plan.new == 1
     assert plan.bodies["fresh"] == encode(fresh.body)
     assert plan.digests["fresh"] == digest(encode(fresh.body))
 
 
 def test_a_full_resync_plan_sends_everything() -> None:
-    plan = plan_requests({"a": _upsert("a"), "b": _upsert("b")}, ["c"], {})
+    plan = plan_requests({"a": _upsert("a"), "b": _upsert("b")}, ["c"], {"c": digest(b"c")})
     assert (plan.send, plan.delete, plan.unchanged, plan.new) == (["a", "b"], ["c"], 0, 2)
 
 
