@@ -33,6 +33,7 @@ from tap_hubspot_gather.errors import MissingIdError
 from tap_hubspot_gather.paging import (
     BATCH_READ_SIZE,
     DEFAULT_MAX_URL_LENGTH,
+    SEARCH_PAGE_SIZE,
     HubSpotObject,
     ListPager,
     Page,
@@ -352,6 +353,8 @@ class CRMStream(Stream):
         matching = count_matching(
             self.client, self.object_type, [{**modified, "value": str(_ms(start))}]
         )
+        if matching <= SEARCH_PAGE_SIZE:
+            return False  # one search page at most: nothing reads them faster (no total count)
         total = count_matching(self.client, self.object_type, [])
         faster = total / LIST_RECORDS_PER_S <= matching / SEARCH_RECORDS_PER_S
         self.logger.info(
