@@ -268,3 +268,66 @@ def test_without_the_install_or_a_scope_the_tap_says_which_and_polls(
     hubspot.update("contacts", contact, {"city": "Braga"})
     second = run_tap(journal_config, state=first.last_state)
     assert second.ids("contacts") == [contact]  # the polling window found it
+
+
+def test_switching_from_polling_to_the_journal_loses_nothing(
+    hubspot: HubSpotEmulator, journal_config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=3, contacts=40)
+    polled = run_tap({**journal_config, "change_capture": "poll"})
+    contacts = [c["id"] for c in hubspot.dump("contacts")]
+    hubspot.update("contacts", contacts[0], {"city": "Evora"})
+
+    # The first journal run takes the newest offset, then still reads its polling window.
+    switching = run_tap(journal_config, state=polled.last_state)
+    assert switching.ids("contacts") == [contacts[0]]
+    assert switching.last_state["bookmarks"]["contacts"]["journal"]["catch_up_until"]
+
+    hubspot.update("contacts", contacts[1], {"city": "Beja"})
+    hubspot.reset_stats()
+    first_journal = run_tap(journal_config, state=switching.last_state)
+    # The journal names contacts[1]; one catch-up search per stream covers the seconds the
+    # polling window left to the search lag.
+    assert contacts[1] in first_journal.ids("contacts")
+    assert routes(hubspot.stats(), containing="/search") == 2
+
+    hubspot.reset_stats()
+    run_tap(journal_config, state=first_journal.last_state)
+    assert routes(hubspot.stats(), containing="/search") == 0
+
+
+def test_the_offset_and_the_handed_over_ids_are_checkpointed_together(
+    hubspot: HubSpotEmulator, journal_config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=3, contacts=40)
+    first = first_run(hubspot, journal_config)
+    contact = hubspot.dump("contacts")[5]["id"]
+    hubspot.update("contacts", contact, {"city": "Sines"})
+
+    run = run_tap(journal_config, state=first.last_state)
+
+    # A STATE before any contact is read already holds the new offset and the contact's id:
+    # a run killed there resumes with both.
+    handed = [
+        s
+        for s in run.states
+        if s["bookmarks"]["companies"]["journal"]["offset"]
+        and contact in s["bookmarks"]["contacts"].get("journal", {}).get("pending", [])
+    ]
+    assert handed
+    assert "pending" not in run.last_state["bookmarks"]["contacts"]["journal"]
+
+
+@pytest.mark.parametrize(("app", "journal"), [(True, True), (False, False)])
+def test_change_capture_auto_uses_the_journal_when_the_app_credentials_are_set(
+    hubspot: HubSpotEmulator,
+    journal_config: dict[str, Any],
+    config: dict[str, Any],
+    app: bool,
+    journal: bool,
+) -> None:
+    hubspot.seed(companies=2, contacts=10)
+    settings = {**(journal_config if app else config), "change_capture": "auto"}
+    run = run_tap(settings)
+    assert len(run.records["contacts"]) == 10
+    assert (journal_calls(hubspot.stats()) > 0) is journal
