@@ -127,3 +127,14 @@ def test_strict_counts_an_unsupported_version() -> None:
     )
     assert not report.ready
     assert "api api version unsupported" in report.verdict
+
+
+def test_an_unknown_api_version_cannot_check_and_names_the_allowed_values(
+    hubspot: HubSpotEmulator, settings: dict[str, Any], run_check: Callable[..., CheckRun]
+) -> None:
+    run = run_check({**settings, "api_version": "2025-09"}, *JSON)
+    assert run.code == 2
+    [line] = run.stderr.strip().splitlines()
+    assert "api_version" in line
+    assert "'2026-09', '2026-03', 'v3'" in line
+    assert hubspot.stats()["total"] == 0

@@ -89,6 +89,8 @@ def test_connect_in_chromium_then_sync_with_the_stored_refresh_token_only(
     # As users type it (any argument skips Meltano's discovery, which needs credentials).
     meltano = [str(BIN / "meltano"), "--env-file", str(env_file), "invoke"]
     run = start_connect(env, env_file, command=[*meltano, "tap-hubspot-gather:connect"])
+    assert hubspot.config()["legacy_apis"] is False  # /crm/v3, /crm/v4, /oauth/v1 retired
+    assert "code_challenge_method=S256" in run.url  # PKCE
 
     page = _consent(browser, run.url)
     assert page.locator("#portal").inner_text() == HUB_DOMAIN
@@ -102,6 +104,9 @@ def test_connect_in_chromium_then_sync_with_the_stored_refresh_token_only(
     assert run.finish() == 0, run.stderr[-3000:]
     assert f"connected to HubSpot portal {HUB_ID}" in run.stdout
     assert "TAP_HUBSPOT_GATHER_REFRESH_TOKEN=" in env_file.read_text()
+    oauth = {r: v["by_status"] for r, v in hubspot.stats()["routes"].items() if "/oauth/" in r}
+    assert oauth["POST /oauth/2026-03/token"] == {"200": 1}  # the code, with the verifier
+    assert oauth["POST /oauth/2026-03/token/introspect"] == {"200": 1}
 
     # The sync: OAuth app + the refresh token from .env; no access token anywhere.
     sync_env = {
@@ -126,6 +131,9 @@ def test_connect_in_chromium_then_sync_with_the_stored_refresh_token_only(
         timeout=MELTANO_TIMEOUT_S,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    routes = hubspot.stats()["routes"]
+    assert routes["POST /oauth/2026-03/token"]["by_status"]["200"] >= 2  # + the sync's refresh
+    assert not [r for r in routes if "/crm/v3/" in r or "/crm/v4/" in r or "/oauth/v1/" in r]
     assert set(gather_emulator.records("account")) == {"A-1"}
     users = gather_emulator.records("user")
     assert set(users) == {"U-1"}

@@ -85,7 +85,10 @@ def test_approving_stores_a_working_refresh_token_and_names_portal_scopes_and_ne
     assert client.get("/crm/objects/2026-09/contacts")["results"] == []
 
 
-@pytest.mark.parametrize("version", ["2026-09", "v3"])
+@pytest.mark.parametrize(
+    "version",
+    ["2026-09", pytest.param("v3", marks=pytest.mark.hubspot_emulator(legacy_apis=True))],
+)
 def test_connect_uses_pkce_the_2026_03_oauth_endpoints_and_the_configured_api_version(
     hubspot: HubSpotEmulator, tmp_path: Path, version: str
 ) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-GDPR_DELETE = "/crm/v3/objects/contacts/gdpr-delete"
+GDPR_DELETE = "/crm/objects/2026-09/contacts/gdpr-delete"
 HTTP_TIMEOUT_S = 30
 
 

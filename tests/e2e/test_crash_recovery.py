@@ -16,7 +16,7 @@ from tests.e2e.conftest import Pipeline, find_plugin_process
 SEED = {"companies": 60, "contacts": 1500, "seed": 5}
 # Slow both sides down a little so that a kill lands while records are still in flight.
 GATHER_LATENCY = {"path": "^/models/", "action": "latency", "delay_s": 0.02, "times": None}
-HUBSPOT_LATENCY = {"path": "^/crm/v3/objects/", "action": "latency", "delay_s": 0.15, "times": None}
+HUBSPOT_LATENCY = {"path": "^/crm/objects/", "action": "latency", "delay_s": 0.15, "times": None}
 
 
 def wait_for_child(meltano: subprocess.Popen[str], name: str) -> psutil.Process:

@@ -234,5 +234,5 @@ def test_a_previous_run_older_than_the_archive_retention_reconciles_by_itself(
     hubspot.reset_stats()
     pipeline.run()  # `reconcile` left at its default
     assert_gather_follows_hubspot(pipeline, mode)
-    listed = route_total(hubspot.stats(), "GET", "/crm/v3/objects/{object_type}")
+    listed = route_total(hubspot.stats(), "GET", "/crm/objects/{version}/{object_type}")
     assert listed >= 2, "a reconciliation lists every live record"

@@ -100,7 +100,7 @@ def test_two_fresh_checkouts_sharing_only_the_state_backend_run_as_one_pipeline(
     users_after_first = gather_emulator.records("user")
     assert len(users_after_first) > 100
     first_stats = hubspot_emulator.stats()
-    assert route_total(first_stats, "GET", "/crm/v3/objects/{object_type}") >= 2
+    assert route_total(first_stats, "GET", "/crm/objects/{version}/{object_type}") >= 2
     assert_mirror_of_hubspot(hubspot_emulator, gather_emulator)
 
     portal = Portal(hubspot_emulator, "gather_account_id", "gather_user_id")

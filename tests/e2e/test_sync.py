@@ -83,7 +83,7 @@ def test_first_then_incremental_run_leave_gather_exactly_as_hubspot_implies(
     hubspot_stats = pipeline.hubspot.stats()
     assert route_total(hubspot_stats, "POST", "/search") >= 1
     # The incremental run does not list every live record again (only the archived pass).
-    listed = route_total(hubspot_stats, "GET", "/crm/v3/objects/{object_type}")
+    listed = route_total(hubspot_stats, "GET", "/crm/objects/{version}/{object_type}")
     assert listed <= 4, hubspot_stats
     gather_stats = pipeline.gather.stats()
     posted = route_total(gather_stats, "POST", "/records")

@@ -30,7 +30,7 @@ from tests.reliability.conftest import (
 SEED = {"companies": 30, "contacts": 400}
 # Slow both sides a little so that a kill lands while records are in flight.
 GATHER_LATENCY = {"path": "^/models/", "action": "latency", "delay_s": 0.01, "times": None}
-HUBSPOT_LATENCY = {"path": "^/crm/v3/objects/", "action": "latency", "delay_s": 0.1, "times": None}
+HUBSPOT_LATENCY = {"path": "^/crm/objects/", "action": "latency", "delay_s": 0.1, "times": None}
 MAX_RERUNS = 3
 POLL_S = 0.005
 TRIALS = [
@@ -115,7 +115,7 @@ def wait_until(meltano: subprocess.Popen[str], reached: Callable[[], bool]) -> b
 
 def _object_pages(pipeline: Pipeline) -> int:
     routes = pipeline.hubspot.stats()["routes"]
-    return sum(data["total"] for route, data in routes.items() if "/crm/v3/objects/" in route)
+    return sum(data["total"] for route, data in routes.items() if "/crm/objects/" in route)
 
 
 def _upserts(pipeline: Pipeline) -> int:

@@ -32,10 +32,10 @@ from tests.reliability.conftest import (
 )
 
 SEED = {"companies": 30, "contacts": 240, "seed": 21}
-OBJECTS = "^/crm/v3/objects/"
+OBJECTS = "^/crm/objects/"
 RECORDS = "^/models/(account|user)/records"
 
-CRM = "^/crm/v3/"
+CRM = "^/crm/"
 # Rule i lets i requests pass before firing once; rules see only requests that earlier rules
 # let through, so faults alternate with successes (each retry succeeds) and all 8 fire within
 # the ~16 CRM requests of a small portal's discovery and first sync.
@@ -166,7 +166,7 @@ def test_oauth_tokens_expiring_mid_sync_are_refreshed_and_nothing_is_lost(
 
     assert sum(expired) >= 2, "the tokens were never expired mid-sync"
     stats = pipeline.hubspot.stats()
-    assert route_count(stats, "POST", "/oauth/v1/token") >= 3, stats
+    assert route_count(stats, "POST", "/oauth/2026-03/token") >= 3, stats
     assert pipeline.held() == fault_free
 
 

@@ -15,8 +15,8 @@ from tap_hubspot_gather.budget import RequestBudget
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotError, HubSpotRateLimitError
 
-SEARCH_PATH = "/crm/v3/objects/contacts/search"
-LIST_PATH = "/crm/v3/objects/contacts"
+SEARCH_PATH = "/crm/objects/2026-09/contacts/search"
+LIST_PATH = "/crm/objects/2026-09/contacts"
 RETRY_AFTER_S = 30.0
 
 

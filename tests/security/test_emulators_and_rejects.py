@@ -37,7 +37,7 @@ def test_the_hubspot_emulator_binds_loopback_and_requires_a_token(
     emulator = hubspot_emulator_process()
     assert urlsplit(emulator.url).hostname == "127.0.0.1"
     assert listening_addresses(emulator.proc.pid) == {"127.0.0.1"}
-    objects = f"{emulator.url}/crm/v3/objects/contacts"
+    objects = f"{emulator.url}/crm/objects/2026-09/contacts"
     assert status_of(objects) == 401
     assert status_of(objects, headers={"Authorization": "Bearer pat-na1-not-the-token"}) == 401
     assert status_of(objects, headers=emulator.auth_headers) == 200

@@ -33,9 +33,9 @@ SECRETS = [
 ISSUED_TOKEN = re.compile(rb"CN[A-Za-z0-9_-]{60,}")
 DEBUG = {"LOGLEVEL": "DEBUG", "MELTANO_CLI_LOG_LEVEL": "debug"}
 FAULTS_HUBSPOT = [
-    {"path": "^/crm/v3/objects/", "status": 429, "skip": 1, "times": 1},
-    {"path": "^/crm/v3/objects/", "status": 503, "skip": 2, "times": 1},
-    {"path": "^/crm/v3/objects/", "action": "drop", "skip": 3, "times": 1},
+    {"path": "^/crm/objects/", "status": 429, "skip": 1, "times": 1},
+    {"path": "^/crm/objects/", "status": 503, "skip": 2, "times": 1},
+    {"path": "^/crm/objects/", "action": "drop", "skip": 3, "times": 1},
 ]
 FAULTS_GATHER = [
     {"path": "^/models/", "status": 429, "retry_after": "0", "skip": 3, "times": 1},

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tap_hubspot_gather.client import HubSpotClient
+from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.versions import ALLOWED_API_VERSIONS
 from tests.tap.harness import run_cli, run_tap
 
@@ -52,6 +54,7 @@ def test_the_default_is_2026_09_and_its_empty_last_paging_ends_the_list(
     assert lists == 2 + 1  # contacts: 100 + 1; companies: 5
 
 
+@pytest.mark.hubspot_emulator(legacy_apis=True)
 def test_v3_stays_available_as_the_explicit_legacy_choice(
     hubspot: HubSpotEmulator, config: dict[str, Any]
 ) -> None:
@@ -61,6 +64,18 @@ def test_v3_stays_available_as_the_explicit_legacy_choice(
     routes = crm_routes(hubspot)
     assert routes
     assert all(any(f in r for f in LEGACY_ROUTES) for r in routes), routes
+
+
+def test_v3_against_a_hubspot_that_retired_it_fails_naming_api_version(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=2, contacts=3)
+    with pytest.raises(HubSpotError) as caught:
+        run_tap({**config, "api_version": "v3"})
+    message = str(caught.value)
+    assert "HTTP 404" in message
+    assert "/crm/v3/" in message
+    assert "api_version" in message
 
 
 def test_unknown_record_fields_such_as_warnings_are_tolerated(
@@ -92,3 +107,11 @@ def test_an_unknown_api_version_is_refused_in_one_line_naming_the_allowed_values
         assert repr(allowed) in named[0]
     assert "Traceback" not in run.stderr
     assert hubspot.stats()["total"] == 0
+
+
+def test_a_client_built_from_settings_refuses_an_unknown_api_version(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    with pytest.raises(HubSpotError, match=r"api_version 'v4'.*2026-09, 2026-03, v3"):
+        HubSpotClient.from_config({**config, "api_version": "v4"})
+    assert HubSpotClient.from_config(config).paths.version.name == "2026-09"

@@ -9,6 +9,8 @@ import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_common.ids import normalize_id
+from tap_hubspot_gather.accounts import AccountIndex
+from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.errors import HubSpotError, MissingIdError
 from tests.tap.harness import discover, run_tap, select_only
 
@@ -240,3 +242,25 @@ def test_records_hold_only_selected_and_automatic_fields(
     # The tap reads these for its own use (links, windows) but they were not selected.
     assert "associatedcompanyid" not in automatic["contacts"]
     assert all("associatedcompanyid" not in r for r in run.records["contacts"])
+
+
+@pytest.mark.parametrize("partial_status", [207, 200])
+def test_a_batch_read_with_partial_errors_is_read_as_200_or_207(
+    hubspot: HubSpotEmulator, config: dict[str, Any], partial_status: int
+) -> None:
+    """HubSpot documents partial batch answers as 207 and, on newer pages, as a 200 carrying
+    `errors[]`: the account lookup keeps the companies found either way."""
+    hubspot.set_config(batch_partial_status=partial_status)
+    hubspot.seed(companies=3, contacts=0, id_share=1.0)
+    companies = hubspot.dump("companies")
+    assert all(props(c).get("gather_account_id") for c in companies)
+    index = AccountIndex(HubSpotClient.from_config(config), "gather_account_id")
+
+    index.resolve([c["id"] for c in companies] + ["987654321"])
+
+    batch = hubspot.stats()["routes"]["POST /crm/objects/{version}/{object_type}/batch/read"]
+    assert batch["by_status"] == {str(partial_status): 1}
+    for company in companies:
+        expected = normalize_id(props(company).get("gather_account_id"))
+        assert index.account_id(company["id"]) == expected
+    assert index.account_id("987654321") is None

@@ -73,9 +73,9 @@ ADMIN = "/_emulator"
 MARKER = "hubspot_emulator"
 OPTIONS = ("hub_id", "legacy_apis")
 # Whether the fixtures' emulators serve the legacy APIs (/crm/v3, /crm/v4/associations,
-# /oauth/v1). The one default of every fixture and of `HubSpotEmulator.start`; False once the
-# plugins use only the date-versioned APIs.
-DEFAULT_LEGACY_APIS = True
+# /oauth/v1). The one default of every fixture and of `HubSpotEmulator.start`: retired, since
+# the plugins use only the date-versioned APIs (a test of `api_version: v3` turns them on).
+DEFAULT_LEGACY_APIS = False
 START_TIMEOUT_S = 30.0
 ADMIN_TIMEOUT_S = 60.0
 

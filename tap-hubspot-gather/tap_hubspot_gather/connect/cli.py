@@ -1,9 +1,12 @@
 """`tap-hubspot-gather-connect`: connect a HubSpot portal to this tap through OAuth.
 
-Opens HubSpot's consent page for the configured OAuth app (client_id, client_secret), waits
-for HubSpot's redirect on a loopback port, trades the code for tokens, checks that the grant
-holds every scope the tap needs, and stores the refresh token in the Meltano project's `.env`
-as `TAP_HUBSPOT_GATHER_REFRESH_TOKEN`. No token is ever printed or logged.
+Opens HubSpot's consent page for the configured OAuth app (client_id, client_secret) with a
+PKCE challenge, waits for HubSpot's redirect on a loopback port, trades the code and verifier
+for tokens at HubSpot's 2026-03 token endpoint, checks by introspection that the grant holds
+every scope the tap needs, reads one record on the configured `api_version`, and stores the
+refresh token in the Meltano project's `.env` as `TAP_HUBSPOT_GATHER_REFRESH_TOKEN` (where the
+tap also keeps a rotated one). No token is ever printed or logged. The app itself is the
+HubSpot developer project in `hubspot-app/`.
 
 Exit codes: 0 connected, 1 not connected (the line on stderr says why and what to do),
 2 cannot start (settings, port).
