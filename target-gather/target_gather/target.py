@@ -130,7 +130,7 @@ class TargetGather(Target):
         ),
         th.Property(
             "delete_cap_percent",
-            th.NumberType,
+            th.IntegerType,
             default=DEFAULT_DELETE_CAP_PERCENT,
             description="Mirror mode: the most one run may delete of one source's (stream and "
             "portal's) records in Gather, in percent. Above it the run deletes nothing more, "

@@ -29,8 +29,7 @@ from tests.reliability.conftest import private_system_dir
 SEED = {"companies": 30, "contacts": 200, "seed": 14}
 MODE_ENV: dict[str, dict[str, str]] = {
     "keep": {"TARGET_GATHER_SYNC_MODE": "keep", "TARGET_GATHER_DELETE_RECORDS": "false"},
-    # The changes below retire more than the default delete cap (10%) of 30 companies on
-    # purpose: the cap has its own tests (tests/target/test_delete_cap.py).
+    # Each run changes more than the default delete cap allows (its own tests: tests/target).
     "mirror": {
         "TARGET_GATHER_SYNC_MODE": "mirror",
         "TARGET_GATHER_DELETE_RECORDS": "true",
