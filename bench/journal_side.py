@@ -126,7 +126,8 @@ def make_changes(  # noqa: PLR0917 - the run's lists and sizes, named at every c
     company_ids = [c["id"] for c in companies]
     for i in range(repoint):
         contact = contacts.pop()
-        _update(url, "contacts", contact["id"], {"primary_company_id": company_ids[i % 7]})
+        others = [c for c in company_ids[i % 7 : i % 7 + 2] if c != contact["primary_company_id"]]
+        _update(url, "contacts", contact["id"], {"primary_company_id": others[0]})
     for _ in range(archive):
         admin(url, "POST", f"/objects/contacts/{contacts.pop()['id']}/archive")
     for _ in range(update):
