@@ -171,7 +171,10 @@ def _merge_with_builtin(stream: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     if "kind" in raw and raw["kind"] != builtin["kind"]:
         return dict(raw)  # a different kind replaces the built-in mapping entirely
     merged = {**builtin, **raw}
-    merged["_optional_identity"] = frozenset(IDENTITY_OPTIONS) & set(builtin) - set(raw)
+    # A built-in identity option left at its default applies only where its field exists.
+    merged["_optional_identity"] = frozenset(
+        o for o in IDENTITY_OPTIONS if o in builtin and raw.get(o, builtin[o]) == builtin[o]
+    )
     if "traits" not in builtin:
         return merged
     traits = dict(builtin["traits"])

@@ -75,7 +75,8 @@ def test_a_hostile_portal_syncs_exactly_and_odd_ids_are_deleted_exactly(
     pipeline: Pipeline,
 ) -> None:
     companies = build_hostile_portal(pipeline)
-    env = {"TAP_HUBSPOT_GATHER__SELECT": SELECT_ALL}
+    # Deletes a third of the portal on purpose: above the default delete cap.
+    env = {"TAP_HUBSPOT_GATHER__SELECT": SELECT_ALL, "TARGET_GATHER_DELETE_CAP_PERCENT": "100"}
 
     pipeline.run(**env)
 

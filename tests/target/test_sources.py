@@ -206,3 +206,66 @@ def test_a_stream_mixing_portals_in_one_run_is_refused_record_by_record(
     assert set(target_run.emulator.records("user")) == {"a1"}
     assert [r["id"] for r in result.rejects] == ["b2"]
     assert "one run of a stream must read one portal" in result.rejects[0]["reason"]
+
+
+TRAITS = {"first_name": "firstname", "last_name": "lastname", "email": "email"}
+
+
+def test_identity_tracking_is_declared_for_any_stream_and_named_in_the_summary(
+    target_run: TargetHarness,
+) -> None:
+    """A stream renamed by stream maps tracks identity when its mapping says so; one that does
+    not say so is named untracked."""
+    people = {**USERS, "stream": "people"}
+    untracked = {**USERS, "stream": "leads"}
+    mappings = {
+        "people": {
+            "kind": "user",
+            "id_field": "app_user_id",
+            "traits": TRAITS,
+            "source_id_field": "id",
+            "merged_ids_field": "merged_ids",
+            "portal_field": "portal_id",
+        },
+        "leads": {"kind": "user", "id_field": "app_user_id", "traits": TRAITS},
+    }
+
+    def as_stream(message: dict[str, Any], stream: str) -> dict[str, Any]:
+        return {**message, "stream": stream}
+
+    first = target_run.run(
+        [
+            people,
+            untracked,
+            as_stream(user("111", "1", "p1"), "people"),
+            as_stream(user("111", "2", "l1"), "leads"),
+            state(n=1),
+        ],
+        mappings=mappings,
+        left_behind_path=str(target_run.root / "left-behind.jsonl"),
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = target_run.run(
+        [people, as_stream(user("111", "1", "p1-new"), "people"), state(n=2)],
+        mappings=mappings,
+        left_behind_path=str(target_run.root / "left-behind.jsonl"),
+    )
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    reported = lines(target_run, "left-behind.jsonl")
+    assert [(x["portal"], x["stream"], x["id"], x["reason"]) for x in reported] == [
+        ("111", "people", "p1", "key_changed")
+    ]
+    assert first.summary is not None
+    assert first.summary["identity_tracking"] == {"leads": False, "people": True}
+    assert "portal (none) stream leads -> gather model user (identity not tracked)" in first.stderr
+    assert "portal 111 stream people -> gather model user (identity tracked)" in first.stderr
+
+
+def test_a_declared_identity_field_the_schema_lacks_stops_the_run_naming_it(
+    target_run: TargetHarness,
+) -> None:
+    mappings = {"contacts": {"source_id_field": "hubspot_record_id"}}
+    result = target_run.run([USERS, user("111", "1", "a1")], mappings=mappings)
+    assert result.returncode != 0
+    assert "mappings.contacts.source_id_field names field 'hubspot_record_id'" in result.stderr
