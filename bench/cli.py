@@ -1,5 +1,5 @@
-"""`python -m bench [--smoke] [--no-write] [--no-peer]`: the six benchmark scenarios
-and the cost of following identities (scenario 7).
+"""`python -m bench [--smoke] [--no-write] [--no-peer]`: the six benchmark scenarios,
+the cost of following identities (scenario 7) and journal mode (scenario 8).
 
 Writes `bench/results/<timestamp>.json`, regenerates `bench/RESULTS.md` and its two charts.
 `--smoke` runs every scenario at tiny sizes in seconds (to keep the code working, figures
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import gather_side, hubspot_side, identity_side, peer, report
+from bench import gather_side, hubspot_side, identity_side, journal_side, peer, report
 from bench.common import machine
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -54,6 +54,12 @@ FULL_IDENTITY = identity_side.IdentitySizes(
 )
 SMOKE_IDENTITY = identity_side.IdentitySizes(
     contacts=300, companies=30, changes=20, companies_changed=(2, 5)
+)
+FULL_JOURNAL = journal_side.JournalSizes(
+    contacts=100_000, companies=10_000, changes=1_000, companies_moved=10, hourly_changes=1_200
+)
+SMOKE_JOURNAL = journal_side.JournalSizes(
+    contacts=300, companies=30, changes=40, companies_moved=2, hourly_changes=24
 )
 
 
@@ -109,6 +115,9 @@ def run(smoke: bool, with_peer: bool, workdir: Path) -> dict[str, Any]:
     identity = SMOKE_IDENTITY if smoke else FULL_IDENTITY
     say(f"scenario 7: following identities, {identity.contacts:,} contacts")
     scenarios["s7"] = identity_side.run_identity(identity, workdir)
+    journal = SMOKE_JOURNAL if smoke else FULL_JOURNAL
+    say(f"scenario 8: journal mode, {journal.contacts:,} contacts, HubSpot's limits")
+    scenarios["s8"] = journal_side.run_journal(journal, workdir)
     result: dict[str, Any] = {
         "timestamp": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "smoke": smoke,
@@ -126,7 +135,11 @@ def run(smoke: bool, with_peer: bool, workdir: Path) -> dict[str, Any]:
         },
         "scenarios": scenarios,
     }
-    result["bars"] = {**hubspot_side.bars(scenarios), **gather_side.bars(scenarios)}
+    result["bars"] = {
+        **hubspot_side.bars(scenarios),
+        **gather_side.bars(scenarios),
+        **journal_side.bars(scenarios["s8"]),
+    }
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     result["load_average_1min"] = {
         "start": round(load_before, 2),

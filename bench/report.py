@@ -251,6 +251,9 @@ def render(result: dict[str, Any]) -> str:
     if "s7" in s:
         out += ["## 7. Following identities: extra cost per incremental run", ""]
         out += [*_identity_section(s["s7"]), ""]
+    if "s8" in s:
+        out += ["## 8. Journal mode against polling (HubSpot's limits)", ""]
+        out += [*_journal_section(s["s8"]), ""]
     if result.get("notes"):
         out += ["## Notes", "", *[f"- {n}" for n in result["notes"]], ""]
     return "\n".join(out)
@@ -425,7 +428,9 @@ def _identity_section(s7: dict[str, Any]) -> list[str]:
         for run in s7["link_propagation"]
     )
     lines += [
-        _identity_row("relink sweep (`relink_sweep: true`)", s7["relink_sweep"], "nothing"),
+        _identity_row(
+            "one relink sweep (once per `relink_sweep_interval`)", s7["relink_sweep"], "nothing"
+        ),
         _identity_row(
             "shipped defaults (sweep, lookback, reconcile auto)", s7["defaults"], "nothing"
         ),
@@ -438,6 +443,57 @@ def _identity_section(s7: dict[str, Any]) -> list[str]:
         "(list pages of up to 100 records).",
     ]
     return lines
+
+
+def _journal_row(name: str, run: dict[str, Any], changed: str) -> str:
+    kinds = run["by_kind"]
+    return (
+        f"| {name} | {changed} | {run['api_requests']} | {kinds['crm']} | {kinds['journal']} "
+        f"| {kinds['files']} | {kinds['tokens']} | {_fmt(run['records_total'])} "
+        f"| {_routes(run)} | {_fmt(run['seconds'], 2)} |"
+    )
+
+
+def _journal_section(s8: dict[str, Any]) -> list[str]:
+    k = s8["k_changes"]
+    made = k["changes"]
+    five = s8["every_5_minutes"]
+    poll = s8["hourly_polling"]
+    ids = s8["account_id_changes"]
+    return [
+        f"`tap-hubspot-gather` with `change_capture: journal` from its own STATE on "
+        f"{s8['contacts']:,} contacts and {s8['companies']:,} companies, the emulator enforcing "
+        "HubSpot's limits. API requests: CRM plus journal calls (the journal's are exempt from "
+        "the portal's limits); files: journal files fetched from their pre-signed URLs; tokens: "
+        "OAuth calls. Bars: an idle run <= 3 API requests; k changed records <= ceil(k/100) + 3.",
+        "",
+        "| run | changed | API requests | CRM | journal | files | tokens | records | by route "
+        "| seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        _journal_row("first run (subscribe, offset, full read)", s8["first"], "-"),
+        _journal_row("idle", s8["idle"], "nothing"),
+        _journal_row(
+            f"k changes (bar {k['bar']})",
+            k,
+            f"{made['k']:,} contacts: {made['updated']:,} updated, {made['repointed']:,} "
+            f"re-pointed only, {made['archived']:,} archived",
+        ),
+        _journal_row(
+            "account-ID changes (internal account ID)",
+            ids,
+            f"{ids['changes']['companies']} companies ({ids['relink_searches']} IN search)",
+        ),
+        _journal_row("hourly polling run", poll["run"], f"{five['changes_per_run'] * 12} contacts"),
+        _journal_row("relink sweep (polling, once a day)", poll["sweep"], "nothing"),
+        "",
+        f"Every 5 minutes for an hour ({five['runs']} runs, {five['changes_per_run']} changes "
+        f"each): {five['api_requests_per_hour']:,} API requests per hour "
+        f"({five['crm_requests_per_hour']:,} CRM), {five['api_requests_per_day']:,} per day; "
+        f"hourly polling of the same changes with the daily sweep: "
+        f"{poll['api_requests_per_day']:,} per day (ratio {_x(five['ratio_to_hourly_polling'])}). "
+        "The relink sweep at its default interval costs "
+        f"{poll['sweep_per_day_at_default_interval']:,} requests per day.",
+    ]
 
 
 def _target_section(s5: dict[str, Any]) -> list[str]:

@@ -53,6 +53,7 @@ MAX_RETRY_AFTER_S = 900.0
 LOCKED_WAIT_S = 2.0
 # 423 Locked, 429 Too Many Requests, 477 Migration in Progress, and every 5xx are transient.
 HTTP_TOO_MANY_REQUESTS = 429
+HTTP_NO_CONTENT = 204
 RETRY_STATUSES = frozenset({423, HTTP_TOO_MANY_REQUESTS, 477})
 # Hosts plain http:// may reach without allow_insecure_http: the token never leaves the machine.
 LOOPBACK_NAMES = frozenset({"localhost"})
@@ -327,6 +328,8 @@ class HubSpotClient:
                 raise self._unsendable(method, path, exc) from None
             status = response.status
             self.budget.observe(response.headers, search=search, ok=status < 300)
+            if status == HTTP_NO_CONTENT:
+                return None  # nothing to say (the journal when nothing is newer)
             if status < 300:
                 try:
                     return _DECODER.decode(response.data)

@@ -45,6 +45,13 @@ class CrmObject:
     stream_class: type[CRMStream] = CRMStream
     # Its key is the account ID contacts link to (exactly one object feeds the account index).
     feeds_accounts: bool = False
+    # Its records link to an account (their association events re-link them, journal mode).
+    links_accounts: bool = False
+    # HubSpot's object type id in webhook and journal events ("0-1" contacts, "0-2"
+    # companies: https://developers.hubspot.com/docs/guides/api/crm/understanding-the-crm).
+    object_type_id: str = ""
+    # HubSpot reports privacy (GDPR) deletions of it (contacts only).
+    privacy_deletes: bool = False
     # HubSpot's default properties of the object (name and HubSpot type): the catalog without
     # credentials. They include the modified-date and extra properties the sync requests.
     default_properties: tuple[PropertyDef, ...] = ()
@@ -79,6 +86,7 @@ COMPANIES = CrmObject(
     gather_noun="account",
     stream_class=CompaniesStream,
     feeds_accounts=True,
+    object_type_id="0-2",
     default_properties=_defaults(
         string=("name", "domain", "website", "phone", "city", "country"),
         enumeration=("industry", MERGED_PROPERTY),
@@ -96,6 +104,9 @@ CONTACTS = CrmObject(
     gather_noun="user",
     extra_properties=("associatedcompanyid", MERGED_PROPERTY),
     stream_class=ContactsStream,
+    links_accounts=True,
+    object_type_id="0-1",
+    privacy_deletes=True,
     default_properties=_defaults(
         string=(
             "email",

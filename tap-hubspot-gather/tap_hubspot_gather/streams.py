@@ -1,23 +1,21 @@
 """One CRM stream that owns the strategies; companies and contacts add their account links.
 
 What differs between objects is data (`objects.py`); the subclasses here only add behaviour.
-
-State per stream (written after every page, so a killed run resumes where it stopped):
-
-    {"bookmark": "<end of the last completed window>",
-     "run": {"strategy": "list"|"search", "phase": "live"|"archived",
-             "window_start": "<ISO or null>", "window_end": "<ISO>", "cursor": "<id or after>"}}
+A run is a small state machine (`run_state.py`): `plan_run` picks a strategy, `get_records`
+reads its phases in order and checkpoints STATE after every page, so a killed run resumes
+where it stopped.
 
 A run without a bookmark or start_date reads everything with the list endpoint (100 records
 per request under the 10-second budget, the faster path); later runs search the window
-`[bookmark - lookback, sync start - search lag]` by keyset. `bookmark` only moves to the
-window's end once the whole window (and the archived pass, when asked for) is done.
+`[bookmark - lookback, sync start - search lag]` by keyset, or, in journal mode, re-read the
+records HubSpot's Webhooks Journal named (`change_feed.py`). `bookmark` only moves to the
+window's end once the whole run is done.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
@@ -28,10 +26,14 @@ from singer_sdk.mapper import RemoveRecordTransform
 
 from hubspot_gather_common.ids import normalize_id
 from tap_hubspot_gather.accounts import AccountIndex
+from tap_hubspot_gather.batch_read import BatchReader
 from tap_hubspot_gather.client import HubSpotClient
+from tap_hubspot_gather.compat import override
 from tap_hubspot_gather.errors import MissingIdError
 from tap_hubspot_gather.paging import (
+    BATCH_READ_SIZE,
     DEFAULT_MAX_URL_LENGTH,
+    SEARCH_PAGE_SIZE,
     HubSpotObject,
     ListPager,
     Page,
@@ -48,6 +50,7 @@ from tap_hubspot_gather.properties import (
     normalize_datetime,
     parse_datetime,
 )
+from tap_hubspot_gather.run_state import JournalState, Phase, Run, Strategy, StreamState
 from tap_hubspot_gather.without_id import WithoutIdWriter
 
 if TYPE_CHECKING:
@@ -77,6 +80,9 @@ SEARCH_RECORDS_PER_S = 850
 # RELINK_MAX_COMPANIES the contacts are re-listed instead (cheaper, bounded).
 RELINK_IN_SIZE = 100
 RELINK_MAX_COMPANIES = 1000
+# `relink_sweep`: list every contact at most this often (the sweep re-reads every contact;
+# between sweeps incremental runs search their window).
+DEFAULT_RELINK_SWEEP_INTERVAL_S = 24 * 3600
 
 _NULLABLE_STRING: JsonSchema = {"type": ["string", "null"]}
 _DATETIME: JsonSchema = {"type": ["string", "null"], "format": "date-time"}
@@ -121,6 +127,7 @@ class CRMStream(Stream):
         self.skipped_sample: list[str] = []
         self._without_id: WithoutIdWriter | None = None  # `_skip` builds it on first use
         self.emitted = 0
+        self._saved: StreamState | None = None  # typed STATE, read on first use
         super().__init__(tap, schema=self.build_schema(), name=obj.stream_name)
         self.primary_keys = [key_property]
 
@@ -165,6 +172,7 @@ class CRMStream(Stream):
         return {self.key_property, *self.base_fields(), self.replication_key}
 
     @property
+    @override
     def metadata(self) -> singer.MetadataMapping:
         """Standard metadata, with the fields the sync depends on marked automatic."""
         metadata = super().metadata
@@ -184,6 +192,7 @@ class CRMStream(Stream):
         return self._unselected
 
     # private SDK: no public hook replaces per-record selection and conforming (bench: speed).
+    @override
     def _generate_record_messages(
         self, record: Record
     ) -> Generator[singer.RecordMessage, None, None]:
@@ -217,23 +226,40 @@ class CRMStream(Stream):
 
     # State ----------------------------------------------------------------------------
 
+    @property
+    def saved(self) -> StreamState:
+        """This stream's STATE, typed (read once from singer-sdk's state dict, then kept)."""
+        if self._saved is None:
+            self._saved = StreamState.from_dict(self.stream_state)
+        return self._saved
+
+    def store(self) -> None:
+        """Write the typed state into singer-sdk's state dict (the next STATE carries it)."""
+        if self._saved is not None:
+            self._saved.write_into(self.stream_state)
+
     # private SDK: no public way to turn off the per-record bookmark (we checkpoint per page).
+    @override
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
     ) -> None:
         """No per-record bookmark: the strategies checkpoint after each page instead."""
 
+    @override
     def get_replication_key_signpost(self, context: Context | None = None) -> Any:
         """No SDK signpost: each window's end is in our own state (`run.window_end`)."""
         return None
 
     # private SDK: no public way to keep `starting_replication_value` out of our state.
+    @override
     def _write_starting_replication_value(self, context: Context | None) -> None:
         """No SDK starting value: the window start is in our own state."""
 
     def _checkpoint(self) -> None:
-        """Write STATE now (the tap's state writer skips a STATE equal to the last one)."""
-        _ = self.stream_state  # the stream's entry exists before it is written
+        """Write STATE now: this stream's and every peer's a hand-off touched (the tap's
+        state writer skips a STATE equal to the last one)."""
+        for stream in self.plugin.crm_streams():
+            stream.store()
         self.plugin.state_writer.write_state(self.tap_state)
 
     def _activate_version(self, version: int) -> None:
@@ -244,57 +270,82 @@ class CRMStream(Stream):
                     singer.ActivateVersionMessage(stream=stream_map.stream_alias, version=version)
                 )
 
-    def _new_run(self, state: Mapping[str, Any]) -> dict[str, Any]:
-        """Choose this run's window and strategy.
+    # Planning a run -------------------------------------------------------------------
 
-        No bookmark and no start_date: list everything (a complete pass). With a bookmark:
-        search `[bookmark - lookback, now - lag]`, unless a reconciliation is due (then list
-        everything, a complete pass). A first run with a start_date lists and filters when
-        most records qualify (list reads faster than search).
+    def plan_run(self, saved: StreamState) -> Run:
+        """Choose this run's strategy and window (hook 1: only when STATE holds no run).
+
+        Journal mode with the journal read so far: the ids it named (`Strategy.JOURNAL`).
+        Otherwise, no bookmark and no start_date: list everything (a complete pass). With a
+        bookmark: search `[bookmark - lookback, now - lag]`, unless a reconciliation or a
+        relink sweep is due (then list everything). A first run with a start_date lists and
+        filters when most records qualify (list reads faster than search).
         """
         now = dt.datetime.now(dt.timezone.utc)
         lag = dt.timedelta(seconds=int(self.config.get("search_lag_seconds", DEFAULT_SEARCH_LAG_S)))
         window_end = now - lag
+        feed = self.plugin.change_feed
+        resync = feed.prepare(self, saved) if feed is not None else None
+        if resync is None and feed is not None and feed.ready(self, saved):
+            if self.config.get("reconcile") != "always":
+                run = Run(Strategy.JOURNAL, Phase.CHANGES, window_end=format_datetime(window_end))
+                feed.plan(self, saved, run)
+                return run
+            self.logger.info("%s: reconciliation pass (reconcile: always)", self.name)
+            resync = "reconcile: always"
+        if resync is not None:
+            return self.complete_run(now, window_end)
         start: dt.datetime | None = None
         since: dt.datetime | None = None
-        if state.get("bookmark"):
+        if saved.bookmark:
             lookback = self.config.get("lookback_seconds")
             seconds = DEFAULT_LOOKBACK_S if lookback is None else int(lookback)
-            start = parse_datetime(str(state["bookmark"])) - dt.timedelta(seconds=seconds)
+            start = parse_datetime(saved.bookmark) - dt.timedelta(seconds=seconds)
         elif self.config.get("start_date"):
             start = parse_datetime(str(self.config["start_date"]))
-        strategy = "search" if start is not None else "list"
-        complete = start is None
-        if state.get("bookmark") and self._reconcile_due(state, now):
-            strategy, complete = "list", True
+        if start is None:
+            return self.complete_run(now, window_end)
+        if saved.bookmark and self._reconcile_due(saved, now):
             self.logger.info("%s: reconciliation pass (every live record is listed)", self.name)
-        elif state.get("bookmark") and self.sweeps():
-            strategy = "list"
-        elif start is not None and not state.get("bookmark") and self._list_is_faster(start):
-            strategy, since = "list", start
-        return {
-            "strategy": strategy,
-            "phase": "live",
-            "window_start": format_datetime(start) if start is not None else None,
-            "window_end": format_datetime(window_end),
-            "cursor": None,
-            "since": format_datetime(since) if since is not None else None,
-            "version": _ms(now) if complete else None,
-        }
+            return self.complete_run(now, window_end, start=start)
+        strategy = Strategy.SEARCH
+        if saved.bookmark and self.sweeps(saved, now):
+            strategy = Strategy.LIST
+        elif not saved.bookmark and self._list_is_faster(start):
+            strategy, since = Strategy.LIST, start
+        return Run(
+            strategy,
+            Phase.LIVE,
+            window_start=format_datetime(start),
+            window_end=format_datetime(window_end),
+            since=format_datetime(since) if since is not None else None,
+        )
 
-    def sweeps(self) -> bool:
-        """Whether incremental runs list every record instead of searching the window."""
+    def complete_run(
+        self, now: dt.datetime, window_end: dt.datetime, *, start: dt.datetime | None = None
+    ) -> Run:
+        """A run listing every live record, ended by ACTIVATE_VERSION (the archived phase
+        still reads from `start`, the previous window, when there was one)."""
+        return Run(
+            Strategy.LIST,
+            Phase.LIVE,
+            window_start=format_datetime(start) if start is not None else None,
+            window_end=format_datetime(window_end),
+            version=_ms(now),
+        )
+
+    def sweeps(self, saved: StreamState, now: dt.datetime) -> bool:
+        """Whether this incremental run lists every record instead of searching the window."""
         return False
 
-    def _reconcile_due(self, state: Mapping[str, Any], now: dt.datetime) -> bool:
+    def _reconcile_due(self, saved: StreamState, now: dt.datetime) -> bool:
         """`reconcile`: always, never, or (auto) when deletes may have been missed."""
         choice = str(self.config.get("reconcile") or DEFAULT_RECONCILE)
         if choice != "auto":
             return choice == "always"
-        verified = state.get("verified_at")
-        if not verified:
+        if not saved.verified_at:
             return True  # no archived pass or complete pass known since the bookmark
-        return now - parse_datetime(str(verified)) > ARCHIVE_RETENTION
+        return now - parse_datetime(saved.verified_at) > ARCHIVE_RETENTION
 
     def _list_is_faster(self, start: dt.datetime) -> bool:
         """Whether listing everything beats searching since `start` (two count searches)."""
@@ -302,6 +353,8 @@ class CRMStream(Stream):
         matching = count_matching(
             self.client, self.object_type, [{**modified, "value": str(_ms(start))}]
         )
+        if matching <= SEARCH_PAGE_SIZE:
+            return False  # one search page at most: nothing reads them faster (no total count)
         total = count_matching(self.client, self.object_type, [])
         faster = total / LIST_RECORDS_PER_S <= matching / SEARCH_RECORDS_PER_S
         self.logger.info(
@@ -313,102 +366,133 @@ class CRMStream(Stream):
         )
         return faster
 
-    # Records --------------------------------------------------------------------------
+    # Records: the run as named phases ----------------------------------------------------
 
+    @override
     def get_records(self, context: Context | None) -> Iterator[Record]:
-        """Resume or start a run, emitting each page then checkpointing its cursor.
+        """Resume or plan a run, then read its phases in order, checkpointing between them.
 
-        Phases: `live` (the window, or every record), `relink` (contacts of companies whose
-        link may have moved), `archived` (with include_archived), then the bookmark moves.
+        Phases (`run_state.Phase`): `live` (the window, or every record), `changes` (the
+        records HubSpot's journal named), `relink` (contacts of companies whose account link
+        moved), `archived` (with include_archived); then `finish_run` moves the bookmark.
+        A phase may replace the run (a lost journal becomes a complete pass). Hook order:
+        docs/architecture.md, "The tap's run".
         """
-        state = self.stream_state
-        run = state.get("run")
-        if not isinstance(run, dict):
-            run = self._new_run(state)
-            state["run"] = run
-        self.start_run(state)
+        saved = self.saved
+        if saved.run is None:
+            saved.run = self.plan_run(saved)
+        self.start_run(saved)
         properties = self.requested_properties()
         self._converter = self._values.only(properties)
-        window_start = parse_datetime(run["window_start"]) if run.get("window_start") else None
-        window_end = parse_datetime(run["window_end"])
-        self.logger.info(
-            "%s: %s %s phase, window %s .. %s, %d properties",
-            self.name,
-            run["strategy"],
-            run["phase"],
-            run.get("window_start") or "beginning",
-            run["window_end"],
-            len(properties),
-        )
-        if run["phase"] == "live":
-            if run["strategy"] == "list" or window_start is None or window_start <= window_end:
-                version = run.get("version")
-                self.pass_version = version if isinstance(version, int) else None
-                listing_all = run["strategy"] == "list" and not run.get("since")
-                if listing_all:
-                    self.before_listing_all()
-                pages = self._live_pages(run, properties, window_start, window_end)
-                if run.get("since"):
-                    pages = self._modified_since(pages, parse_datetime(str(run["since"])))
-                yield from self._paged(run, pages)
-                if listing_all and run.get("cursor") is None:
-                    self.after_listing_all()
-                self.pass_version = None
-                if isinstance(version, int):
-                    self._activate_version(version)
-                    state["verified_at"] = run["window_end"]
-            run.update(phase="relink", cursor=None)
-            self.plan_relink(run)
-            self._checkpoint()
-        if run["phase"] == "relink":
-            yield from self._relink(run, properties)
-            run.update(phase="archived", cursor=None)
-            self._checkpoint()
-        if run["phase"] == "archived" and self.config.get("include_archived", True):
-            pager = ListPager(
-                self.client,
-                self.object_type,
-                properties,
-                archived=True,
-                max_url_length=self._max_url_length(),
-            )
-            pages = self._archived_since(prefetched(pager.pages(run.get("cursor"))), window_start)
-            yield from self._paged(run, pages)
-            state["verified_at"] = max(str(state.get("verified_at") or ""), run["window_end"])
-        # An empty window (start after end: a start_date in the future, or a longer lag than
-        # last time) keeps its start, so the bookmark never moves back before it.
-        empty = (
-            run["strategy"] == "search" and window_start is not None and window_start > window_end
-        )
-        state["bookmark"] = run["window_start"] if empty else run["window_end"]
-        state.pop("run", None)
+        phases: dict[Phase, Callable[[Run, list[str]], Iterator[Record]]] = {
+            Phase.LIVE: self.read_live,
+            Phase.CHANGES: self.read_changes,
+            Phase.RELINK: self.read_relink,
+            Phase.ARCHIVED: self.read_archived,
+        }
+        while (run := saved.run) is not None and not run.finished:
+            applies = self.phase_applies(run)
+            if applies:
+                self._log_phase(run, properties)
+                yield from phases[run.phase](run, properties)
+            if saved.run is not run:
+                continue  # replaced (a lost journal): the new run starts at its first phase
+            self.end_phase(run)
+            if applies and not run.finished:
+                self._checkpoint()
+        self.finish_run(saved)
         self._checkpoint()
         self._log_summary()
 
-    def start_run(self, state: dict[str, Any]) -> None:
-        """Hook run when the stream starts (or resumes) its run."""
+    def _log_phase(self, run: Run, properties: list[str]) -> None:
+        self.logger.info(
+            "%s: %s %s phase, window %s .. %s, %d properties",
+            self.name,
+            run.strategy.value,
+            run.phase.value,
+            run.window_start or "beginning",
+            run.window_end,
+            len(properties),
+        )
 
-    def before_listing_all(self) -> None:
-        """Hook run before a live phase that lists every record."""
+    def phase_applies(self, run: Run) -> bool:
+        """Whether the run's current phase reads anything (a skipped one writes no STATE)."""
+        journal = run.strategy is Strategy.JOURNAL
+        if run.phase is Phase.LIVE:
+            return not journal or run.catch_up_end is not None
+        if run.phase is Phase.CHANGES:
+            return journal
+        if run.phase is Phase.RELINK:
+            return bool(run.relink_ids or run.relink_list)
+        if run.phase is Phase.ARCHIVED:
+            return not journal and bool(self.config.get("include_archived", True))
+        return False
 
-    def after_listing_all(self) -> None:
-        """Hook run after a live phase listed every record."""
+    def end_phase(self, run: Run) -> None:
+        """Leave the current phase for the next; the relink phase is planned on entry."""
+        run.enter(run.phase.next)
+        if run.phase is Phase.RELINK:
+            self.plan_relink(run)
 
-    def plan_relink(self, run: dict[str, Any]) -> None:
-        """Hook: choose what the relink phase reads (nothing by default)."""
+    def read_live(self, run: Run, properties: list[str]) -> Iterator[Record]:
+        """The window (search), or every record (list); a complete pass ends with
+        ACTIVATE_VERSION and marks the stream verified."""
+        window_start = parse_datetime(run.window_start) if run.window_start else None
+        window_end = parse_datetime(run.window_end)
+        if run.strategy is Strategy.JOURNAL:
+            if run.catch_up_end is None or window_start is None:
+                return
+            # The first journal run: the polling window before it ended at the search lag,
+            # the journal starts at its offset: search the gap (with the usual lookback).
+            yield from self._paged(run, self._catch_up_pages(run, properties, window_start))
+            return
+        empty = window_start is not None and window_start > window_end
+        if run.strategy is Strategy.SEARCH and empty:
+            return  # an empty window
+        self.pass_version = run.version
+        from_start = run.cursor is None
+        if run.lists_everything:
+            self.before_listing_all()
+        pages = self._live_pages(run, properties, window_start, window_end)
+        if run.since:
+            pages = self._modified_since(pages, parse_datetime(run.since))
+        yield from self._paged(run, pages)
+        if run.lists_everything:
+            self.after_listing_all(from_start=from_start)
+        self.pass_version = None
+        if run.version is not None:
+            self._activate_version(run.version)
+            self.saved.verified_at = run.window_end
 
-    def _relink(self, run: dict[str, Any], properties: list[str]) -> Iterator[Record]:
-        """Contacts whose primary company is one of `relink_ids` (100 ids per search)."""
-        if run.get("relink_list"):
+    def read_changes(self, run: Run, properties: list[str]) -> Iterator[Record]:
+        """Journal mode: the records the journal named, re-read 100 per batch request.
+
+        The stream holding the journal offset reads the journal first and hands every
+        stream its ids (`change_feed.ChangeFeed.read`); a lost journal replaces the run with
+        a complete pass.
+        """
+        feed = self.plugin.change_feed
+        if run.strategy is not Strategy.JOURNAL or feed is None:
+            return
+        replacement = feed.read(self)
+        if replacement is not None:
+            now = dt.datetime.now(dt.timezone.utc)
+            self.saved.run = self.complete_run(now, parse_datetime(run.window_end))
+            return
+        yield from self._read_pending(properties)
+
+    def read_relink(self, run: Run, properties: list[str]) -> Iterator[Record]:
+        """Contacts of the companies `plan_relink` chose (100 companies per IN search), or
+        every contact when there were too many."""
+        if run.relink_list:
             lister = ListPager(
                 self.client, self.object_type, properties, max_url_length=self._max_url_length()
             )
-            yield from self._paged(run, prefetched(lister.pages(run.get("cursor"))))
+            yield from self._paged(run, prefetched(lister.pages(run.cursor)))
             return
-        ids: list[str] = list(run.get("relink_ids") or [])
-        while int(run.get("relink_at") or 0) < len(ids):
-            at = int(run.get("relink_at") or 0)
-            values = ids[at : at + RELINK_IN_SIZE]
+        ids = run.relink_ids
+        while run.relink_at < len(ids):
+            values = ids[run.relink_at : run.relink_at + RELINK_IN_SIZE]
             pager = SearchPager(
                 self.client,
                 self.object_type,
@@ -418,9 +502,116 @@ class CRMStream(Stream):
                     {"propertyName": "associatedcompanyid", "operator": "IN", "values": values}
                 ],
             )
-            yield from self._paged(run, prefetched(pager.pages(None, None, run.get("cursor"))))
-            run.update(relink_at=at + RELINK_IN_SIZE, cursor=None)
+            yield from self._paged(run, prefetched(pager.pages(None, None, run.cursor)))
+            run.relink_at += RELINK_IN_SIZE
+            run.cursor = None
             self._checkpoint()
+
+    def read_archived(self, run: Run, properties: list[str]) -> Iterator[Record]:
+        """Records archived inside the window (include_archived; the journal reports its
+        deletes itself)."""
+        if run.strategy is Strategy.JOURNAL or not self.config.get("include_archived", True):
+            return
+        window_start = parse_datetime(run.window_start) if run.window_start else None
+        pager = ListPager(
+            self.client,
+            self.object_type,
+            properties,
+            archived=True,
+            max_url_length=self._max_url_length(),
+        )
+        pages = self._archived_since(prefetched(pager.pages(run.cursor)), window_start)
+        yield from self._paged(run, pages)
+        self.saved.verified_at = max(self.saved.verified_at or "", run.window_end)
+
+    def finish_run(self, saved: StreamState) -> None:
+        """The run is done: the bookmark moves to its window's end and the run is dropped.
+
+        An empty window (start after end: a start_date in the future, or a longer lag than
+        last time) keeps its start, so the bookmark never moves back before it.
+        """
+        run = saved.run
+        assert run is not None
+        empty = (
+            run.strategy is Strategy.SEARCH
+            and run.window_start is not None
+            and parse_datetime(run.window_start) > parse_datetime(run.window_end)
+        )
+        saved.bookmark = run.window_start if empty else run.window_end
+        if run.lists_everything:
+            saved.listed_at = run.window_end
+        feed = self.plugin.change_feed
+        if feed is not None:
+            feed.finish(self, saved, run)
+        saved.run = None
+
+    # Hooks, in the order a run calls them (docs/architecture.md, "The tap's run") --------
+
+    def start_run(self, saved: StreamState) -> None:
+        """Hook 2: the stream starts (or resumes) the run `saved.run`."""
+
+    def before_listing_all(self) -> None:
+        """Hook 3: a live phase is about to list every record."""
+
+    def after_listing_all(self, *, from_start: bool) -> None:
+        """Hook 6: a live phase listed every record (`from_start`: in this process, so every
+        record passed through `to_record`)."""
+
+    def plan_relink(self, run: Run) -> None:
+        """Hook 7: choose what the relink phase reads (nothing by default)."""
+
+    # Reading ------------------------------------------------------------------------------
+
+    def _read_pending(self, properties: list[str]) -> Iterator[Record]:
+        """The journal's ids for this stream, 100 per batch read, checkpointed per batch.
+
+        Ids the journal said were deleted are read archived, the others live (each group in
+        batches of 100; one more read only for an id whose state moved since). Live records
+        are emitted as they are now (a merged-away id answers with its survivor); ids HubSpot
+        has forgotten (a privacy deletion, a purge) become tombstones the target retires.
+        """
+        journal = self.saved.journal_state
+        reader = BatchReader(self.client, self.object_type, properties)
+        emitted: set[str] = set()  # a survivor answers for several ids: emitted once
+        while journal.pending:
+            gone_ids, archived_first, live_first = _by_expected_state(journal)
+            if gone_ids:
+                chunk, live, archived = gone_ids[:BATCH_READ_SIZE], [], []
+            elif live_first:
+                chunk = live_first[:BATCH_READ_SIZE]
+                live = reader.read(chunk, archived=False)
+                archived = reader.read(_missing(chunk, live), archived=True)
+            else:
+                chunk = archived_first[:BATCH_READ_SIZE]
+                archived = reader.read(chunk, archived=True)
+                live = reader.read(_missing(chunk, archived), archived=False)
+            merged_away = set(journal.merged_away)
+            missing = _missing(chunk, [*live, *archived])
+            forgotten = [i for i in missing if i not in merged_away]
+            tombstones = [self.tombstone(i, journal.gone) for i in forgotten]
+            page = [o for o in [*live, *archived, *tombstones] if str(o["id"]) not in emitted]
+            page = _dedupe(page)
+            emitted.update(str(o["id"]) for o in page)
+            yield from self._paged(None, iter([Page(page, None)]))
+            done = set(chunk)
+            journal.pending = [i for i in journal.pending if i not in done]
+            journal.deleted = [i for i in journal.deleted if i not in done]
+            journal.merged_away = [i for i in journal.merged_away if i not in done]
+            for i in chunk:
+                journal.gone.pop(i, None)
+            self._checkpoint()
+
+    def tombstone(self, hubspot_id: str, gone: Mapping[str, str]) -> HubSpotObject:
+        """A record HubSpot has forgotten (privacy deletion or purge), as an archived
+        object without properties: the target retires what it had for this HubSpot id."""
+        when = gone.get(hubspot_id) or format_datetime(dt.datetime.now(dt.timezone.utc))
+        return {
+            "id": hubspot_id,
+            "properties": {},
+            "archived": True,
+            "archivedAt": when,
+            "updatedAt": when,
+        }
 
     @staticmethod
     def _modified_since(pages: Iterator[Page], since: dt.datetime) -> Iterator[Page]:
@@ -438,19 +629,29 @@ class CRMStream(Stream):
 
     def _live_pages(
         self,
-        run: Mapping[str, Any],
+        run: Run,
         properties: list[str],
         window_start: dt.datetime | None,
         window_end: dt.datetime,
     ) -> Iterator[Page]:
-        if run["strategy"] == "list":
+        if run.strategy is Strategy.LIST:
             pager = ListPager(
                 self.client, self.object_type, properties, max_url_length=self._max_url_length()
             )
-            return prefetched(pager.pages(run.get("cursor")))
+            return prefetched(pager.pages(run.cursor))
         search = SearchPager(self.client, self.object_type, properties, self.modified_property)
         start_ms = _ms(window_start) if window_start is not None else None
-        return prefetched(search.pages(start_ms, _ms(window_end), run.get("cursor")))
+        return prefetched(search.pages(start_ms, _ms(window_end), run.cursor))
+
+    def _catch_up_pages(
+        self, run: Run, properties: list[str], window_start: dt.datetime
+    ) -> Iterator[Page]:
+        lookback = self.config.get("lookback_seconds")
+        seconds = DEFAULT_LOOKBACK_S if lookback is None else int(lookback)
+        start = window_start - dt.timedelta(seconds=seconds)
+        end = parse_datetime(str(run.catch_up_end))
+        search = SearchPager(self.client, self.object_type, properties, self.modified_property)
+        return prefetched(search.pages(_ms(start), _ms(end), run.cursor))
 
     @staticmethod
     def _archived_since(pages: Iterator[Page], since: dt.datetime | None) -> Iterator[Page]:
@@ -464,7 +665,7 @@ class CRMStream(Stream):
                 ]
             yield page
 
-    def _paged(self, run: dict[str, Any], pages: Iterator[Page]) -> Iterator[Record]:
+    def _paged(self, run: Run | None, pages: Iterator[Page]) -> Iterator[Record]:
         for page in pages:
             self.prepare_page(page.results)
             for obj in page.results:
@@ -472,9 +673,10 @@ class CRMStream(Stream):
                 if record is not None:
                     self.emitted += 1
                     yield record
-            run["cursor"] = page.cursor
-            if page.cursor is not None:
-                self._checkpoint()
+            if run is not None:
+                run.cursor = page.cursor
+                if page.cursor is not None:
+                    self._checkpoint()
 
     def prepare_page(self, results: list[HubSpotObject]) -> None:
         """Hook run once per page before its records are built (batch lookups go here)."""
@@ -574,39 +776,105 @@ def _iso(value: Any) -> str | None:
     return normalize_datetime(str(value))
 
 
-class CompaniesStream(CRMStream):
-    """HubSpot companies -> Gather accounts: feeds the account index contacts link to."""
+def _merged_ids(obj: HubSpotObject) -> list[str]:
+    """The ids a HubSpot object absorbed in merges (`hs_merged_object_ids`)."""
+    merged = (obj.get("properties") or {}).get(MERGED_PROPERTY)
+    return [m for m in str(merged).split(";") if m.strip()] if merged else []
 
+
+def _by_expected_state(journal: JournalState) -> tuple[list[str], list[str], list[str]]:
+    """Pending ids the journal said were erased, deleted (archived), and the rest."""
+    deleted = set(journal.deleted)
+    gone = [i for i in journal.pending if i in journal.gone]
+    archived = [i for i in journal.pending if i in deleted and i not in journal.gone]
+    live = [i for i in journal.pending if i not in deleted and i not in journal.gone]
+    return gone, archived, live
+
+
+def _missing(ids: list[str], found: list[HubSpotObject]) -> list[str]:
+    """The ids HubSpot did not answer for (a survivor answers for the ids merged into it)."""
+    answered = {str(o["id"]) for o in found} | {m for o in found for m in _merged_ids(o)}
+    return [i for i in ids if i not in answered]
+
+
+def _dedupe(objects: list[HubSpotObject]) -> list[HubSpotObject]:
+    """Each HubSpot id once (a survivor answers for every id merged into it)."""
+    seen: set[str] = set()
+    out = []
+    for obj in objects:
+        if str(obj["id"]) not in seen:
+            seen.add(str(obj["id"]))
+            out.append(obj)
+    return out
+
+
+class CompaniesStream(CRMStream):
+    """HubSpot companies -> Gather accounts: feeds the account index contacts link to.
+
+    Notes, for the stream that links to accounts, the companies whose contacts' account link
+    may have moved (`StreamState.relink`, handed over through STATE).
+    """
+
+    @override
     def key_value(self, hubspot_id: str, properties: Mapping[str, Any]) -> str | None:
         """The account ID, also fed to the account index (even when empty) for contacts."""
         key = super().key_value(hubspot_id, properties)
         self.accounts.remember(hubspot_id, key)
         return key
 
-    def after_listing_all(self) -> None:
+    @override
+    def after_listing_all(self, *, from_start: bool) -> None:
         """Every company was just read: the account index knows them all."""
-        if self._listed_from_start:
+        if from_start:
             self.accounts.complete = True
 
-    def start_run(self, state: dict[str, Any]) -> None:
-        """Companies noted for relinking so far (kept in STATE until contacts read them)."""
-        run = state.get("run") or {}
-        self._listed_from_start = run.get("phase") == "live" and not run.get("cursor")
-        self._relink_seen = set(state.get("relink") or [])
+    @override
+    def start_run(self, saved: StreamState) -> None:
+        """What this run notes: nothing on a first read (contacts are read whole too); else
+        companies archived, merged, or (an account ID other than the company id, polling)
+        modified after what the previous run is known to have read."""
+        run = saved.run
+        assert run is not None
+        self._relink_seen = set(saved.relink)
+        self._noting = saved.bookmark is not None
+        self._seen_through: str | None = None
+        if saved.bookmark is not None and saved.listed_at == saved.bookmark:
+            # The previous run listed every company: it saw each one modified before its end
+            # (lookback re-reads of those changed nothing).
+            self._seen_through = saved.bookmark
+        self._by_modification = (
+            not self.accounts.uses_company_id and run.strategy is not Strategy.JOURNAL
+        )
 
+    @override
     def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
-        """Note a company whose contacts' account link may have moved: its account ID may
-        have changed (any change, unless the ID is the company id), it was archived, or it
-        absorbed others in a merge (their contacts now point at it)."""
-        if record["archived"] or record["merged_ids"] or not self.accounts.uses_company_id:
-            state = self.stream_state
-            if state.get("relink_all") or record["id"] in self._relink_seen:
-                return
-            self._relink_seen.add(record["id"])
-            state.setdefault("relink", []).append(record["id"])
-            if len(self._relink_seen) > RELINK_MAX_COMPANIES:
-                state.pop("relink", None)
-                state["relink_all"] = True  # cheaper to re-list every contact
+        """Note a company whose contacts' account link may have moved: it was archived, it
+        absorbed others in a merge (their contacts now point at it), or, polling with an
+        account ID other than the company id, it changed after the previous run's read (the
+        journal says exactly which account IDs changed: `change_feed`)."""
+        if not self._noting:
+            return
+        moved = bool(record["archived"] or record["merged_ids"])
+        if not moved and self._by_modification:
+            updated = record.get("updatedAt")
+            moved = self._seen_through is None or (
+                updated is not None
+                and parse_datetime(str(updated)) > parse_datetime(self._seen_through)
+            )
+        if moved:
+            self.note_relink(str(record["id"]))
+
+    def note_relink(self, company_id: str) -> None:
+        """Hand a company to the linking stream: its contacts are re-read with their links
+        (beyond RELINK_MAX_COMPANIES, every contact is re-listed instead)."""
+        saved = self.saved
+        if saved.relink_all or company_id in self._relink_seen:
+            return
+        self._relink_seen.add(company_id)
+        saved.relink.append(company_id)
+        if len(self._relink_seen) > RELINK_MAX_COMPANIES:
+            saved.relink = []
+            saved.relink_all = True  # cheaper to re-list every contact
 
 
 class ContactsStream(CRMStream):
@@ -617,6 +885,7 @@ class ContactsStream(CRMStream):
     company or it has no account ID).
     """
 
+    @override
     def base_fields(self) -> dict[str, JsonSchema]:
         """The CRM base fields plus the links to the primary company."""
         fields = super().base_fields()
@@ -624,6 +893,7 @@ class ContactsStream(CRMStream):
         fields["primary_company_account_id"] = _NULLABLE_STRING
         return fields
 
+    @override
     def prepare_page(self, results: list[HubSpotObject]) -> None:
         """Look up, in batches, the account IDs of this page's companies not yet known."""
         companies = (
@@ -631,29 +901,44 @@ class ContactsStream(CRMStream):
         )
         self.accounts.resolve(c for c in companies if c is not None)
 
-    def sweeps(self) -> bool:
-        """`relink_sweep`: list every contact each run, so a contact re-pointed to another
-        company is re-linked although HubSpot may not change its modified date."""
-        return bool(self.config.get("relink_sweep", True))
+    @override
+    def sweeps(self, saved: StreamState, now: dt.datetime) -> bool:
+        """`relink_sweep`: list every contact at most once per `relink_sweep_interval`, so
+        a contact re-pointed to another company is re-linked although HubSpot may not change
+        its modified date (remembered in STATE: every runner honours the interval)."""
+        if not self.config.get("relink_sweep", True):
+            return False
+        interval = self.config.get("relink_sweep_interval")
+        seconds = DEFAULT_RELINK_SWEEP_INTERVAL_S if interval is None else int(interval)
+        if saved.listed_at is None:
+            return True
+        return now - parse_datetime(saved.listed_at) >= dt.timedelta(seconds=seconds)
 
+    @override
     def before_listing_all(self) -> None:
         """Every contact is about to be read: cache every company's account ID first."""
         self.accounts.prime()
 
-    def plan_relink(self, run: dict[str, Any]) -> None:
-        """Take the companies the companies stream noted (from its STATE, atomically with
-        this stream's): search their contacts, or list every contact when there are many."""
-        companies = self.plugin.streams.get("companies")
-        noted = companies.stream_state if companies is not None else {}
-        ids = noted.pop("relink", None) or []
-        relist = bool(noted.pop("relink_all", False))
-        if run["strategy"] == "list" and not run.get("since"):
-            return  # every contact was just read with its current link
+    @override
+    def plan_relink(self, run: Run) -> None:
+        """Take the companies the account-feeding stream noted (from its STATE, atomically
+        with this stream's): search their contacts, or list every contact when there are
+        many. Nothing when every contact was just read, or on a first read."""
+        feeder = self.plugin.account_feeder()
+        if feeder is None:
+            return
+        noted = feeder.saved
+        ids, relist = noted.relink, noted.relink_all
+        noted.relink, noted.relink_all = [], False
+        if run.lists_everything or self.saved.bookmark is None:
+            return  # every contact was just read with its current link (or never was)
         if relist:
-            run["relink_list"] = True
+            run.relink_list = True
         elif ids:
-            run.update(relink_ids=sorted(set(ids), key=id_order), relink_at=0)
+            run.relink_ids = sorted(set(ids), key=id_order)
+            run.relink_at = 0
 
+    @override
     def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
         """Attach the primary company's id and account ID."""
         company = normalize_id(properties.get("associatedcompanyid"))

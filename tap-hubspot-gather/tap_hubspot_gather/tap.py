@@ -22,6 +22,13 @@ from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
 from hubspot_gather_common.settings_types import NUMBER_OR_TEXT
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
+from tap_hubspot_gather.change_feed import (
+    CHANGE_CAPTURE_CHOICES,
+    DEFAULT_CHANGE_CAPTURE,
+    ChangeFeed,
+    open_change_feed,
+    remembered_portal_id,
+)
 from tap_hubspot_gather.client import (
     DEFAULT_API_URL,
     DEFAULT_BACKOFF_MAX_S,
@@ -39,8 +46,10 @@ from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
 from tap_hubspot_gather.streams import (
     DEFAULT_LOOKBACK_S,
     DEFAULT_RECONCILE,
+    DEFAULT_RELINK_SWEEP_INTERVAL_S,
     DEFAULT_SEARCH_LAG_S,
     RECONCILE_CHOICES,
+    CRMStream,
 )
 from tap_hubspot_gather.versions import ALLOWED_API_VERSIONS, DEFAULT_API_VERSION
 
@@ -193,11 +202,37 @@ class TapHubspotGather(Tap):
             "relink_sweep",
             th.BooleanType,
             default=True,
-            description="List every contact on each incremental run (100 per request) instead "
-            "of searching the window, so a contact re-pointed to another company is re-linked "
-            "even when HubSpot leaves its modified date alone; the target skips unchanged "
-            "records. Off: contacts of changed companies are searched instead (cheaper; a "
-            "re-pointed, untouched contact then waits for a reconciliation).",
+            description="Polling: list every contact (100 per request) at most once per "
+            "relink_sweep_interval instead of searching the window, so a contact re-pointed to "
+            "another company is re-linked even when HubSpot leaves its modified date alone; the "
+            "target skips unchanged records. Off: a re-pointed, untouched contact waits for a "
+            "reconciliation. Journal mode needs no sweep (association events say which).",
+        ),
+        th.Property(
+            "relink_sweep_interval",
+            th.IntegerType,
+            default=DEFAULT_RELINK_SWEEP_INTERVAL_S,
+            description="Seconds between two relink sweeps (remembered in STATE, so every "
+            "runner honours it); incremental runs in between search their window.",
+        ),
+        th.Property(
+            "change_capture",
+            th.StringType,
+            default=DEFAULT_CHANGE_CAPTURE,
+            allowed_values=list(CHANGE_CAPTURE_CHOICES),
+            description="How incremental runs learn what changed. `journal`: HubSpot's "
+            "Webhooks Journal (the OAuth app's client_id and client_secret mint a "
+            "client-credentials token; the tap subscribes the portal itself) and batch reads "
+            "of the records it names. `poll`: search each modified-date window. `auto`: the "
+            "journal when client_id and client_secret are set, else polling. Without the "
+            "app's install or its journal scopes the tap says which and polls.",
+        ),
+        th.Property(
+            "portal_id",
+            th.IntegerType,
+            description="HubSpot account (portal) id the tap reads (its journal, and the "
+            "portal_id every record carries). Unset: read from HubSpot's account details once "
+            "(journal mode remembers it in STATE).",
         ),
         th.Property(
             "reconcile",
@@ -422,7 +457,11 @@ class TapHubspotGather(Tap):
     def portal_id(self) -> str:
         """The HubSpot portal (hub) id, read once per run: every record carries it, so a
         target keeps each portal's records apart (a record id is unique within its portal
-        only). `GET /account-info/{version}/details` -> `portalId`."""
+        only). `GET /account-info/{version}/details` -> `portalId`; not read when the
+        `portal_id` setting names it or journal mode remembered it in STATE."""
+        known = self.config.get("portal_id") or remembered_portal_id(self)
+        if known:
+            return str(known)
         details = self.client.get(self.client.paths.account_details(), kind="account details")
         portal = details.get("portalId") if isinstance(details, dict) else None
         if isinstance(portal, bool) or not isinstance(portal, (int, str)) or not str(portal):
@@ -440,6 +479,21 @@ class TapHubspotGather(Tap):
             (self.key_properties[o.stream_name] for o in OBJECTS if o.feeds_accounts), COMPANY_ID
         )
         return AccountIndex(self.client, key)
+
+    @cached_property
+    def change_feed(self) -> ChangeFeed | None:
+        """HubSpot's Webhooks Journal for this run, or None when polling (`change_capture`;
+        why the journal is not used is logged once)."""
+        return open_change_feed(self)
+
+    def crm_streams(self) -> list[CRMStream]:
+        """The CRM streams, in `OBJECTS` order (the sync order)."""
+        return [s for s in self.streams.values() if isinstance(s, CRMStream)]
+
+    def account_feeder(self) -> CRMStream | None:
+        """The stream of the object that `feeds_accounts` (the companies -> contacts
+        hand-off goes through it), if it is one of this tap's streams."""
+        return next((s for s in self.crm_streams() if s.obj.feeds_accounts), None)
 
     def discover_streams(self) -> list[Stream]:
         """One stream per declared object, in `OBJECTS` order (companies first: they feed

@@ -104,6 +104,12 @@ OAUTH_TOKEN_PATH = f"/oauth/{OAUTH_VERSION}/token"
 OAUTH_INTROSPECT_PATH = f"/oauth/{OAUTH_VERSION}/token/introspect"
 OAUTH_REVOKE_PATH = f"/oauth/{OAUTH_VERSION}/token/revoke"
 
+# The Webhooks Journal and its subscriptions: 2026-03, whatever the CRM version, as OAuth
+# (https://developers.hubspot.com/docs/api-reference/latest/webhooks-journal/guide).
+JOURNAL_VERSION = "2026-03"
+JOURNAL_LOCAL_PATH = f"/webhooks-journal/journal-local/{JOURNAL_VERSION}"
+JOURNAL_SUBSCRIPTIONS_PATH = f"/webhooks-journal/subscriptions/{JOURNAL_VERSION}"
+
 
 class UnknownApiVersionError(ValueError):
     """An `api_version` the tap does not know; the message names the allowed values."""

@@ -39,7 +39,7 @@ def smoke_result() -> dict[str, Any]:
 
 def test_every_scenario_reports_its_bars(smoke_result: dict[str, Any]) -> None:
     assert smoke_result["smoke"] is True
-    assert set(smoke_result["bars"]) == {"1", "2", "3", "4", "5", "6"}
+    assert set(smoke_result["bars"]) == {"1", "2", "3", "4", "5", "6", "8"}
     for items in smoke_result["bars"].values():
         assert items
         for item in items:
@@ -92,3 +92,17 @@ def test_result_renders_into_a_report_and_two_charts(
     assert "## 6. End to end" in text
     for chart in (report.THROUGHPUT_PNG, report.MEMORY_PNG):
         assert (tmp_path / chart).read_bytes().startswith(b"\x89PNG")
+
+
+def test_journal_mode_reads_only_what_changed(smoke_result: dict[str, Any]) -> None:
+    s8 = smoke_result["scenarios"]["s8"]
+    assert s8["first"]["records_total"] == s8["contacts"] + s8["companies"]
+    assert s8["idle"]["records_total"] == 0
+    assert s8["idle"]["by_kind"]["journal"] == 1
+    changed = s8["k_changes"]
+    # Contacts without a user ID travel on `contacts_without_id` (the target's retire signal).
+    records = changed["records"]
+    assert records["contacts"] + records.get("contacts_without_id", 0) == changed["changes"]["k"]
+    assert changed["by_kind"]["files"] >= 1  # the journal named them
+    assert s8["every_5_minutes"]["runs"] == 12
+    assert s8["account_id_changes"]["records"]["contacts"] > 0  # re-linked, untouched

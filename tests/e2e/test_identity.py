@@ -42,6 +42,29 @@ ID_CHOICES = [
     pytest.param(("gather_account_id", "email"), id="email-user-id"),
 ]
 MODES = [pytest.param("keep", id="keep"), pytest.param("mirror", id="mirror")]
+CAPTURES = [pytest.param("poll", id="poll"), pytest.param("journal", id="journal")]
+
+
+def capture_env(hubspot: Any, capture: str) -> dict[str, str]:
+    """How the tap learns what changed. Polling: the relink sweep every run (interval 0), as
+    the association-only changes below need it; journal: the OAuth app (its install token for
+    the CRM, its client credentials for the journal) and no sweep at all."""
+    if capture == "poll":
+        return {
+            "TAP_HUBSPOT_GATHER_CHANGE_CAPTURE": "poll",
+            "TAP_HUBSPOT_GATHER_RELINK_SWEEP_INTERVAL": "0",
+        }
+    client = hubspot.oauth_client
+    return {
+        "TAP_HUBSPOT_GATHER_CHANGE_CAPTURE": "journal",
+        "TAP_HUBSPOT_GATHER_RELINK_SWEEP": "false",
+        "TAP_HUBSPOT_GATHER_ACCESS_TOKEN": "",
+        "TAP_HUBSPOT_GATHER_CLIENT_ID": client.client_id,
+        "TAP_HUBSPOT_GATHER_CLIENT_SECRET": client.client_secret,
+        "TAP_HUBSPOT_GATHER_REFRESH_TOKEN": client.refresh_token,
+    }
+
+
 # HubSpot purges archived records after 90 days; one day more makes them gone.
 PAST_RETENTION_DAYS = 91
 # Index lag longer than the tap's `search_lag_seconds`: 20 s against 5 s.
@@ -82,10 +105,17 @@ def assert_gather_follows_hubspot(pipeline: Pipeline, mode: Mode) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("ids", ID_CHOICES)
-def test_identity_changes_between_runs(
-    hubspot_emulator: Any, gather_emulator: Any, tmp_path: Path, mode: Mode, ids: tuple[str, str]
+@pytest.mark.parametrize("capture", CAPTURES)
+def test_identity_changes_between_runs(  # noqa: PLR0917 - pytest fixtures and parameters
+    hubspot_emulator: Any,
+    gather_emulator: Any,
+    tmp_path: Path,
+    mode: Mode,
+    ids: tuple[str, str],
+    capture: str,
 ) -> None:
     pipeline = identity_pipeline(hubspot_emulator, gather_emulator, tmp_path, mode, ids)
+    pipeline.extra_env.update(capture_env(pipeline.hubspot, capture))
     pipeline.hubspot.seed(**SEED)
     pipeline.run()
     assert_gather_follows_hubspot(pipeline, mode)
@@ -96,8 +126,10 @@ def test_identity_changes_between_runs(
     assert_gather_follows_hubspot(pipeline, mode)
 
     deletes_and_reuse(portal)
-    # Permanent deletes leave no trace in HubSpot: only a reconciliation pass finds them.
-    pipeline.run(TAP_HUBSPOT_GATHER_RECONCILE="always")
+    if capture == "journal":  # the journal reports permanent deletes itself
+        pipeline.run()
+    else:  # permanent deletes leave no trace in HubSpot: only a reconciliation finds them
+        pipeline.run(TAP_HUBSPOT_GATHER_RECONCILE="always")
     assert_gather_follows_hubspot(pipeline, mode)
 
     if ids[1] == "gather_user_id" and mode == "mirror":  # nothing re-deleted, nothing re-sent

@@ -19,7 +19,8 @@ def hubspot(hubspot_emulator: HubSpotEmulator) -> HubSpotEmulator:
 @pytest.fixture
 def config(hubspot: HubSpotEmulator) -> dict[str, Any]:
     """Tap settings for the emulator: no search lag, quick retries, no search throttle; no
-    lookback and no archived pass (tests of those defaults set them back)."""
+    lookback and no archived pass, polling (tests of those defaults, and of the journal, set
+    them back)."""
     return {
         "api_url": hubspot.url,
         "access_token": hubspot.token,
@@ -28,6 +29,7 @@ def config(hubspot: HubSpotEmulator) -> dict[str, Any]:
         "include_archived": False,
         "reconcile": "never",
         "relink_sweep": False,
+        "change_capture": "poll",
         "max_retries": 4,
         "backoff_max_seconds": 0.2,
         # The emulator is unlimited here; HubSpot's 5 per second is tested with limits on.
