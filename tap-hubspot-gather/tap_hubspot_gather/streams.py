@@ -146,12 +146,18 @@ class CRMStream(Stream):
 
     def base_fields(self) -> dict[str, JsonSchema]:
         """Fields every record has besides its HubSpot properties."""
+        return self.record_fields(self.hubspot_id_field)
+
+    @classmethod
+    def record_fields(cls, hubspot_id_field: str) -> dict[str, JsonSchema]:
+        """The fields the tap adds to a record of this stream (what is not a HubSpot property:
+        a catalog's schema minus these is the properties to request, see `tap.py`)."""
         return {
             "id": {"type": ["string"]},
             "createdAt": _DATETIME,
             "updatedAt": _DATETIME,
             "archived": {"type": ["boolean", "null"]},
-            self.hubspot_id_field: {"type": ["string"]},
+            hubspot_id_field: {"type": ["string"]},
             "merged_ids": {"type": ["array", "null"], "items": {"type": "string"}},
             "_sdc_deleted_at": _DATETIME,
             # The portal read once per run: a record id is unique within its portal only.
@@ -885,10 +891,11 @@ class ContactsStream(CRMStream):
     company or it has no account ID).
     """
 
+    @classmethod
     @override
-    def base_fields(self) -> dict[str, JsonSchema]:
+    def record_fields(cls, hubspot_id_field: str) -> dict[str, JsonSchema]:
         """The CRM base fields plus the links to the primary company."""
-        fields = super().base_fields()
+        fields = super().record_fields(hubspot_id_field)
         fields["primary_company_id"] = _NULLABLE_STRING
         fields["primary_company_account_id"] = _NULLABLE_STRING
         return fields

@@ -1,0 +1,115 @@
+"""What a run costs HubSpot before it reads a record: property definitions and the portal id.
+
+Counts come from the emulator's stats by route. A sync given a catalog types its values from
+the catalog (no property reads); the portal id is read at most once and then remembered in
+STATE, or taken from the OAuth refresh answer's `hub_id`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tests.tap.harness import discover, run_tap
+
+PROPERTIES = "/crm/properties/"
+ACCOUNT = "/account-info/"
+
+
+def calls(stats: dict[str, Any], containing: str) -> int:
+    return sum(int(r["total"]) for name, r in stats["routes"].items() if containing in name)
+
+
+def test_a_sync_given_a_catalog_reads_no_property_definitions_and_types_values_the_same(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=4, contacts=30)
+    catalog = discover(config)
+    without = run_tap(config)
+    hubspot.reset_stats()
+
+    given = run_tap(config, catalog=catalog)
+
+    stats = hubspot.stats()
+    assert calls(stats, PROPERTIES) == 0
+    assert given.records == without.records  # every value typed as discovery typed it
+    for stream in ("companies", "contacts"):
+        assert given.schemas[stream]["schema"] == without.schemas[stream]["schema"]
+
+
+def test_a_catalog_missing_what_the_sync_needs_reads_the_definitions(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=2, contacts=5)
+    catalog = discover(config)
+    broken = copy.deepcopy(catalog)
+    for entry in broken["streams"]:
+        if entry["tap_stream_id"] == "contacts":
+            del entry["schema"]["properties"]["lastmodifieddate"]
+    hubspot.reset_stats()
+
+    run = run_tap(config, catalog=broken)
+
+    assert calls(hubspot.stats(), PROPERTIES) == 2  # read again: both objects, once
+    assert len(run.records["contacts"]) == 5
+
+
+def test_a_catalog_typed_property_converts_as_its_schema_says(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=1, contacts=3)
+    catalog = discover(config)
+    types = {}
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] == "contacts":
+            types = entry["schema"]["properties"]
+    numbers = [n for n, s in types.items() if "number" in s.get("type", [])]
+    dates = [n for n, s in types.items() if s.get("format") == "date-time"]
+    assert numbers
+    assert dates
+
+    run = run_tap(config, catalog=catalog)
+
+    for record in run.records["contacts"]:
+        for name in numbers:
+            assert record.get(name) is None or isinstance(record[name], (int, float))
+        for name in dates:
+            assert record.get(name) is None or str(record[name]).endswith("Z")
+
+
+def test_the_portal_id_is_read_once_and_remembered(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=2, contacts=5)
+    first = run_tap(config)
+    assert calls(hubspot.stats(), ACCOUNT) == 1
+    for stream in ("companies", "contacts"):
+        assert first.last_state["bookmarks"][stream]["portal_id"] == hubspot.hub_id
+    hubspot.update("contacts", hubspot.dump("contacts")[0]["id"], {"city": "Porto"})
+    hubspot.reset_stats()
+
+    second = run_tap(config, state=first.last_state)
+
+    assert calls(hubspot.stats(), ACCOUNT) == 0
+    assert {r["portal_id"] for r in second.records["contacts"]} == {str(hubspot.hub_id)}
+
+
+def test_an_oauth_run_takes_the_portal_id_from_the_refresh_answer(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=2, contacts=5)
+    client = hubspot.oauth_client
+    settings = {k: v for k, v in config.items() if k != "access_token"}
+    oauth = {
+        **settings,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "refresh_token": client.refresh_token,
+    }
+    hubspot.reset_stats()
+
+    run = run_tap(oauth)
+
+    assert calls(hubspot.stats(), ACCOUNT) == 0
+    assert {r["portal_id"] for r in run.records["contacts"]} == {str(hubspot.hub_id)}
