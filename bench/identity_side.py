@@ -89,6 +89,7 @@ def run_tap(
     label: str,
     settings: dict[str, Any],
     state: dict[str, Any] | None,
+    *,
     catalog: Path | None = None,
 ) -> dict[str, Any]:
     """One tap run from `state` (and `catalog`, as Meltano passes one); returns requests by

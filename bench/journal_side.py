@@ -172,14 +172,14 @@ def run_journal(sizes: JournalSizes, workdir: Path) -> dict[str, Any]:
         companies = [
             c for c in admin(url, "GET", "/objects/companies")["results"] if c["contact_ids"]
         ]
-        first = run_tap(url, workdir, "s8-first", journal, None, catalog)
+        first = run_tap(url, workdir, "s8-first", journal, None, catalog=catalog)
         out["first"] = _figures(first)
-        idle = run_tap(url, workdir, "s8-idle", journal, first["state"], catalog)
+        idle = run_tap(url, workdir, "s8-idle", journal, first["state"], catalog=catalog)
         out["idle"] = _figures(idle)
 
         k = sizes.changes
         made = make_changes(url, contacts, companies, k, 0, "k")
-        changed = run_tap(url, workdir, "s8-k-changes", journal, idle["state"], catalog)
+        changed = run_tap(url, workdir, "s8-k-changes", journal, idle["state"], catalog=catalog)
         figures = _figures(changed)
         figures["changes"] = {**made, "k": k}
         figures["bar"] = math.ceil(k / 100) + 3
@@ -192,7 +192,7 @@ def run_journal(sizes: JournalSizes, workdir: Path) -> dict[str, Any]:
         del contacts[: len(contacts) // 2]
         for i in range(RUNS_PER_HOUR):
             make_changes(url, contacts, companies, per_run, 0, f"h{i}")
-            run = run_tap(url, workdir, f"s8-5min-{i}", journal, state, catalog)
+            run = run_tap(url, workdir, f"s8-5min-{i}", journal, state, catalog=catalog)
             state = run["state"]
             hour.append(_figures(run))
         journal_hour = sum(r["api_requests"] for r in hour)
@@ -208,16 +208,16 @@ def run_journal(sizes: JournalSizes, workdir: Path) -> dict[str, Any]:
         }
 
         # Hourly polling of the same hour of changes, from a polling run's own STATE.
-        base = run_tap(url, workdir, "s8-poll-base", polling, None, catalog)
+        base = run_tap(url, workdir, "s8-poll-base", polling, None, catalog=catalog)
         make_changes(url, poll_contacts, companies, per_run * RUNS_PER_HOUR, 0, "poll")
-        hourly = run_tap(url, workdir, "s8-poll-hourly", polling, base["state"], catalog)
+        hourly = run_tap(url, workdir, "s8-poll-hourly", polling, base["state"], catalog=catalog)
         sweep = run_tap(
             url,
             workdir,
             "s8-poll-sweep",
             {**polling, "relink_sweep": True, "relink_sweep_interval": 0},
             hourly["state"],
-            catalog,
+            catalog=catalog,
         )
         hourly_figures = _figures(hourly)
         sweep_figures = _figures(sweep)
@@ -237,9 +237,11 @@ def run_journal(sizes: JournalSizes, workdir: Path) -> dict[str, Any]:
 
         # Account-ID changes: the re-link searches (an internal account ID).
         internal = {**journal, "account_id_property": "gather_account_id"}
-        base = run_tap(url, workdir, "s8-ids-first", internal, None, internal_catalog)
+        base = run_tap(url, workdir, "s8-ids-first", internal, None, catalog=internal_catalog)
         made = make_changes(url, [], companies, 0, sizes.companies_moved, "ids")
-        moved = run_tap(url, workdir, "s8-ids-moved", internal, base["state"], internal_catalog)
+        moved = run_tap(
+            url, workdir, "s8-ids-moved", internal, base["state"], catalog=internal_catalog
+        )
         figures = _figures(moved)
         figures["changes"] = made
         figures["relink_searches"] = math.ceil(sizes.companies_moved / IN_SEARCH_SIZE)
