@@ -139,7 +139,6 @@ def discover_catalog(url: str, workdir: Path, label: str, settings: dict[str, An
     return path
 
 
-
 class _RecordCounter(threading.Thread):
     """Reads Singer messages from a pipe: records per stream and distinct ids."""
 
@@ -428,9 +427,7 @@ def run_limited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any]:
         time.sleep(0.01)
         _touch(url, _spread(contact_ids, sizes.limited_changes, offset=3))
         time.sleep(pause)
-        tap_incr = run_tap(
-            TAP, url, workdir, "s3-tap-limited-incr", start_date=since, catalog=ours
-        )
+        tap_incr = run_tap(TAP, url, workdir, "s3-tap-limited-incr", start_date=since, catalog=ours)
         tap_incr["ceiling"] = limited_ceiling(tap_incr["requests"], tap_incr["records_total"])
         out.update(changed=sizes.limited_changes, tap_incremental=tap_incr, peer_incremental=None)
         if with_peer:
