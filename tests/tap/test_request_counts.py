@@ -8,6 +8,7 @@ STATE, or taken from the OAuth refresh answer's `hub_id`.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
@@ -113,3 +114,24 @@ def test_an_oauth_run_takes_the_portal_id_from_the_refresh_answer(
 
     assert calls(hubspot.stats(), ACCOUNT) == 0
     assert {r["portal_id"] for r in run.records["contacts"]} == {str(hubspot.hub_id)}
+
+
+def test_a_first_run_with_a_start_date_counts_only_when_one_page_cannot_tell(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=3, contacts=450)
+    touched = [c["id"] for c in hubspot.dump("contacts")[:250]]
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)).isoformat()
+    hubspot.touch("contacts", ids=touched)
+    hubspot.reset_stats()
+
+    run = run_tap({**config, "start_date": since})
+
+    assert sorted(run.ids("contacts")) == sorted(touched)  # each once
+    stats = hubspot.stats()
+    assert calls(stats, "/objects/{version}/{object_type}/search") == (
+        1  # companies: the first page (none match), no count
+        + 2  # contacts: ceil(250 / 200) pages, the first read while planning
+        + 1  # contacts: one count of every contact (250 > one page: list or search?)
+    )
+    assert calls(stats, "GET /crm/objects/") == 0  # searching 250 of 450 beats listing
