@@ -232,8 +232,8 @@ class TapHubspotGather(Tap):
             "portal_id",
             th.IntegerType,
             description="HubSpot account (portal) id the tap reads (its journal, and the "
-            "portal_id every record carries). Unset: read from HubSpot's account details once "
-            "(journal mode remembers it in STATE).",
+            "portal_id every record carries). Unset: the OAuth token answer's hub_id, else "
+            "read from HubSpot's account details once and remembered in STATE.",
         ),
         th.Property(
             "reconcile",
