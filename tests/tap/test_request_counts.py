@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from typing import Any
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
@@ -135,3 +136,48 @@ def test_a_first_run_with_a_start_date_counts_only_when_one_page_cannot_tell(
         + 1  # contacts: one count of every contact (250 > one page: list or search?)
     )
     assert calls(stats, "GET /crm/objects/") == 0  # searching 250 of 450 beats listing
+
+
+def test_journal_runs_given_a_catalog_pay_only_the_journal_and_the_batch_reads(
+    hubspot: HubSpotEmulator, config: dict[str, Any]
+) -> None:
+    hubspot.seed(companies=4, contacts=150)
+    client = hubspot.oauth_client
+    settings = {
+        **{k: v for k, v in config.items() if k != "access_token"},
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "refresh_token": client.refresh_token,
+        "change_capture": "journal",
+    }
+    catalog = discover(settings)
+    first = run_tap(settings, catalog=catalog)
+    hubspot.reset_stats()
+
+    idle = run_tap(settings, state=first.last_state, catalog=catalog)
+
+    stats = hubspot.stats()
+    api = stats["total"] - calls(stats, "/oauth/")
+    assert api == 1  # the journal call: no property reads, the portal id from the token
+    contacts = [c["id"] for c in hubspot.dump("contacts")]
+    updated, deleted = contacts[:120], contacts[120:135]
+    for contact_id in updated:
+        hubspot.update("contacts", contact_id, {"city": "Lisbon"})
+    for contact_id in deleted:
+        hubspot.archive("contacts", contact_id)
+    hubspot.reset_stats()
+
+    changed = run_tap(settings, state=idle.last_state, catalog=catalog)
+
+    stats = hubspot.stats()
+    emitted = {r["id"]: r for r in changed.records["contacts"]}
+    assert set(emitted) == set(updated) | set(deleted)
+    assert all(emitted[i]["archived"] for i in deleted)
+    assert not any(emitted[i]["archived"] for i in updated)
+    k = len(updated) + len(deleted)
+    batch = calls(stats, "/batch/read")
+    assert batch == 2 + 1  # 120 live ids: 2 requests; 15 deleted ids: 1 (archived=true)
+    assert calls(stats, PROPERTIES) == calls(stats, ACCOUNT) == 0
+    assert stats["total"] - calls(stats, "/oauth/") - calls(
+        stats, "/hubspot-webhooks-journal/"
+    ) <= (math.ceil(k / 100) + 3)
