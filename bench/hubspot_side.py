@@ -119,6 +119,26 @@ def property_names(url: str, object_type: str) -> list[str]:
 # Running the taps ---------------------------------------------------------------------------
 
 
+def discover_catalog(url: str, workdir: Path, label: str, settings: dict[str, Any]) -> Path:
+    """Our tap's catalog, discovered once with `settings` (as Meltano discovers once and
+    passes the catalog to every run); its file."""
+    config = workdir / f"{label}.discover.json"
+    config.write_text(json.dumps({"access_token": HUBSPOT_TOKEN, "api_url": url, **settings}))
+    path = workdir / f"{label}.catalog.json"
+    with path.open("wb") as out, (workdir / f"{label}.discover.log").open("wb") as err:
+        result = run_process(
+            [str(BIN / TAP), "--config", str(config), "--discover"],
+            env=quiet_env(),
+            stdout=out,
+            stderr=err,
+            cwd=workdir,
+        )
+    if result.returncode:
+        msg = f"discovery failed (exit {result.returncode}): see {label}.discover.log"
+        raise RuntimeError(msg)
+    return path
+
+
 class _RecordCounter(threading.Thread):
     """Reads Singer messages from a pipe: records per stream and distinct ids."""
 
@@ -153,13 +173,16 @@ def run_tap(
     timeout_s: float | None = None,
     catalog: Path | None = None,
 ) -> dict[str, Any]:
-    """Run our tap or the peer once against `url`; returns time, CPU, memory, records."""
+    """Run our tap or the peer once against `url` (each with its `catalog`, ours as Meltano
+    passes the one it discovered); returns time, CPU, memory, records."""
     config = workdir / f"{label}.config.json"
     log = workdir / f"{label}.log"
     settings: dict[str, Any] = {"access_token": HUBSPOT_TOKEN}
     if kind == TAP:
         settings.update(api_url=url, search_lag_seconds=0)
         command = [str(BIN / TAP), "--config", str(config)]
+        if catalog is not None:
+            command += ["--catalog", str(catalog)]  # as Meltano runs it
         env = quiet_env()
     else:
         assert catalog is not None
@@ -253,6 +276,7 @@ def run_unlimited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any
     with hubspot_emulator(sizes.contacts, sizes.companies, workdir) as (url, startup):
         out["emulator_startup_s"] = round(startup, 1)
         catalog = peer.write_catalog(url, workdir / "peer-catalog.json") if with_peer else None
+        ours = discover_catalog(url, workdir, "unlimited", {})
         # 1. Bare client vs tap -----------------------------------------------------------
         props = {t: property_names(url, t) for t in ("companies", "contacts")}
         admin(url, "POST", "/stats/reset")
@@ -268,7 +292,7 @@ def run_unlimited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any
             "requests_total": sum(route_counts(url).values()),
             "properties": {k: len(v) for k, v in props.items()},
         }
-        tap_full = run_tap(TAP, url, workdir, "s1-tap-full")
+        tap_full = run_tap(TAP, url, workdir, "s1-tap-full", catalog=ours)
         out["s1"] = {"bare": bare, "tap": tap_full}
         # 2. The peer's full sync -----------------------------------------------------------
         peer_full = (
@@ -282,7 +306,9 @@ def run_unlimited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any
             time.sleep(0.01)
             _touch(url, _spread(contact_ids, changes, offset=n), one_timestamp=None)
             time.sleep(0.01)
-            tap_run = run_tap(TAP, url, workdir, f"s4-tap-incr-{changes}", start_date=since)
+            tap_run = run_tap(
+                TAP, url, workdir, f"s4-tap-incr-{changes}", start_date=since, catalog=ours
+            )
             tap_run["changed"] = changes
             runs.append(tap_run)
             if n == 0:
@@ -302,7 +328,14 @@ def run_unlimited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any
         tied = _spread(contact_ids, sizes.ties, offset=7)
         _touch(url, tied, one_timestamp=stamp)
         tap_ties = run_tap(
-            TAP, url, workdir, "s2-tap-ties", start_date=since, count_output=True, timeout_s=600
+            TAP,
+            url,
+            workdir,
+            "s2-tap-ties",
+            start_date=since,
+            count_output=True,
+            timeout_s=600,
+            catalog=ours,
         )
         peer_ties = (
             run_tap(
@@ -367,6 +400,7 @@ def run_limited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any]:
             peer.write_catalog(url, workdir / "peer-catalog-limited.json") if with_peer else None
         )
         _, contact_ids = bare_list(url, "contacts", ["lastmodifieddate"])
+        ours = discover_catalog(url, workdir, "limited", {})
         admin(
             url,
             "PUT",
@@ -375,7 +409,7 @@ def run_limited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any]:
         )
         out: dict[str, Any] = {"contacts": contacts, "companies": companies}
         time.sleep(pause)
-        tap = run_tap(TAP, url, workdir, "s3-tap-limited")
+        tap = run_tap(TAP, url, workdir, "s3-tap-limited", catalog=ours)
         tap["ceiling"] = limited_ceiling(tap["requests"], tap["records_total"])
         out.update(tap=tap, peer=None)
         if with_peer:
@@ -393,7 +427,7 @@ def run_limited(sizes: Sizes, workdir: Path, with_peer: bool) -> dict[str, Any]:
         time.sleep(0.01)
         _touch(url, _spread(contact_ids, sizes.limited_changes, offset=3))
         time.sleep(pause)
-        tap_incr = run_tap(TAP, url, workdir, "s3-tap-limited-incr", start_date=since)
+        tap_incr = run_tap(TAP, url, workdir, "s3-tap-limited-incr", start_date=since, catalog=ours)
         tap_incr["ceiling"] = limited_ceiling(tap_incr["requests"], tap_incr["records_total"])
         out.update(changed=sizes.limited_changes, tap_incremental=tap_incr, peer_incremental=None)
         if with_peer:

@@ -84,9 +84,16 @@ class _Reader(threading.Thread):
 
 
 def run_tap(
-    url: str, workdir: Path, label: str, settings: dict[str, Any], state: dict[str, Any] | None
+    url: str,
+    workdir: Path,
+    label: str,
+    settings: dict[str, Any],
+    state: dict[str, Any] | None,
+    *,
+    catalog: Path | None = None,
 ) -> dict[str, Any]:
-    """One tap run from `state`; returns requests by route, records per stream, last STATE."""
+    """One tap run from `state` (and `catalog`, as Meltano passes one); returns requests by
+    route, records per stream, last STATE."""
     config = workdir / f"{label}.config.json"
     config.write_text(
         json.dumps(
@@ -101,6 +108,8 @@ def run_tap(
         )
     )
     command = [str(BIN / TAP), "--config", str(config)]
+    if catalog is not None:
+        command += ["--catalog", str(catalog)]
     if state is not None:
         state_path = workdir / f"{label}.{STATE_FILE}"
         state_path.write_text(json.dumps(state))

@@ -16,9 +16,12 @@ secret for the journal, the private-app token for the CRM):
   requests per day (x 24) against **hourly polling** of the same changes (one polling run per
   hour, the daily relink sweep at its default interval added once).
 
-Requests come from the emulator's stats by route (reset before each run); `crm` counts what
-the portal's limits count (`/crm/` routes), `journal` the journal and subscription calls,
-`files` the journal files fetched from their pre-signed URLs, `tokens` the OAuth calls.
+Every run gets the catalog discovered once (as Meltano passes it), so no run reads property
+definitions. Requests come from the emulator's stats by route (reset before each run); `crm`
+counts what the portal's limits count (`/crm/` routes), `journal` the journal and subscription
+calls, `portal` the account-details read (the portal id, once, then remembered in STATE),
+`files` the journal files fetched from their pre-signed URLs, `tokens` the OAuth calls. The
+bars count every API request but files and tokens.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import HUBSPOT_TOKEN, admin, bar, ratio
+from bench.hubspot_side import discover_catalog
 from bench.identity_side import run_tap
 from emulators.common.process import start_emulator as start_process
 from emulators.common.process import stop_process
@@ -78,7 +82,7 @@ def limited_emulator(sizes: JournalSizes, workdir: Path) -> Iterator[str]:
 
 def classify(requests: dict[str, int]) -> dict[str, int]:
     """Requests by what they cost: CRM (the portal's limits), journal, files, tokens."""
-    out = {"crm": 0, "journal": 0, "files": 0, "tokens": 0, "other": 0}
+    out = {"crm": 0, "journal": 0, "files": 0, "tokens": 0, "portal": 0, "other": 0}
     for route, count in requests.items():
         path = route.split(" ", 1)[-1]
         if path.startswith("/crm/"):
@@ -89,17 +93,20 @@ def classify(requests: dict[str, int]) -> dict[str, int]:
             out["files"] += count
         elif path.startswith("/oauth/"):
             out["tokens"] += count
+        elif path.startswith("/account-info/"):
+            out["portal"] += count  # account details: the portal id, read once, remembered
         else:
-            out["other"] += count  # account details (the portal id, first run only)
+            out["other"] += count
     return out
 
 
 def _figures(run: dict[str, Any]) -> dict[str, Any]:
     figures = {k: v for k, v in run.items() if k != "state"}
     figures["by_kind"] = classify(run["requests"])
-    # What the bars count: every HubSpot API request but the OAuth token calls and the
-    # files (pre-signed storage URLs, not the API).
-    figures["api_requests"] = figures["by_kind"]["crm"] + figures["by_kind"]["journal"]
+    # What the bars count: every HubSpot API request (the account-details read included)
+    # but the OAuth token calls and the files (pre-signed storage URLs, not the API).
+    kinds = figures["by_kind"]
+    figures["api_requests"] = kinds["crm"] + kinds["journal"] + kinds["portal"] + kinds["other"]
     figures["crm_records_requests"] = sum(
         n for route, n in run["requests"].items() if "/crm/objects/" in route
     )
@@ -154,18 +161,25 @@ def run_journal(sizes: JournalSizes, workdir: Path) -> dict[str, Any]:
     polling = {"change_capture": "poll", "account_id_property": "companyId"}
     out: dict[str, Any] = {"contacts": sizes.contacts, "companies": sizes.companies}
     with limited_emulator(sizes, workdir) as url:
+        # Discovered once, passed to every run, as Meltano does (a run given a catalog reads
+        # no property definitions).
+        keys = {"user_id_property": "gather_user_id"}
+        catalog = discover_catalog(url, workdir, "s8", {**keys, "account_id_property": "companyId"})
+        internal_catalog = discover_catalog(
+            url, workdir, "s8-internal", {**keys, "account_id_property": "gather_account_id"}
+        )
         contacts = admin(url, "GET", "/objects/contacts")["results"]
         companies = [
             c for c in admin(url, "GET", "/objects/companies")["results"] if c["contact_ids"]
         ]
-        first = run_tap(url, workdir, "s8-first", journal, None)
+        first = run_tap(url, workdir, "s8-first", journal, None, catalog=catalog)
         out["first"] = _figures(first)
-        idle = run_tap(url, workdir, "s8-idle", journal, first["state"])
+        idle = run_tap(url, workdir, "s8-idle", journal, first["state"], catalog=catalog)
         out["idle"] = _figures(idle)
 
         k = sizes.changes
         made = make_changes(url, contacts, companies, k, 0, "k")
-        changed = run_tap(url, workdir, "s8-k-changes", journal, idle["state"])
+        changed = run_tap(url, workdir, "s8-k-changes", journal, idle["state"], catalog=catalog)
         figures = _figures(changed)
         figures["changes"] = {**made, "k": k}
         figures["bar"] = math.ceil(k / 100) + 3
@@ -178,7 +192,7 @@ def run_journal(sizes: JournalSizes, workdir: Path) -> dict[str, Any]:
         del contacts[: len(contacts) // 2]
         for i in range(RUNS_PER_HOUR):
             make_changes(url, contacts, companies, per_run, 0, f"h{i}")
-            run = run_tap(url, workdir, f"s8-5min-{i}", journal, state)
+            run = run_tap(url, workdir, f"s8-5min-{i}", journal, state, catalog=catalog)
             state = run["state"]
             hour.append(_figures(run))
         journal_hour = sum(r["api_requests"] for r in hour)
@@ -194,15 +208,16 @@ def run_journal(sizes: JournalSizes, workdir: Path) -> dict[str, Any]:
         }
 
         # Hourly polling of the same hour of changes, from a polling run's own STATE.
-        base = run_tap(url, workdir, "s8-poll-base", polling, None)
+        base = run_tap(url, workdir, "s8-poll-base", polling, None, catalog=catalog)
         make_changes(url, poll_contacts, companies, per_run * RUNS_PER_HOUR, 0, "poll")
-        hourly = run_tap(url, workdir, "s8-poll-hourly", polling, base["state"])
+        hourly = run_tap(url, workdir, "s8-poll-hourly", polling, base["state"], catalog=catalog)
         sweep = run_tap(
             url,
             workdir,
             "s8-poll-sweep",
             {**polling, "relink_sweep": True, "relink_sweep_interval": 0},
             hourly["state"],
+            catalog=catalog,
         )
         hourly_figures = _figures(hourly)
         sweep_figures = _figures(sweep)
@@ -222,9 +237,11 @@ def run_journal(sizes: JournalSizes, workdir: Path) -> dict[str, Any]:
 
         # Account-ID changes: the re-link searches (an internal account ID).
         internal = {**journal, "account_id_property": "gather_account_id"}
-        base = run_tap(url, workdir, "s8-ids-first", internal, None)
+        base = run_tap(url, workdir, "s8-ids-first", internal, None, catalog=internal_catalog)
         made = make_changes(url, [], companies, 0, sizes.companies_moved, "ids")
-        moved = run_tap(url, workdir, "s8-ids-moved", internal, base["state"])
+        moved = run_tap(
+            url, workdir, "s8-ids-moved", internal, base["state"], catalog=internal_catalog
+        )
         figures = _figures(moved)
         figures["changes"] = made
         figures["relink_searches"] = math.ceil(sizes.companies_moved / IN_SEARCH_SIZE)

@@ -168,12 +168,22 @@ class OAuthRefresher:
         self._lock = threading.Lock()
         self._access_token: str | None = None
         self._refresh_at = 0.0
+        # The installing portal, named by every refresh answer (`hub_id`, HubSpot's OAuth
+        # spec): the tap's portal id without an account-details read.
+        self.hub_id: int | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Client secret, refresh token and the current access token."""
         values = (self._client_id, self._client_secret, self._refresh_token, self._access_token)
         return tuple(v for v in (*values, *self._retired) if v)
+
+    def portal(self) -> int | None:
+        """The installing portal's id from a refresh answer (refreshing now if none was
+        made yet: a token call, not counted by the portal's API limits)."""
+        if self.hub_id is None:
+            self.token()
+        return self.hub_id
 
     def token(self) -> str:
         """The current access token, refreshed first when it is within its margin of expiry."""
@@ -203,6 +213,9 @@ class OAuthRefresher:
         new_refresh = payload.get("refresh_token")
         if isinstance(new_refresh, str) and new_refresh and new_refresh != self._refresh_token:
             self._keep_rotated(new_refresh, token)
+        hub_id = payload.get("hub_id")
+        if isinstance(hub_id, int) and not isinstance(hub_id, bool) and hub_id > 0:
+            self.hub_id = hub_id
         lifetime = float(payload.get("expires_in") or 0)
         margin = min(REFRESH_MARGIN_S, lifetime * REFRESH_MARGIN_SHARE)
         self._access_token = token

@@ -86,8 +86,11 @@ def open_change_feed(tap: TapHubspotGather) -> ChangeFeed | None:
 
 
 def remembered_portal_id(tap: TapHubspotGather) -> int | None:
-    """The portal id journal mode keeps in the offset holder's STATE, if any."""
+    """The portal id a previous run kept in STATE (any stream's, or the journal holder's
+    as older taps kept it), if any."""
     for stream in tap.crm_streams():
+        if stream.saved.portal_id:
+            return stream.saved.portal_id
         journal = stream.saved.journal
         if journal is not None and journal.portal_id:
             return journal.portal_id

@@ -49,6 +49,7 @@ class Page:
 
     results: list[HubSpotObject]
     cursor: str | None
+    total: int | None = None  # a search page: how many records the whole search matches
 
 
 def _has_next(body: dict[str, Any]) -> bool:
@@ -211,12 +212,13 @@ class SearchPager:
                 path, self.body(window_start_ms, window_end_ms, last_id), search=True, kind="search"
             )
             results: list[HubSpotObject] = body.get("results") or []
+            total = int(body.get("total") or 0)
             if not results:
-                yield Page([], None)
+                yield Page([], None, total)
                 return
             last_id = max((str(r["id"]) for r in results), key=id_order)
             done = not _has_next(body)
-            yield Page(results, None if done else last_id)
+            yield Page(results, None if done else last_id, total)
             if done:
                 return
 

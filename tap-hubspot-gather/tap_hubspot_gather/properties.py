@@ -196,6 +196,20 @@ class ValueConverter:
                 into[name] = None
 
 
+def definition_from_schema(name: str, schema: Mapping[str, Any]) -> PropertyDef:
+    """A property as a catalog's JSON Schema gives it: the HubSpot type whose converter
+    yields that schema (`PropertyDef.json_schema` run backwards; every string-valued HubSpot
+    type, enumeration and phone_number included, converts the same way as `string`)."""
+    kinds = schema.get("type")
+    types = {kinds} if isinstance(kinds, str) else set(kinds or [])
+    if types & {"number", "integer"}:
+        return PropertyDef(name, "number")
+    if "boolean" in types:
+        return PropertyDef(name, "bool")
+    formats = {"date-time": "datetime", "date": "date"}
+    return PropertyDef(name, formats.get(str(schema.get("format") or ""), "string"))
+
+
 def fetch_definitions(client: Any, object_type: str) -> list[PropertyDef]:
     """Every (non-sensitive, unarchived) property of `object_type` from the properties API."""
     body = client.get(client.paths.properties(object_type), kind="properties")

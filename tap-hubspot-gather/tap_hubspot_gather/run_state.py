@@ -12,6 +12,7 @@ kept untouched)::
      "listed_at": "<window end of the last run that listed every record>",
      "relink": ["<company id>", ...], "relink_all": false,   # companies -> contacts hand-off
      "journal": {"offset": "<uuid>", "pending": ["<id>", ...], "gone": {...}, "resync": "..."},
+     "portal_id": 123,                                        # the portal, read once
      "run": {"strategy": "list"|"search"|"journal", "phase": "live"|"changes"|"relink"|"archived",
              "window_start": ..., "window_end": ..., "cursor": ..., "since": ..., "version": ...,
              "relink_ids": [...], "relink_at": 0, "relink_list": false}}
@@ -199,7 +200,7 @@ class JournalState:
 
 # The keys this module owns; anything else in a stream's STATE (singer-sdk's) is kept as is.
 OWNED_KEYS = frozenset(
-    {"bookmark", "verified_at", "listed_at", "relink", "relink_all", "journal", "run"}
+    {"bookmark", "verified_at", "listed_at", "relink", "relink_all", "journal", "run", "portal_id"}
 )
 
 
@@ -214,6 +215,7 @@ class StreamState:
     relink_all: bool = False  # companies: too many noted, contacts re-list everything
     journal: JournalState | None = None
     run: Run | None = None
+    portal_id: int | None = None  # the portal read (kept so later runs need not read it)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> StreamState:
@@ -238,6 +240,7 @@ class StreamState:
             relink_all=bool(raw.get("relink_all")),
             journal=JournalState.from_dict(journal) if isinstance(journal, Mapping) else None,
             run=parsed_run,
+            portal_id=_portal(raw.get("portal_id")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -257,6 +260,8 @@ class StreamState:
             out["journal"] = self.journal.to_dict()
         if self.run is not None:
             out["run"] = self.run.to_dict()
+        if self.portal_id:
+            out["portal_id"] = self.portal_id
         return out
 
     def write_into(self, target: MutableMapping[str, Any]) -> None:
@@ -271,6 +276,15 @@ class StreamState:
         if self.journal is None:
             self.journal = JournalState()
         return self.journal
+
+
+def _portal(value: Any) -> int | None:
+    """A remembered portal id (a positive integer), else None."""
+    try:
+        portal = int(value)
+    except (TypeError, ValueError):
+        return None
+    return portal if portal > 0 and not isinstance(value, bool) else None
 
 
 def _text(value: Any) -> str | None:

@@ -15,6 +15,7 @@ window's end once the whole run is done.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,8 @@ class CRMStream(Stream):
         self._without_id: WithoutIdWriter | None = None  # `_skip` builds it on first use
         self.emitted = 0
         self._saved: StreamState | None = None  # typed STATE, read on first use
+        # The search pages a first run's planning started reading (`_list_is_faster`).
+        self._first_pages: Iterator[Page] | None = None
         super().__init__(tap, schema=self.build_schema(), name=obj.stream_name)
         self.primary_keys = [key_property]
 
@@ -146,12 +149,18 @@ class CRMStream(Stream):
 
     def base_fields(self) -> dict[str, JsonSchema]:
         """Fields every record has besides its HubSpot properties."""
+        return self.record_fields(self.hubspot_id_field)
+
+    @classmethod
+    def record_fields(cls, hubspot_id_field: str) -> dict[str, JsonSchema]:
+        """The fields the tap adds to a record of this stream (what is not a HubSpot property:
+        a catalog's schema minus these is the properties to request, see `tap.py`)."""
         return {
             "id": {"type": ["string"]},
             "createdAt": _DATETIME,
             "updatedAt": _DATETIME,
             "archived": {"type": ["boolean", "null"]},
-            self.hubspot_id_field: {"type": ["string"]},
+            hubspot_id_field: {"type": ["string"]},
             "merged_ids": {"type": ["array", "null"], "items": {"type": "string"}},
             "_sdc_deleted_at": _DATETIME,
             # The portal read once per run: a record id is unique within its portal only.
@@ -311,7 +320,7 @@ class CRMStream(Stream):
         strategy = Strategy.SEARCH
         if saved.bookmark and self.sweeps(saved, now):
             strategy = Strategy.LIST
-        elif not saved.bookmark and self._list_is_faster(start):
+        elif not saved.bookmark and self._list_is_faster(start, window_end):
             strategy, since = Strategy.LIST, start
         return Run(
             strategy,
@@ -347,12 +356,22 @@ class CRMStream(Stream):
             return True  # no archived pass or complete pass known since the bookmark
         return now - parse_datetime(saved.verified_at) > ARCHIVE_RETENTION
 
-    def _list_is_faster(self, start: dt.datetime) -> bool:
-        """Whether listing everything beats searching since `start` (two count searches)."""
-        modified = {"propertyName": self.modified_property, "operator": "GTE"}
-        matching = count_matching(
-            self.client, self.object_type, [{**modified, "value": str(_ms(start))}]
+    def _list_is_faster(self, start: dt.datetime, window_end: dt.datetime) -> bool:
+        """Whether listing everything beats searching since `start`.
+
+        The window's first search page says how many records it matches (`total`); it is
+        kept for the live phase, so a search that fits one page costs no count at all. Only
+        when more match is every record counted (one search asking for one record).
+        """
+        start_ms = _ms(parse_datetime(format_datetime(start)))  # as the run's STATE holds it
+        end_ms = _ms(parse_datetime(format_datetime(window_end)))
+        search = SearchPager(
+            self.client, self.object_type, self.requested_properties(), self.modified_property
         )
+        pages = search.pages(start_ms, end_ms)
+        first = next(pages)
+        matching = first.total or 0
+        self._first_pages = itertools.chain([first], pages)
         if matching <= SEARCH_PAGE_SIZE:
             return False  # one search page at most: nothing reads them faster (no total count)
         total = count_matching(self.client, self.object_type, [])
@@ -364,6 +383,8 @@ class CRMStream(Stream):
             total,
             "list" if faster else "search",
         )
+        if faster:
+            self._first_pages = None
         return faster
 
     # Records: the run as named phases ----------------------------------------------------
@@ -639,6 +660,9 @@ class CRMStream(Stream):
                 self.client, self.object_type, properties, max_url_length=self._max_url_length()
             )
             return prefetched(pager.pages(run.cursor))
+        first, self._first_pages = self._first_pages, None
+        if first is not None and run.cursor is None:
+            return prefetched(first)  # the page planning read, then the rest of the search
         search = SearchPager(self.client, self.object_type, properties, self.modified_property)
         start_ms = _ms(window_start) if window_start is not None else None
         return prefetched(search.pages(start_ms, _ms(window_end), run.cursor))
@@ -885,10 +909,11 @@ class ContactsStream(CRMStream):
     company or it has no account ID).
     """
 
+    @classmethod
     @override
-    def base_fields(self) -> dict[str, JsonSchema]:
+    def record_fields(cls, hubspot_id_field: str) -> dict[str, JsonSchema]:
         """The CRM base fields plus the links to the primary company."""
-        fields = super().base_fields()
+        fields = super().record_fields(hubspot_id_field)
         fields["primary_company_id"] = _NULLABLE_STRING
         fields["primary_company_account_id"] = _NULLABLE_STRING
         return fields

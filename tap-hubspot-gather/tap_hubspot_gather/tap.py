@@ -21,6 +21,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
 from hubspot_gather_common.settings_types import NUMBER_OR_TEXT
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
+from tap_hubspot_gather.auth import OAuthRefresher
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
 from tap_hubspot_gather.change_feed import (
     CHANGE_CAPTURE_CHOICES,
@@ -42,7 +43,7 @@ from tap_hubspot_gather.errors import HubSpotError
 from tap_hubspot_gather.objects import OBJECTS, CrmObject
 from tap_hubspot_gather.output import PageBufferedWriter
 from tap_hubspot_gather.paging import DEFAULT_MAX_URL_LENGTH
-from tap_hubspot_gather.properties import PropertyDef, fetch_definitions
+from tap_hubspot_gather.properties import PropertyDef, definition_from_schema, fetch_definitions
 from tap_hubspot_gather.streams import (
     DEFAULT_LOOKBACK_S,
     DEFAULT_RECONCILE,
@@ -231,8 +232,8 @@ class TapHubspotGather(Tap):
             "portal_id",
             th.IntegerType,
             description="HubSpot account (portal) id the tap reads (its journal, and the "
-            "portal_id every record carries). Unset: read from HubSpot's account details once "
-            "(journal mode remembers it in STATE).",
+            "portal_id every record carries). Unset: the OAuth token answer's hub_id, else "
+            "read from HubSpot's account details once and remembered in STATE.",
         ),
         th.Property(
             "reconcile",
@@ -409,13 +410,69 @@ class TapHubspotGather(Tap):
             for object_type in dict.fromkeys(o.object_type for o in OBJECTS)
         }
 
+    def catalog_definitions(self, obj: CrmObject) -> list[PropertyDef] | None:
+        """The object's properties as the input catalog types them, or None when the
+        catalog does not carry what the sync needs (no catalog, no entry for the stream, or
+        a schema without the ID, modified-date or merged-ids property): then they are read
+        from HubSpot.
+
+        A sync builds its converters from the catalog it was given: the catalog is the
+        contract of the run (its SCHEMA messages follow it), so reading the definitions
+        again costs 2 requests per run for nothing. A property HubSpot added since the
+        catalog was discovered appears after the next discovery (Meltano re-discovers when
+        the settings change, or with `--refresh-catalog`).
+        """
+        catalog = self.input_catalog
+        entry = catalog.get_stream(obj.stream_name) if catalog is not None else None
+        if entry is None:
+            return None
+        fields = entry.schema.to_dict().get("properties")
+        if not isinstance(fields, dict):
+            return None
+        added = obj.stream_class.record_fields(obj.hubspot_id_field)
+        key = self.configured_key(obj)
+        needed = {obj.modified_property, *obj.extra_properties}
+        if key not in obj.builtin_ids:
+            needed.add(key)
+        if not needed <= fields.keys():
+            return None
+        return [
+            definition_from_schema(name, schema)
+            for name, schema in fields.items()
+            if name not in added and isinstance(schema, dict)
+        ]
+
+    @cached_property
+    def object_definitions(self) -> dict[str, list[PropertyDef]]:
+        """Each stream's properties: from the input catalog when it carries them (a sync),
+        else from HubSpot (discovery, or a catalog missing something)."""
+        out: dict[str, list[PropertyDef]] = {}
+        for obj in OBJECTS:
+            given = self.catalog_definitions(obj)
+            if given is None:
+                given = self.definitions[obj.object_type]
+            else:
+                self.typed_by_catalog.add(obj.stream_name)
+            out[obj.stream_name] = given
+        if self.typed_by_catalog:
+            self.logger.info(
+                "Property types of %s taken from the catalog (their definitions not read).",
+                ", ".join(sorted(self.typed_by_catalog)),
+            )
+        return out
+
+    @cached_property
+    def typed_by_catalog(self) -> set[str]:
+        """The streams whose property types came from the input catalog."""
+        return set()
+
     def _key_property(self, obj: CrmObject) -> str:
         """The configured ID property, checked against the portal's properties."""
         setting, object_type, builtins = obj.id_setting, obj.object_type, obj.builtin_ids
         value = self.configured_key(obj)
         if value in builtins:
             return value
-        by_name = {d.name: d for d in self.definitions[object_type]}
+        by_name = {d.name: d for d in self.object_definitions[obj.stream_name]}
         if value not in by_name:
             msg = (
                 f"{setting} is {value!r}, but HubSpot has no {object_type} property of that "
@@ -423,7 +480,8 @@ class TapHubspotGather(Tap):
                 f"ID (Settings > Properties in HubSpot), or to {' or '.join(builtins)}."
             )
             raise HubSpotError(msg)
-        if not by_name[value].has_unique_value:
+        # A catalog does not say whether a property is unique: discovery warned already.
+        if obj.stream_name not in self.typed_by_catalog and not by_name[value].has_unique_value:
             self.logger.warning(
                 "%s %r is not marked unique in HubSpot: records sharing a value will overwrite "
                 "each other in Gather. Consider enforcing unique values on the property.",
@@ -455,13 +513,23 @@ class TapHubspotGather(Tap):
 
     @cached_property
     def portal_id(self) -> str:
-        """The HubSpot portal (hub) id, read once per run: every record carries it, so a
+        """The HubSpot portal (hub) id, found once per run: every record carries it, so a
         target keeps each portal's records apart (a record id is unique within its portal
-        only). `GET /account-info/{version}/details` -> `portalId`; not read when the
-        `portal_id` setting names it or journal mode remembered it in STATE."""
-        known = self.config.get("portal_id") or remembered_portal_id(self)
+        only). In order: the `portal_id` setting; the OAuth refresh answer's `hub_id` (the
+        installing portal, free with the token the run needs anyway); the one remembered in
+        STATE; else `GET /account-info/{version}/details` -> `portalId`, read once and then
+        remembered in every stream's STATE."""
+        configured = self.config.get("portal_id")
+        if configured:
+            return str(configured)
+        auth = self.client.auth
+        if isinstance(auth, OAuthRefresher):
+            from_token = auth.portal()
+            if from_token:
+                return self._remember_portal(from_token)
+        known = remembered_portal_id(self)
         if known:
-            return str(known)
+            return self._remember_portal(known)
         details = self.client.get(self.client.paths.account_details(), kind="account details")
         portal = details.get("portalId") if isinstance(details, dict) else None
         if isinstance(portal, bool) or not isinstance(portal, (int, str)) or not str(portal):
@@ -470,6 +538,15 @@ class TapHubspotGather(Tap):
                 "it reads. Fix: check api_url points at HubSpot's API."
             )
             raise HubSpotError(msg)
+        with suppress(ValueError):
+            self._remember_portal(int(portal))
+        return str(portal)
+
+    def _remember_portal(self, portal: int) -> str:
+        """Keep the portal id in every stream's STATE (written with its next STATE)."""
+        for stream in self.crm_streams():
+            if stream.selected:
+                stream.saved.portal_id = portal
         return str(portal)
 
     @cached_property
@@ -505,7 +582,9 @@ class TapHubspotGather(Tap):
                 self,
                 obj=obj,
                 definitions=(
-                    self.default_definitions(obj) if static else self.definitions[obj.object_type]
+                    self.default_definitions(obj)
+                    if static
+                    else self.object_definitions[obj.stream_name]
                 ),
                 key_property=self.key_properties[obj.stream_name],
             )
