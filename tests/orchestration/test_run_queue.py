@@ -183,7 +183,9 @@ def test_the_daemon_queue_keeps_every_limit_on_postgres(
         (worker,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_START)
         steps = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
         assert steps, run_id
-        assert {step.pid for step in steps} == {worker.pid}, run_id
+        assert worker.dagster_event is not None
+        pids = {step.dagster_event.pid for step in steps if step.dagster_event}
+        assert pids == {worker.dagster_event.pid}, run_id
     syncs = []
     for record in records:
         materialization = instance.fetch_materializations(
