@@ -267,6 +267,28 @@ def run(contacts: int, changes: int, repeats: int) -> dict[str, Any]:  # noqa: P
             ),
             "import_meltano_cli": ([sys.executable, "-c", "import meltano.cli"], None, None),
             "import_dagster": ([sys.executable, "-c", "import dagster"], None, None),
+            # A run worker on PostgreSQL storage also imports the storage classes (SQLAlchemy,
+            # Alembic, psycopg2, Dagster's storage and daemon modules).
+            "import_dagster_postgres": (
+                [sys.executable, "-c", "import dagster, dagster_postgres"],
+                None,
+                None,
+            ),
+            # Meltano's CLI start in the project (project file, environment, logging), nothing run.
+            "meltano_version": ([str(BIN / "meltano"), "--version"], None, None),
+            # ... and one plugin's settings resolved from meltano.yml, the lock file and the env.
+            "meltano_config_tap": (
+                [
+                    str(BIN / "meltano"),
+                    f"--environment={tenant.meltano_environment}",
+                    "config",
+                    "print",
+                    "tap-hubspot-gather",
+                ],
+                None,
+                None,
+            ),
+            "import_aiohttp": ([str(TARGET_VENV / "python"), "-c", "import aiohttp"], None, None),
             "tap_start": ([tap, "--about"], None, None),
             "target_start": ([target, "--about"], None, None),
             "tap_discovery": ([tap, "--config", str(parts / "tap.json"), "--discover"], None, None),
@@ -355,7 +377,11 @@ FLOORS = (
     "tap_start",
     "target_start",
     "import_meltano_cli",
+    "meltano_version",
+    "meltano_config_tap",
     "import_dagster",
+    "import_dagster_postgres",
+    "import_aiohttp",
 )
 
 
@@ -370,7 +396,11 @@ def markdown(result: dict[str, Any]) -> str:
         ("tap: discovery (a process: start, imports, properties API)", b["tap_discovery"]),
         ("tap: idle sync (a process: start, imports, HubSpot requests)", b["tap_idle_sync"]),
         ("target: idle (a process: start, imports, ledger)", b["target_idle"]),
-        ("Dagster (run process: import, definitions, events to PostgreSQL)", b["dagster"]),
+        (
+            "Dagster (run worker: import, storage, definitions, events to PostgreSQL; its own "
+            f"CPU {result['dagster_run_process_cpu_s']:.2f})",
+            b["dagster"],
+        ),
     ]
     lines = [
         f"Idle tenant run, {result['contacts']} contacts synced before, median of "
