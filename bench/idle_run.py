@@ -14,7 +14,10 @@ read from `getrusage(RUSAGE_CHILDREN)`:
 - the plugins invoked directly with the configuration, catalog and state Meltano gave them:
   interpreter start, plugin start (`--about`: imports), the tap's discovery, the tap's idle
   sync, the target on the tap's idle output; Meltano's own share is the whole run minus them;
-- floors: a bare interpreter, `import meltano.cli`, `import dagster`, `import singer_sdk`.
+- floors: a bare interpreter, `import meltano.cli`, `meltano --version` (CLI start in the
+  project), `meltano config print tap-hubspot-gather` (plus one resolution of one plugin's
+  settings), `import dagster`, `import dagster, dagster_postgres` (a run worker's imports on
+  PostgreSQL storage), `import singer_sdk`, `import aiohttp` (in the target's venv).
 
 Then, `--repeats` times, `--changes` contacts are changed and a busy run measured: `c1`, CPU
 per changed record, is the busy runs' median CPU beyond the idle runs' median, per record sent.
