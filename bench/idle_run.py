@@ -8,12 +8,16 @@ in parts, each part a separate process whose CPU (user + system, its children in
 read from `getrusage(RUSAGE_CHILDREN)`:
 
 - `meltano run` as the orchestrator starts it (`meltano_run.run_tenant`), whole;
-- the same run inside a Dagster run (`execute_in_process` in a fresh process, as the default
-  run launcher starts one): Dagster's share is that process's own CPU;
+- the same run inside a Dagster run as a deployment's run worker executes it (a fresh process
+  loading the code location's module and running the job with the job's own executor on a
+  PostgreSQL instance): Dagster's share is everything beyond its `meltano run`;
 - the plugins invoked directly with the configuration, catalog and state Meltano gave them:
   interpreter start, plugin start (`--about`: imports), the tap's discovery, the tap's idle
   sync, the target on the tap's idle output; Meltano's own share is the whole run minus them;
-- floors: a bare interpreter, `import meltano.cli`, `import dagster`, `import singer_sdk`.
+- floors: a bare interpreter, `import meltano.cli`, `meltano --version` (CLI start in the
+  project), `meltano config print tap-hubspot-gather` (plus one resolution of one plugin's
+  settings), `import dagster`, `import dagster, dagster_postgres` (a run worker's imports on
+  PostgreSQL storage), `import singer_sdk`, `import aiohttp` (in the target's venv).
 
 Then, `--repeats` times, `--changes` contacts are changed and a busy run measured: `c1`, CPU
 per changed record, is the busy runs' median CPU beyond the idle runs' median, per record sent.
@@ -96,24 +100,29 @@ def median_of(samples: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+# A Dagster run as a deployment's run worker executes it: the code location's definitions
+# (`hubspot_gather_orchestration.deployment`, configured by its environment variables) loaded
+# from their module, the job run with its own executor (`execute_job` on a reconstructable job:
+# with a multiprocess executor, a step process per op, as in a deployment), events and run
+# records on the PostgreSQL instance.
 DAGSTER_RUN = """
 import json, resource, sys
-from pathlib import Path
 import dagster as dg
-from hubspot_gather_orchestration.definitions import MeltanoProject, build_definitions
-from hubspot_gather_orchestration.tenants import load_tenants
-tenants_file, data_dir, meltano_bin, root, run_id = sys.argv[1:6]
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+from hubspot_gather_orchestration.deployment import defs
+partition = sys.argv[1]
+job = defs.resolve_job_def("hubspot_to_gather")
+config = dict(job.partitioned_config.get_run_config_for_partition_key(partition))
+config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+recon = ReconstructableRepository.for_module(
+    "hubspot_gather_orchestration.deployment", "defs"
+).get_reconstructable_job("hubspot_to_gather")
 with dg.DagsterInstance.get() as instance:  # DAGSTER_HOME: PostgreSQL storage, as deployed
-    meltano = MeltanoProject(project_dir=root, data_dir=data_dir, meltano_bin=meltano_bin)
-    tenants = load_tenants(Path(tenants_file), Path(root) / "meltano.yml")
-    job = build_definitions(tenants, meltano, dg.RetryPolicy(max_retries=0)).resolve_job_def(
-        "hubspot_to_gather"
-    )
-    config = dict(job.partitioned_config.get_run_config_for_partition_key("idle"))
-    config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
-    result = job.execute_in_process(run_config=config, partition_key="idle", instance=instance)
+    tags = {"dagster/partition": partition}
+    with dg.execute_job(recon, instance=instance, run_config=config, tags=tags) as result:
+        success = result.success
 own = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"success": result.success, "dagster_cpu_s": own.ru_utime + own.ru_stime}))
+print(json.dumps({"success": success, "dagster_cpu_s": own.ru_utime + own.ru_stime}))
 """
 
 
@@ -122,6 +131,7 @@ def run(contacts: int, changes: int, repeats: int) -> dict[str, Any]:  # noqa: P
     from emulators.gather.pytest_plugin import GatherProcessFactory
     from emulators.hubspot.pytest_plugin import HubSpotEmulatorProcess
     from hubspot_gather_orchestration.meltano_run import (
+        LOCAL_STATE_DIR,
         MeltanoSetup,
         RunOutcome,
         run_tenant,
@@ -188,18 +198,24 @@ def run(contacts: int, changes: int, repeats: int) -> dict[str, Any]:  # noqa: P
         instance_yaml = yaml.safe_load(DAGSTER_YAML.read_text(encoding="utf-8"))
         instance_yaml["storage"] = {"postgres": {"postgres_url": pg.create_database("dagster")}}
         (home / "dagster.yaml").write_text(json.dumps(instance_yaml), encoding="utf-8")
-        dagster_env = {**os.environ, "DAGSTER_HOME": str(home)}
+        dagster_env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "HUBSPOT_GATHER_TENANTS_FILE": str(tenants_file),
+            "HUBSPOT_GATHER_PROJECT_DIR": str(ROOT),
+            "HUBSPOT_GATHER_DATA_DIR": str(setup.data_dir),
+            "HUBSPOT_GATHER_MELTANO_BIN": str(BIN / "meltano"),
+        }
         # The schema is created once, as a deployment's is; not counted.
         subprocess.run(
             [sys.executable, "-c", "import dagster as dg; dg.DagsterInstance.get().dispose()"],
             env=dagster_env, check=True, cwd=ROOT,
         )  # fmt: skip
         dagster_samples = []
-        for i in range(repeats):
+        for _ in range(repeats):
             before, started = _children_cpu(), time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-c", DAGSTER_RUN, str(tenants_file), str(setup.data_dir),
-                 str(BIN / "meltano"), str(ROOT), f"dagster-{i}"],
+                [sys.executable, "-c", DAGSTER_RUN, TENANT],
                 capture_output=True, text=True, check=True, cwd=ROOT, env=dagster_env,
             )  # fmt: skip
             report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -238,8 +254,7 @@ def run(contacts: int, changes: int, repeats: int) -> dict[str, Any]:  # noqa: P
         (parts / "target.json").write_text(json.dumps(target_config), encoding="utf-8")
         catalog = last.run_dir / "meltano-sys" / "run" / "tap-hubspot-gather"
         catalog /= "tap.properties.json"
-        state_file = setup.tenant_dir(TENANT) / "state"
-        state_json = next(state_file.rglob("state.json"))
+        state_json = next((setup.data_dir / LOCAL_STATE_DIR).rglob("state.json"))
         state = json.loads(state_json.read_text(encoding="utf-8"))
         singer_state = state.get("completed", state).get("singer_state", state)
         (parts / "state.json").write_text(json.dumps(singer_state), encoding="utf-8")
@@ -255,6 +270,28 @@ def run(contacts: int, changes: int, repeats: int) -> dict[str, Any]:  # noqa: P
             ),
             "import_meltano_cli": ([sys.executable, "-c", "import meltano.cli"], None, None),
             "import_dagster": ([sys.executable, "-c", "import dagster"], None, None),
+            # A run worker on PostgreSQL storage also imports the storage classes (SQLAlchemy,
+            # Alembic, psycopg2, Dagster's storage and daemon modules).
+            "import_dagster_postgres": (
+                [sys.executable, "-c", "import dagster, dagster_postgres"],
+                None,
+                None,
+            ),
+            # Meltano's CLI start in the project (project file, environment, logging), nothing run.
+            "meltano_version": ([str(BIN / "meltano"), "--version"], None, None),
+            # ... and one plugin's settings resolved from meltano.yml, the lock file and the env.
+            "meltano_config_tap": (
+                [
+                    str(BIN / "meltano"),
+                    f"--environment={tenant.meltano_environment}",
+                    "config",
+                    "print",
+                    "tap-hubspot-gather",
+                ],
+                None,
+                None,
+            ),
+            "import_aiohttp": ([str(TARGET_VENV / "python"), "-c", "import aiohttp"], None, None),
             "tap_start": ([tap, "--about"], None, None),
             "target_start": ([target, "--about"], None, None),
             "tap_discovery": ([tap, "--config", str(parts / "tap.json"), "--discover"], None, None),
@@ -343,7 +380,11 @@ FLOORS = (
     "tap_start",
     "target_start",
     "import_meltano_cli",
+    "meltano_version",
+    "meltano_config_tap",
     "import_dagster",
+    "import_dagster_postgres",
+    "import_aiohttp",
 )
 
 
@@ -358,7 +399,11 @@ def markdown(result: dict[str, Any]) -> str:
         ("tap: discovery (a process: start, imports, properties API)", b["tap_discovery"]),
         ("tap: idle sync (a process: start, imports, HubSpot requests)", b["tap_idle_sync"]),
         ("target: idle (a process: start, imports, ledger)", b["target_idle"]),
-        ("Dagster (run process: import, definitions, events to PostgreSQL)", b["dagster"]),
+        (
+            "Dagster (run worker: import, storage, definitions, events to PostgreSQL; its own "
+            f"CPU {result['dagster_run_process_cpu_s']:.2f})",
+            b["dagster"],
+        ),
     ]
     lines = [
         f"Idle tenant run, {result['contacts']} contacts synced before, median of "

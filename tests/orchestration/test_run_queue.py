@@ -176,6 +176,16 @@ def test_the_daemon_queue_keeps_every_limit_on_postgres(
     assert 2 <= peak(records) <= MAX_RUNS
     assert peak(records, WORKSPACE_TAG) <= WORKSPACE_LIMIT
     assert peak(records, TENANT_TAG) == 1
+    # The op ran inside its run worker (the job's in-process executor), not in a step process
+    # of its own: one Python + Dagster start per run, not two.
+    for record in records:
+        run_id = record.dagster_run.run_id
+        (worker,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_START)
+        steps = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+        assert steps, run_id
+        assert worker.dagster_event is not None
+        pids = {step.dagster_event.pid for step in steps if step.dagster_event}
+        assert pids == {worker.dagster_event.pid}, run_id
     syncs = []
     for record in records:
         materialization = instance.fetch_materializations(
