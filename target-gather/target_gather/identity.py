@@ -44,7 +44,7 @@ OLD_INDEXES = ("identity_gather", "identity_link")
 
 BY_SOURCE_SQL = (
     "SELECT source_id, gather_id, link FROM identity WHERE workspace = ? AND model = ? "
-    "AND source = ? AND origin = ? AND source_id IN"
+    "AND source = ? AND origin = ?"
 )
 BY_LINK_SQL = (
     "SELECT source, origin, source_id, gather_id FROM identity WHERE workspace = ? AND "
@@ -83,8 +83,8 @@ class IdentityMap:
         self, model: str, source: str, origin: str, source_ids: Iterable[str]
     ) -> dict[str, tuple[str, str | None]]:
         """The (Gather id, link) written for each of `source_ids` that has one."""
-        rows = self.ledger.read_in(
-            BY_SOURCE_SQL, (self.workspace, model, source, origin), sorted(set(source_ids))
+        rows = self.ledger.read_keys(
+            BY_SOURCE_SQL, "source_id", (self.workspace, model, source, origin), source_ids
         )
         # TEXT columns written only with str values: SQLite returns them as str already (no
         # per-row conversion: this runs for every record of a tracked stream).
