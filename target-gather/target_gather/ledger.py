@@ -222,19 +222,18 @@ class Ledger:
         enough (`RANGE_ROWS_PER_ID`), else `IN (...)` chunks as `read_in` reads them.
 
         Text keys compare the same in SQLite (BINARY: UTF-8 bytes) and Python (code points),
-        so the stretch between the sorted ids' ends holds every row asked for."""
-        wanted = sorted(set(ids))
-        if not wanted:
+        so the stretch between the smallest and the largest id holds every row asked for."""
+        asked = set(ids)
+        if not asked:
             return []
-        limit = RANGE_ROWS_PER_ID * len(wanted)
+        limit = RANGE_ROWS_PER_ID * len(asked)
         rows = self.read(
             f"{sql} AND {key} BETWEEN ? AND ? LIMIT ?",
-            (*params, wanted[0], wanted[-1], limit + 1),
+            (*params, min(asked), max(asked), limit + 1),
         )
         if len(rows) <= limit:
-            asked = set(wanted)
             return [row for row in rows if row[0] in asked]
-        return self.read_in(f"{sql} AND {key} IN", params, wanted)
+        return self.read_in(f"{sql} AND {key} IN", params, sorted(asked))
 
     def write_many(self, statements: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
         """Run several `executemany`s in one transaction (all or nothing)."""
