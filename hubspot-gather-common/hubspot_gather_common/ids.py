@@ -22,18 +22,20 @@ _INTEGRAL_STRING = re.compile(r"^[+-]?\d+\.0+$")
 
 def normalize_id(value: Any, *, lower: bool = False) -> str | None:
     """The normalized ID string, or None when the value cannot identify a record."""
-    if value is None or isinstance(value, bool):
+    # Strings first: the common case (several calls per record in the target); the regex only
+    # runs for a string with a "." in it.
+    if isinstance(value, str):
+        text = value.strip()
+        if "." in text and _INTEGRAL_STRING.match(text):
+            text = text.split(".", 1)[0].lstrip("+")
+    elif value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    elif isinstance(value, int):
         text = str(value)
     elif isinstance(value, float | Decimal):
         if not math.isfinite(value):
             return None
         text = str(int(value)) if value == int(value) else str(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if "." in text and _INTEGRAL_STRING.match(text):
-            text = text.split(".", 1)[0].lstrip("+")
     else:
         return None
     if not text:

@@ -20,15 +20,16 @@ import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
-import aiohttp
 import msgspec
-from yarl import URL
 
 from hubspot_gather_common.retry_after import parse_retry_after
 from target_gather import __version__
+
+if TYPE_CHECKING:
+    import aiohttp
 
 Verdict = Literal["accepted", "rejected", "failed"]
 
@@ -226,6 +227,10 @@ class GatherClient:
         return loop
 
     async def _open(self) -> None:
+        # Imported here, not at module level: a run with nothing to send (an unchanged
+        # re-run) never pays aiohttp's import (~10% of the target's start-up).
+        import aiohttp  # noqa: PLC0415
+
         connector = aiohttp.TCPConnector(
             limit=self.max_concurrency, keepalive_timeout=30, enable_cleanup_closed=True
         )
@@ -295,6 +300,9 @@ class GatherClient:
         return [o for o in outcomes if o is not None]
 
     async def _send_one(self, request: Request) -> Outcome:
+        import aiohttp  # noqa: PLC0415 - see _open (already imported: a dict lookup)
+        from yarl import URL  # noqa: PLC0415 - aiohttp's own URL type, imported with it
+
         assert self._session is not None
         # encoded=True: yarl must not decode `%2E%2E` back to `..` and resolve it away.
         url = URL(self.api_url + request.path, encoded=True)

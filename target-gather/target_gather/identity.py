@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from target_gather.ledger import Ledger
 from target_gather.migrate import ORIGIN_COLUMN, upgrade
@@ -43,7 +44,7 @@ OLD_INDEXES = ("identity_gather", "identity_link")
 
 BY_SOURCE_SQL = (
     "SELECT source_id, gather_id, link FROM identity WHERE workspace = ? AND model = ? "
-    "AND source = ? AND origin = ? AND source_id IN"
+    "AND source = ? AND origin = ?"
 )
 BY_LINK_SQL = (
     "SELECT source, origin, source_id, gather_id FROM identity WHERE workspace = ? AND "
@@ -82,12 +83,12 @@ class IdentityMap:
         self, model: str, source: str, origin: str, source_ids: Iterable[str]
     ) -> dict[str, tuple[str, str | None]]:
         """The (Gather id, link) written for each of `source_ids` that has one."""
-        found: dict[str, tuple[str, str | None]] = {}
-        rows = self.ledger.read_in(
-            BY_SOURCE_SQL, (self.workspace, model, source, origin), sorted(set(source_ids))
+        rows = self.ledger.read_keys(
+            BY_SOURCE_SQL, "source_id", (self.workspace, model, source, origin), source_ids
         )
-        found.update((str(s), (str(g), None if k is None else str(k))) for s, g, k in rows)
-        return found
+        # TEXT columns written only with str values: SQLite returns them as str already (no
+        # per-row conversion: this runs for every record of a tracked stream).
+        return {s: (g, k) for s, g, k in cast("list[tuple[str, str, str | None]]", rows)}
 
     def holders(self, model: str, gather_ids: Iterable[str]) -> dict[str, set[Holder]]:
         """For each Gather id, the source records holding it, in any stream and origin."""

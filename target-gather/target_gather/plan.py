@@ -118,6 +118,15 @@ def plan_identity(
     for mapped, version in observed:
         sid = mapped.source_id
         assert sid is not None  # tracked streams always carry it
+        if version is None and sid not in plan.final and _holds_as_before(mapped, rows.get(sid)):
+            # The common case of a re-run: the same Gather id and link as the map holds, seen
+            # first in this batch, no merge, no pass version. What the general path below
+            # decides for it, without its lookups: no candidate, nothing to write.
+            plan.final[sid] = (mapped.key, None)
+            plan.links[sid] = mapped.link
+            plan.unchanged.add(sid)
+            plan.known_before[sid] = mapped.key
+            continue
         before = plan.final.get(sid, (old.get(sid), None))[0]
         if mapped.no_id:
             now = None
@@ -146,3 +155,16 @@ def plan_identity(
             plan.unchanged.discard(sid)
         plan.known_before[sid] = before
     return plan
+
+
+def _holds_as_before(mapped: Mapped, row: tuple[str | None, str | None] | None) -> bool:
+    """Whether a live record maps to the (Gather id, link) its identity row holds and
+    absorbs no other record."""
+    return (
+        row is not None
+        and not mapped.no_id
+        and not mapped.delete
+        and not mapped.merged
+        and row[0] == mapped.key
+        and row[1] == mapped.link
+    )

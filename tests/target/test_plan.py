@@ -96,3 +96,67 @@ def test_identity_plan_reports_a_cleared_id_and_writes_versioned_rows() -> None:
     assert plan.candidates == [("k9", "9", "id_cleared")]
     assert plan.final == {"9": (None, 7), "1": ("k1", 7)}
     assert plan.unchanged == set()  # a versioned pass always writes its rows
+
+
+def _linked(key: str, source: str, link: str | None) -> Mapped:
+    return Mapped(key=key, body={"id": key, "account_id": link}, source_id=source, link=link)
+
+
+def test_identity_plan_skips_only_records_that_hold_their_row_as_before() -> None:
+    """A re-run's records with the same Gather id and link write nothing; a changed link, a
+    pass version or a second record of the same source id in the batch still do."""
+    observed: list[tuple[Mapped, int | None]] = [
+        (_linked("u1", "1", "a1"), None),  # as before: nothing to write
+        (_linked("u2", "2", "a9"), None),  # same Gather id, its account moved
+        (_linked("u3", "3", "a3"), 5),  # as before, but a complete pass stamps its version
+        (_linked("u4", "4", "a4"), None),  # as before, then its ID changes later in the batch
+        (_linked("u4b", "4", "a4"), None),
+    ]
+    rows = {sid: (f"u{sid}", f"a{sid}") for sid in ("1", "2", "3", "4")}
+    plan = plan_identity(observed, rows)
+    assert plan.unchanged == {"1"}
+    assert plan.final == {
+        "1": ("u1", None),
+        "2": ("u2", None),
+        "3": ("u3", 5),
+        "4": ("u4b", None),
+    }
+    assert plan.links == {"1": "a1", "2": "a9", "3": "a3", "4": "a4"}
+    assert plan.candidates == [("u4", "4", "key_changed")]
+    assert plan.known_before == {"1": "u1", "2": "u2", "3": "u3", "4": "u4"}
+
+
+def test_identity_plan_an_unchanged_record_a_later_merge_absorbs_is_written_as_gone() -> None:
+    observed: list[tuple[Mapped, int | None]] = [
+        (_linked("u5", "5", None), None),  # as before...
+        (Mapped(key="u6", body={"id": "u6"}, source_id="6", merged=("5",)), None),  # ...then merged
+    ]
+    plan = plan_identity(observed, {"5": ("u5", None), "6": ("u6", None)})
+    assert plan.candidates == [("u5", "5", "merged")]
+    assert plan.final == {"5": (None, None), "6": ("u6", None)}
+    assert plan.unchanged == {"6"}  # 5 must be written: its row is dropped
+
+
+def test_identity_plan_a_record_without_a_row_or_with_another_key_is_never_unchanged() -> None:
+    observed: list[tuple[Mapped, int | None]] = [
+        (_linked("u7", "7", None), None),  # no row yet: the map learns it
+        (_linked("u8-new", "8", None), None),  # key changed
+        (_archived("u9", source="9"), None),  # archived with the same Gather id
+    ]
+    plan = plan_identity(observed, {"8": ("u8", None), "9": ("u9", None)})
+    assert plan.unchanged == set()
+    assert plan.candidates == [("u8", "8", "key_changed"), ("u9", "9", "archived")]
+    assert plan.final == {"7": ("u7", None), "8": ("u8-new", None), "9": (None, None)}
+
+
+def test_identity_plan_a_key_that_changes_back_within_a_batch_leaves_the_interim_id() -> None:
+    observed: list[tuple[Mapped, int | None]] = [
+        (_linked("u10-tmp", "10", None), None),
+        (_linked("u10", "10", None), None),  # back to what the row holds
+    ]
+    plan = plan_identity(observed, {"10": ("u10", None)})
+    assert plan.candidates == [("u10", "10", "key_changed"), ("u10-tmp", "10", "key_changed")]
+    assert plan.final == {"10": ("u10", None)}
+    assert plan.known_before == {"10": "u10-tmp"}
+    # The row ends as it was (nothing to write), but the interim Gather id is a candidate.
+    assert plan.unchanged == {"10"}
