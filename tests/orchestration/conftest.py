@@ -11,6 +11,7 @@ import multiprocessing
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,33 @@ STAGGER_S = 1.0
 TRANSIENT_ID = "echo"
 # Nothing listens on the discard port: connections are refused at once.
 UNREACHABLE_URL = "http://127.0.0.1:9"
+
+
+@contextmanager
+def seeded_portal(
+    token: str, *, companies: int, contacts: int, seed: int
+) -> Iterator[HubSpotEmulator]:
+    """A HubSpot emulator, unthrottled, seeded and accepting `token`; stopped on exit."""
+    hubspot = HubSpotEmulator.start()
+    try:
+        hubspot.unlimit()
+        hubspot.seed(companies=companies, contacts=contacts, seed=seed)
+        hubspot.add_credentials(tokens=[token])
+        yield hubspot
+    finally:
+        hubspot.stop()
+
+
+@contextmanager
+def gather_with_workspaces(
+    root: Path, workspaces: dict[str, list[str]]
+) -> Iterator[GatherEmulator]:
+    """A Gather emulator (data under `root`) holding `workspaces` (name -> API keys)."""
+    factory = GatherEmulatorFactory(root)
+    try:
+        yield factory.start(workspaces=workspaces)
+    finally:
+        factory.stop_all()
 
 
 @dataclass

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from emulators.gather.pytest_plugin import GatherEmulator, GatherEmulatorFactory
+from emulators.gather.pytest_plugin import GatherEmulator
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_orchestration.meltano_run import MeltanoSetup, run_tenant
 from hubspot_gather_orchestration.tenants import SecretRef, Tenant
 from tests.conftest import BIN, ROOT
+from tests.orchestration.conftest import gather_with_workspaces, seeded_portal
 
 pytestmark = [pytest.mark.meltano]
 TOKEN = "pat-files-token"
@@ -39,23 +40,15 @@ SKIPPED = {
 
 @pytest.fixture
 def portal() -> Iterator[HubSpotEmulator]:
-    hubspot = HubSpotEmulator.start()
-    try:
-        hubspot.unlimit()
-        hubspot.seed(companies=2, contacts=4, seed=9)
-        hubspot.add_credentials(tokens=[TOKEN])
+    with seeded_portal(TOKEN, companies=2, contacts=4, seed=9) as hubspot:
         yield hubspot
-    finally:
-        hubspot.stop()
 
 
 @pytest.fixture
 def gather(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatherEmulator]:
-    factory = GatherEmulatorFactory(tmp_path_factory.mktemp("gather"))
-    try:
-        yield factory.start(workspaces={"ws-files": [GATHER_KEY]})
-    finally:
-        factory.stop_all()
+    workspaces = {"ws-files": [GATHER_KEY]}
+    with gather_with_workspaces(tmp_path_factory.mktemp("gather"), workspaces) as emulator:
+        yield emulator
 
 
 def written_since(folder: Path, since: float) -> list[Path]:
