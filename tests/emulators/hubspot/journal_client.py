@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tests.emulators.hubspot.conftest import app_form
 
 V = "2026-03"
 TOKEN = f"/oauth/{V}/token"
@@ -28,17 +29,8 @@ OBJECT_ACTIONS = ["CREATE", "UPDATE", "DELETE", "MERGE", "RESTORE"]
 def post_token(emulator: HubSpotEmulator, grant_type: str, **form: str) -> requests.Response:
     """POST a `grant_type` request with the fixture's OAuth app credentials and `form` to the
     token endpoint, as the app would."""
-    client = emulator.oauth_client
-    return requests.post(
-        emulator.url + TOKEN,
-        data={
-            "grant_type": grant_type,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            **form,
-        },
-        timeout=30,
-    )
+    data = app_form(emulator, grant_type, **form)
+    return requests.post(emulator.url + TOKEN, data=data, timeout=30)
 
 
 def issued_token(emulator: HubSpotEmulator, grant_type: str, **form: str) -> str:
