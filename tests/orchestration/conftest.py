@@ -27,7 +27,7 @@ from hubspot_gather_orchestration.definitions import (
     MeltanoProject,
     build_definitions,
 )
-from hubspot_gather_orchestration.tenants import Tenant, load_tenants
+from hubspot_gather_orchestration.tenants import SecretRef, Tenant, load_tenants
 from tests.conftest import BIN, ROOT
 from tests.e2e.expected import expected_gather
 
@@ -64,6 +64,37 @@ def gather_with_workspaces(
         yield factory.start(workspaces=workspaces)
     finally:
         factory.stop_all()
+
+
+def demo_tenant(
+    monkeypatch: pytest.MonkeyPatch,
+    tenant_id: str,
+    workspace: str,
+    credentials: tuple[str, str],
+    *,
+    tap_settings: dict[str, Any],
+    target_settings: dict[str, Any],
+) -> Tenant:
+    """A tenant of the demo environment, keyed by `gather_account_id`/`gather_user_id`, whose
+    (HubSpot token, Gather key) `credentials` reach its run as the env vars `<ID>_TOKEN` and
+    `<ID>_GATHER_KEY`, set here through `monkeypatch`."""
+    token_env, key_env = f"{tenant_id.upper()}_TOKEN", f"{tenant_id.upper()}_GATHER_KEY"
+    monkeypatch.setenv(token_env, credentials[0])
+    monkeypatch.setenv(key_env, credentials[1])
+    return Tenant(
+        id=tenant_id,
+        gather_workspace=workspace,
+        account_id_property="gather_account_id",
+        user_id_property="gather_user_id",
+        schedule=None,
+        meltano_environment="demo",
+        secrets={
+            "tap-hubspot-gather": {"access_token": SecretRef(env=token_env)},
+            "target-gather": {"api_key": SecretRef(env=key_env)},
+        },
+        tap_settings=tap_settings,
+        target_settings=target_settings,
+    )
 
 
 @dataclass

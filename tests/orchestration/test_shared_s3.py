@@ -19,9 +19,8 @@ import pytest
 from emulators.gather.pytest_plugin import GatherEmulator
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_orchestration.meltano_run import MeltanoSetup, RunOutcome, run_tenant
-from hubspot_gather_orchestration.tenants import SecretRef, Tenant
 from tests.conftest import BIN, ROOT
-from tests.orchestration.conftest import gather_with_workspaces, seeded_portal
+from tests.orchestration.conftest import demo_tenant, gather_with_workspaces, seeded_portal
 from tests.services.s3 import S3Server, ensure_boto3, s3_server
 
 pytestmark = [pytest.mark.meltano]
@@ -78,19 +77,11 @@ def test_a_second_machine_continues_from_the_shared_bucket(
 ) -> None:
     for name, value in s3.env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("S3_TENANT_TOKEN", TOKEN)
-    monkeypatch.setenv("S3_TENANT_GATHER_KEY", GATHER_KEY)
-    tenant = Tenant(
-        id="shared",
-        gather_workspace="ws-s3",
-        account_id_property="gather_account_id",
-        user_id_property="gather_user_id",
-        schedule=None,
-        meltano_environment="demo",
-        secrets={
-            "tap-hubspot-gather": {"access_token": SecretRef(env="S3_TENANT_TOKEN")},
-            "target-gather": {"api_key": SecretRef(env="S3_TENANT_GATHER_KEY")},
-        },
+    tenant = demo_tenant(
+        monkeypatch,
+        "shared",
+        "ws-s3",
+        (TOKEN, GATHER_KEY),
         tap_settings={"api_url": portal.url, "search_lag_seconds": 0},
         target_settings={"api_url": gather.url},
     )

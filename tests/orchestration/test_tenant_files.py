@@ -22,9 +22,8 @@ import pytest
 from emulators.gather.pytest_plugin import GatherEmulator
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_orchestration.meltano_run import MeltanoSetup, run_tenant
-from hubspot_gather_orchestration.tenants import SecretRef, Tenant
 from tests.conftest import BIN, ROOT
-from tests.orchestration.conftest import gather_with_workspaces, seeded_portal
+from tests.orchestration.conftest import demo_tenant, gather_with_workspaces, seeded_portal
 
 pytestmark = [pytest.mark.meltano]
 TOKEN = "pat-files-token"
@@ -79,19 +78,11 @@ def test_every_file_of_a_tenant_run_is_in_the_tenant_folder(
         folder = home / name.lower()
         folder.mkdir(parents=True)
         monkeypatch.setenv(name, str(folder))
-    monkeypatch.setenv("FILES_TOKEN", TOKEN)
-    monkeypatch.setenv("FILES_GATHER_KEY", GATHER_KEY)
-    tenant = Tenant(
-        id="files",
-        gather_workspace="ws-files",
-        account_id_property="gather_account_id",
-        user_id_property="gather_user_id",
-        schedule=None,
-        meltano_environment="demo",
-        secrets={
-            "tap-hubspot-gather": {"access_token": SecretRef(env="FILES_TOKEN")},
-            "target-gather": {"api_key": SecretRef(env="FILES_GATHER_KEY")},
-        },
+    tenant = demo_tenant(
+        monkeypatch,
+        "files",
+        "ws-files",
+        (TOKEN, GATHER_KEY),
         # Fractional settings travel as env vars too (Meltano 4.4 crashed on kind: decimal).
         tap_settings={"api_url": portal.url, "search_lag_seconds": 0, "request_timeout": 20.5},
         target_settings={
