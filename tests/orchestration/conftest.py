@@ -11,6 +11,7 @@ import multiprocessing
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from hubspot_gather_orchestration.definitions import (
     MeltanoProject,
     build_definitions,
 )
-from hubspot_gather_orchestration.tenants import Tenant, load_tenants
+from hubspot_gather_orchestration.tenants import SecretRef, Tenant, load_tenants
 from tests.conftest import BIN, ROOT
 from tests.e2e.expected import expected_gather
 
@@ -36,6 +37,64 @@ STAGGER_S = 1.0
 TRANSIENT_ID = "echo"
 # Nothing listens on the discard port: connections are refused at once.
 UNREACHABLE_URL = "http://127.0.0.1:9"
+
+
+@contextmanager
+def seeded_portal(
+    token: str, *, companies: int, contacts: int, seed: int
+) -> Iterator[HubSpotEmulator]:
+    """A HubSpot emulator, unthrottled, seeded and accepting `token`; stopped on exit."""
+    hubspot = HubSpotEmulator.start()
+    try:
+        hubspot.unlimit()
+        hubspot.seed(companies=companies, contacts=contacts, seed=seed)
+        hubspot.add_credentials(tokens=[token])
+        yield hubspot
+    finally:
+        hubspot.stop()
+
+
+@contextmanager
+def gather_with_workspaces(
+    root: Path, workspaces: dict[str, list[str]]
+) -> Iterator[GatherEmulator]:
+    """A Gather emulator (data under `root`) holding `workspaces` (name -> API keys)."""
+    factory = GatherEmulatorFactory(root)
+    try:
+        yield factory.start(workspaces=workspaces)
+    finally:
+        factory.stop_all()
+
+
+def demo_tenant(
+    monkeypatch: pytest.MonkeyPatch,
+    tenant_id: str,
+    workspace: str,
+    credentials: tuple[str, str],
+    *,
+    tap_settings: dict[str, Any],
+    target_settings: dict[str, Any],
+) -> Tenant:
+    """A tenant of the demo environment, keyed by `gather_account_id`/`gather_user_id`, whose
+    (HubSpot token, Gather key) `credentials` reach its run as the env vars `<ID>_TOKEN` and
+    `<ID>_GATHER_KEY`, set here through `monkeypatch`."""
+    token_env, key_env = f"{tenant_id.upper()}_TOKEN", f"{tenant_id.upper()}_GATHER_KEY"
+    monkeypatch.setenv(token_env, credentials[0])
+    monkeypatch.setenv(key_env, credentials[1])
+    return Tenant(
+        id=tenant_id,
+        gather_workspace=workspace,
+        account_id_property="gather_account_id",
+        user_id_property="gather_user_id",
+        schedule=None,
+        meltano_environment="demo",
+        secrets={
+            "tap-hubspot-gather": {"access_token": SecretRef(env=token_env)},
+            "target-gather": {"api_key": SecretRef(env=key_env)},
+        },
+        tap_settings=tap_settings,
+        target_settings=target_settings,
+    )
 
 
 @dataclass

@@ -24,10 +24,11 @@ import dagster as dg
 import pytest
 import yaml
 
-from emulators.gather.pytest_plugin import GatherEmulator, GatherEmulatorFactory
+from emulators.gather.pytest_plugin import GatherEmulator
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_orchestration.definitions import JOB_NAME, TENANT_TAG, WORKSPACE_TAG
 from tests.conftest import BIN, ROOT
+from tests.orchestration.conftest import gather_with_workspaces, seeded_portal
 from tests.orchestration.test_tenant_runs import max_overlap
 from tests.services.postgres import PostgresServer
 
@@ -45,23 +46,15 @@ FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.Dagster
 
 @pytest.fixture
 def portal() -> Iterator[HubSpotEmulator]:
-    hubspot = HubSpotEmulator.start()
-    try:
-        hubspot.unlimit()
-        hubspot.seed(companies=2, contacts=4, seed=23)
-        hubspot.add_credentials(tokens=[TOKEN])
+    with seeded_portal(TOKEN, companies=2, contacts=4, seed=23) as hubspot:
         yield hubspot
-    finally:
-        hubspot.stop()
 
 
 @pytest.fixture
 def gather(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatherEmulator]:
-    factory = GatherEmulatorFactory(tmp_path_factory.mktemp("gather"))
-    try:
-        yield factory.start(workspaces={ws: [f"key-{ws}"] for ws in set(TENANTS.values())})
-    finally:
-        factory.stop_all()
+    workspaces = {ws: [f"key-{ws}"] for ws in set(TENANTS.values())}
+    with gather_with_workspaces(tmp_path_factory.mktemp("gather"), workspaces) as emulator:
+        yield emulator
 
 
 def instance_yaml(postgres_url: str) -> dict[str, Any]:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from emulators.gather.pytest_plugin import GatherEmulator, GatherEmulatorFactory
+from emulators.gather.pytest_plugin import GatherEmulator
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_orchestration.meltano_run import MeltanoSetup, RunOutcome, run_tenant
-from hubspot_gather_orchestration.tenants import SecretRef, Tenant
 from tests.conftest import BIN, ROOT
+from tests.orchestration.conftest import demo_tenant, gather_with_workspaces, seeded_portal
 from tests.services.s3 import S3Server, ensure_boto3, s3_server
 
 pytestmark = [pytest.mark.meltano]
@@ -52,23 +52,15 @@ def s3() -> Iterator[S3Server]:
 
 @pytest.fixture
 def portal() -> Iterator[HubSpotEmulator]:
-    hubspot = HubSpotEmulator.start()
-    try:
-        hubspot.unlimit()
-        hubspot.seed(companies=4, contacts=12, seed=17)
-        hubspot.add_credentials(tokens=[TOKEN])
+    with seeded_portal(TOKEN, companies=4, contacts=12, seed=17) as hubspot:
         yield hubspot
-    finally:
-        hubspot.stop()
 
 
 @pytest.fixture
 def gather(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatherEmulator]:
-    factory = GatherEmulatorFactory(tmp_path_factory.mktemp("gather"))
-    try:
-        yield factory.start(workspaces={"ws-s3": [GATHER_KEY]})
-    finally:
-        factory.stop_all()
+    workspaces = {"ws-s3": [GATHER_KEY]}
+    with gather_with_workspaces(tmp_path_factory.mktemp("gather"), workspaces) as emulator:
+        yield emulator
 
 
 def counts(outcome: RunOutcome, name: str) -> int:
@@ -85,19 +77,11 @@ def test_a_second_machine_continues_from_the_shared_bucket(
 ) -> None:
     for name, value in s3.env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("S3_TENANT_TOKEN", TOKEN)
-    monkeypatch.setenv("S3_TENANT_GATHER_KEY", GATHER_KEY)
-    tenant = Tenant(
-        id="shared",
-        gather_workspace="ws-s3",
-        account_id_property="gather_account_id",
-        user_id_property="gather_user_id",
-        schedule=None,
-        meltano_environment="demo",
-        secrets={
-            "tap-hubspot-gather": {"access_token": SecretRef(env="S3_TENANT_TOKEN")},
-            "target-gather": {"api_key": SecretRef(env="S3_TENANT_GATHER_KEY")},
-        },
+    tenant = demo_tenant(
+        monkeypatch,
+        "shared",
+        "ws-s3",
+        (TOKEN, GATHER_KEY),
         tap_settings={"api_url": portal.url, "search_lag_seconds": 0},
         target_settings={"api_url": gather.url},
     )

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from emulators.gather.pytest_plugin import GatherEmulator, GatherEmulatorFactory
+from emulators.gather.pytest_plugin import GatherEmulator
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_orchestration.meltano_run import MeltanoSetup, run_tenant
-from hubspot_gather_orchestration.tenants import SecretRef, Tenant
 from tests.conftest import BIN, ROOT
+from tests.orchestration.conftest import demo_tenant, gather_with_workspaces, seeded_portal
 
 pytestmark = [pytest.mark.meltano]
 TOKEN = "pat-files-token"
@@ -39,23 +39,15 @@ SKIPPED = {
 
 @pytest.fixture
 def portal() -> Iterator[HubSpotEmulator]:
-    hubspot = HubSpotEmulator.start()
-    try:
-        hubspot.unlimit()
-        hubspot.seed(companies=2, contacts=4, seed=9)
-        hubspot.add_credentials(tokens=[TOKEN])
+    with seeded_portal(TOKEN, companies=2, contacts=4, seed=9) as hubspot:
         yield hubspot
-    finally:
-        hubspot.stop()
 
 
 @pytest.fixture
 def gather(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatherEmulator]:
-    factory = GatherEmulatorFactory(tmp_path_factory.mktemp("gather"))
-    try:
-        yield factory.start(workspaces={"ws-files": [GATHER_KEY]})
-    finally:
-        factory.stop_all()
+    workspaces = {"ws-files": [GATHER_KEY]}
+    with gather_with_workspaces(tmp_path_factory.mktemp("gather"), workspaces) as emulator:
+        yield emulator
 
 
 def written_since(folder: Path, since: float) -> list[Path]:
@@ -86,19 +78,11 @@ def test_every_file_of_a_tenant_run_is_in_the_tenant_folder(
         folder = home / name.lower()
         folder.mkdir(parents=True)
         monkeypatch.setenv(name, str(folder))
-    monkeypatch.setenv("FILES_TOKEN", TOKEN)
-    monkeypatch.setenv("FILES_GATHER_KEY", GATHER_KEY)
-    tenant = Tenant(
-        id="files",
-        gather_workspace="ws-files",
-        account_id_property="gather_account_id",
-        user_id_property="gather_user_id",
-        schedule=None,
-        meltano_environment="demo",
-        secrets={
-            "tap-hubspot-gather": {"access_token": SecretRef(env="FILES_TOKEN")},
-            "target-gather": {"api_key": SecretRef(env="FILES_GATHER_KEY")},
-        },
+    tenant = demo_tenant(
+        monkeypatch,
+        "files",
+        "ws-files",
+        (TOKEN, GATHER_KEY),
         # Fractional settings travel as env vars too (Meltano 4.4 crashed on kind: decimal).
         tap_settings={"api_url": portal.url, "search_lag_seconds": 0, "request_timeout": 20.5},
         target_settings={

@@ -20,13 +20,11 @@ token 401 `INVALID_AUTHENTICATION`, an expired client-credentials token 401
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
+from emulators.hubspot.auth import check_not_expired
 from emulators.hubspot.errors import HubSpotError, error_body, fault_body
 from emulators.hubspot.state import HubSpotState, state_of
-from emulators.hubspot.timeutil import iso_ms
 from emulators.hubspot.webhooks import ClientCredentialsToken
 
 JOURNAL_READ = ("developer.webhooks_journal.read", "webhooks-journal-data-access")
@@ -100,15 +98,7 @@ def require_app(request: web.Request, needed: tuple[str, ...]) -> HubSpotState:
             raise HubSpotError(403, body)
         state.auth.authenticate(header)  # raises the CRM's 401 for a missing or unknown token
         raise HubSpotError(401, error_body("INVALID_AUTHENTICATION", _APP_ONLY_MESSAGE))
-    now = int(time.time() * 1000)
-    if now >= issued.expires_ms:
-        ago = (now - issued.expires_ms) // 1000
-        body = error_body(
-            "EXPIRED_AUTHENTICATION",
-            f"The OAuth token used to make this call expired {ago} second(s) ago.",
-            context={"expire time": [iso_ms(issued.expires_ms)]},
-        )
-        raise HubSpotError(401, body)
+    check_not_expired(issued.expires_ms)
     withheld = set(settings.withheld_scopes)
     if withheld & set(needed) or not set(issued.scopes) & set(needed):
         raise missing_scopes(needed)

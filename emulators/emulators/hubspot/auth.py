@@ -236,15 +236,7 @@ class Auth:
         issued = self.issued.get(token)
         if issued is None:
             raise HubSpotError(401, error_body("INVALID_AUTHENTICATION", _INVALID_MESSAGE))
-        now = int(time.time() * 1000)
-        if now >= issued.expires_ms:
-            ago = (now - issued.expires_ms) // 1000
-            body = error_body(
-                "EXPIRED_AUTHENTICATION",
-                f"The OAuth token used to make this call expired {ago} second(s) ago.",
-                context={"expire time": [iso_ms(issued.expires_ms)]},
-            )
-            raise HubSpotError(401, body)
+        check_not_expired(issued.expires_ms)
         if issued.token_use == "client_credentials":  # noqa: S105 - a token kind, not a secret
             raise HubSpotError(403, error_body("MISSING_SCOPES", _APP_ONLY_MESSAGE))
         return Caller(key="oauth:" + issued.client_id, oauth=True, scopes=frozenset(issued.scopes))
@@ -584,6 +576,20 @@ def _redirect_allowed(uri: str, registered: set[str]) -> bool:
         return uri in registered
     parts = urlsplit(uri)
     return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+
+
+def check_not_expired(expires_ms: int) -> None:
+    """HubSpot's 401 for an OAuth access token used after `expires_ms` (epoch milliseconds),
+    saying how long ago it expired; nothing while it is still valid."""
+    now = int(time.time() * 1000)
+    if now >= expires_ms:
+        ago = (now - expires_ms) // 1000
+        body = error_body(
+            "EXPIRED_AUTHENTICATION",
+            f"The OAuth token used to make this call expired {ago} second(s) ago.",
+            context={"expire time": [iso_ms(expires_ms)]},
+        )
+        raise HubSpotError(401, body)
 
 
 def oauth_error(status: str, message: str, error: str = "invalid_grant") -> HubSpotError:

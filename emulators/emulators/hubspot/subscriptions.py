@@ -17,6 +17,8 @@ uninstalling (the `app_installed` switch) keeps the subscriptions but writes no 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import msgspec
@@ -31,7 +33,7 @@ from emulators.hubspot.app_auth import (
 from emulators.hubspot.errors import HubSpotError, error_body, json_response, validation_error
 from emulators.hubspot.journal import VERSIONS, not_installed
 from emulators.hubspot.state import HubSpotState
-from emulators.hubspot.subscription_model import OBJECT_TYPE_IDS, SubscriptionError
+from emulators.hubspot.subscription_model import OBJECT_TYPE_IDS, Subscription, SubscriptionError
 from emulators.hubspot.timeutil import now_ms
 from emulators.hubspot.webhooks import OBJECT_READ_SCOPES
 
@@ -40,9 +42,16 @@ _decoder = msgspec.json.Decoder()
 _SCOPE_OF_TYPE_ID = {OBJECT_TYPE_IDS[name]: scope for name, scope in OBJECT_READ_SCOPES.items()}
 
 
-def _refusal(exc: SubscriptionError) -> HubSpotError:
-    category = "OBJECT_NOT_FOUND" if exc.status == 404 else "VALIDATION_ERROR"
-    return HubSpotError(exc.status, error_body(category, str(exc), sub_category=exc.sub_category))
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Answer the model's SubscriptionError as HubSpot does: 404 `OBJECT_NOT_FOUND`, any
+    other status `VALIDATION_ERROR`, with the model's message and sub-category."""
+    try:
+        yield
+    except SubscriptionError as exc:
+        category = "OBJECT_NOT_FOUND" if exc.status == 404 else "VALIDATION_ERROR"
+        body = error_body(category, str(exc), sub_category=exc.sub_category)
+        raise HubSpotError(exc.status, body) from None
 
 
 async def _body(request: web.Request) -> Any:
@@ -72,10 +81,8 @@ async def upsert(request: web.Request) -> web.Response:
     body = await _body(request)
     _check_install(state, body)
     webhooks = state.webhooks
-    try:
+    with _refusals():
         subscription = webhooks.subscriptions.upsert(body, webhooks.app_id, now_ms())
-    except SubscriptionError as exc:
-        raise _refusal(exc) from None
     return json_response(subscription.to_json())
 
 
@@ -90,23 +97,24 @@ def _id(request: web.Request, name: str) -> int:
     return int(request.match_info[name])
 
 
+def _subscription(request: web.Request) -> Subscription:
+    """The subscription the path's `subscriptionId` names, for a caller allowed to read it."""
+    state = require_app(request, SUBSCRIPTIONS_READ)
+    with _refusals():
+        return state.webhooks.subscriptions.get(_id(request, "subscription_id"))
+
+
 async def get_one(request: web.Request) -> web.Response:
     """`GET /webhooks-journal/subscriptions/{V}/{subscriptionId}`."""
-    state = require_app(request, SUBSCRIPTIONS_READ)
-    try:
-        found = state.webhooks.subscriptions.get(_id(request, "subscription_id"))
-    except SubscriptionError as exc:
-        raise _refusal(exc) from None
+    found = _subscription(request)
     return json_response(found.to_json())
 
 
 async def delete_one(request: web.Request) -> web.Response:
     """`DELETE /webhooks-journal/subscriptions/{V}/{subscriptionId}`: 204."""
     state = require_app(request, SUBSCRIPTIONS_WRITE)
-    try:
+    with _refusals():
         state.webhooks.subscriptions.delete(_id(request, "subscription_id"))
-    except SubscriptionError as exc:
-        raise _refusal(exc) from None
     return web.Response(status=204)
 
 
@@ -121,40 +129,30 @@ async def create_filter(request: web.Request) -> web.Response:
     """`POST /webhooks-journal/subscriptions/{V}/filters`: `{"filterId"}`."""
     state = require_app(request, SUBSCRIPTIONS_WRITE)
     body = await _body(request)
-    try:
+    with _refusals():
         created = state.webhooks.subscriptions.add_filter(body, now_ms())
-    except SubscriptionError as exc:
-        raise _refusal(exc) from None
     return json_response({"filterId": created.id})
 
 
 async def get_filter(request: web.Request) -> web.Response:
     """`GET /webhooks-journal/subscriptions/{V}/filters/{filterId}`."""
     state = require_app(request, SUBSCRIPTIONS_READ)
-    try:
+    with _refusals():
         found = state.webhooks.subscriptions.get_filter(_id(request, "filter_id"))
-    except SubscriptionError as exc:
-        raise _refusal(exc) from None
     return json_response(found.to_json())
 
 
 async def filters_of(request: web.Request) -> web.Response:
     """`GET /webhooks-journal/subscriptions/{V}/filters/subscription/{subscriptionId}`."""
-    state = require_app(request, SUBSCRIPTIONS_READ)
-    try:
-        found = state.webhooks.subscriptions.get(_id(request, "subscription_id"))
-    except SubscriptionError as exc:
-        raise _refusal(exc) from None
+    found = _subscription(request)
     return json_response([f.to_json() for f in found.filters.values()])
 
 
 async def delete_filter(request: web.Request) -> web.Response:
     """`DELETE /webhooks-journal/subscriptions/{V}/filters/{filterId}`: 204."""
     state = require_app(request, SUBSCRIPTIONS_WRITE)
-    try:
+    with _refusals():
         state.webhooks.subscriptions.delete_filter(_id(request, "filter_id"))
-    except SubscriptionError as exc:
-        raise _refusal(exc) from None
     return web.Response(status=204)
 
 

@@ -47,6 +47,20 @@ class Api:
             body["after"] = nxt["after"]
 
 
+def app_form(emulator: HubSpotEmulator, grant_type: str, **fields: str) -> dict[str, str]:
+    """A token-endpoint form for `grant_type` with the fixture OAuth app's client ID and secret;
+    `fields` add to it or replace its fields (a wrong secret, say)."""
+    client = emulator.oauth_client
+    form = {"grant_type": grant_type, "client_id": client.client_id}
+    return {**form, "client_secret": client.client_secret, **fields}
+
+
+def refresh_form(emulator: HubSpotEmulator, **fields: str) -> dict[str, str]:
+    """The fixture OAuth app's refresh-token grant form (see `app_form` for `fields`)."""
+    refresh = emulator.oauth_client.refresh_token
+    return {**app_form(emulator, "refresh_token", refresh_token=refresh), **fields}
+
+
 @pytest.fixture(scope="session")
 def hubspot_emulator_defaults() -> dict[str, Any]:
     """Legacy APIs on for the emulator's own tests (see the module docstring)."""

@@ -9,8 +9,10 @@ from typing import Any
 import requests
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tests.emulators.hubspot.conftest import app_form
 
 V = "2026-03"
+TOKEN = f"/oauth/{V}/token"
 JOURNAL = f"/webhooks-journal/journal/{V}"
 LOCAL = f"/webhooks-journal/journal-local/{V}"
 SUBSCRIPTIONS = f"/webhooks-journal/subscriptions/{V}"
@@ -24,24 +26,26 @@ ALL_SCOPES = (
 OBJECT_ACTIONS = ["CREATE", "UPDATE", "DELETE", "MERGE", "RESTORE"]
 
 
+def post_token(emulator: HubSpotEmulator, grant_type: str, **form: str) -> requests.Response:
+    """POST a `grant_type` request with the fixture's OAuth app credentials and `form` to the
+    token endpoint, as the app would."""
+    data = app_form(emulator, grant_type, **form)
+    return requests.post(emulator.url + TOKEN, data=data, timeout=30)
+
+
+def issued_token(emulator: HubSpotEmulator, grant_type: str, **form: str) -> str:
+    """The access token the token endpoint issues for a `post_token` request (which must work)."""
+    response = post_token(emulator, grant_type, **form)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
 def client_credentials_token(
     emulator: HubSpotEmulator, scopes: tuple[str, ...] = ALL_SCOPES
 ) -> str:
     """A client-credentials token of the fixture's OAuth app, from the token endpoint."""
-    client = emulator.oauth_client
-    response = requests.post(
-        emulator.url + "/oauth/2026-03/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "scope": " ".join(scopes),
-        },
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    return issued_token(emulator, "client_credentials", scope=" ".join(scopes))
 
 
 class Journal:

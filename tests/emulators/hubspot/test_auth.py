@@ -5,19 +5,13 @@ from __future__ import annotations
 import requests
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tests.emulators.hubspot.conftest import refresh_form
 
 CONTACTS = "/crm/v3/objects/contacts"
 
 
 def _refresh(emulator: HubSpotEmulator, **overrides: str) -> requests.Response:
-    client = emulator.oauth_client
-    form = {
-        "grant_type": "refresh_token",
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": client.refresh_token,
-        **overrides,
-    }
+    form = refresh_form(emulator, **overrides)
     return requests.post(emulator.url + "/oauth/v1/token", data=form, timeout=10)
 
 

@@ -12,7 +12,7 @@ import requests
 
 from emulators.hubspot.pytest_plugin import AdminCallError, HubSpotEmulator
 from emulators.hubspot.versions import DATE_VERSIONS
-from tests.emulators.hubspot.conftest import Api
+from tests.emulators.hubspot.conftest import Api, refresh_form
 
 TIMEOUT_S = 10
 
@@ -175,13 +175,7 @@ def test_account_details_tell_the_portal(emulator: HubSpotEmulator, api: Api, ve
 
 
 def _token(emulator: HubSpotEmulator) -> dict[str, Any]:
-    client = emulator.oauth_client
-    form = {
-        "grant_type": "refresh_token",
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": client.refresh_token,
-    }
+    form = refresh_form(emulator)
     answer = requests.post(emulator.url + "/oauth/v1/token", data=form, timeout=TIMEOUT_S)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()

@@ -12,6 +12,8 @@ from tests.emulators.hubspot.journal_client import (
     SUBSCRIPTIONS,
     Journal,
     client_credentials_token,
+    issued_token,
+    post_token,
 )
 from tests.emulators.hubspot.journal_schemas import assert_conforms
 
@@ -21,20 +23,8 @@ WRITE_SCOPE = "developer.webhooks_journal.subscriptions.write"
 
 
 def _user_token(emulator: HubSpotEmulator) -> str:
-    client = emulator.oauth_client
-    response = requests.post(
-        emulator.url + "/oauth/2026-03/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "refresh_token": client.refresh_token,
-        },
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    refresh = emulator.oauth_client.refresh_token
+    return issued_token(emulator, "refresh_token", refresh_token=refresh)
 
 
 def test_the_client_credentials_token_may_call(emulator: HubSpotEmulator) -> None:
@@ -137,17 +127,8 @@ def test_an_expired_client_credentials_token_is_401(emulator: HubSpotEmulator) -
 def test_the_token_endpoint_answers_the_client_credentials_shape(
     emulator: HubSpotEmulator,
 ) -> None:
-    client = emulator.oauth_client
-    response = requests.post(
-        emulator.url + "/oauth/2026-03/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "scope": f"{JOURNAL_SCOPE} {READ_SCOPE} {WRITE_SCOPE}",
-        },
-        timeout=30,
-    )
+    scope = f"{JOURNAL_SCOPE} {READ_SCOPE} {WRITE_SCOPE}"
+    response = post_token(emulator, "client_credentials", scope=scope)
     body = response.json()
     assert body["token_use"] == "client_credentials"
     assert "refresh_token" not in body

@@ -41,6 +41,7 @@ from typing import Any
 import requests
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tests.emulators.hubspot.conftest import refresh_form
 
 # The client package holding each spec's generated API and models.
 CLIENT_PACKAGES = {
@@ -182,6 +183,15 @@ class Checker:
             self.errors.append(f"{where}: {exc}")
 
 
+def send_for_json(
+    emulator: HubSpotEmulator, method: str, path: str, headers: dict[str, str], **kw: Any
+) -> requests.Response:
+    """One request to the emulator; its answer must be JSON, as every documented one is."""
+    response = requests.request(method, emulator.url + path, headers=headers, timeout=30, **kw)
+    assert response.headers["Content-Type"].startswith("application/json"), response.text
+    return response
+
+
 @dataclass
 class Exchange:
     spec: str
@@ -199,10 +209,7 @@ class Recorder:
         self, spec: str, path: str, method: str, url_path: str, *, auth: bool = True, **kw: Any
     ) -> requests.Response:
         headers = self.emulator.auth_headers if auth else {}
-        response = requests.request(
-            method, self.emulator.url + url_path, headers=headers, timeout=30, **kw
-        )
-        assert response.headers["Content-Type"].startswith("application/json"), response.text
+        response = send_for_json(self.emulator, method, url_path, headers, **kw)
         self.exchanges.append(Exchange(spec, path, method, response))
         return response
 
@@ -280,13 +287,7 @@ def _scenario(emulator: HubSpotEmulator) -> Recorder:
         )
     _identity_changes(emulator, r)
     token = "/oauth/v1/token"
-    client = emulator.oauth_client
-    form = {
-        "grant_type": "refresh_token",
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": client.refresh_token,
-    }
+    form = refresh_form(emulator)
     granted = r.call("oauth", token, "POST", token, auth=False, data=form).json()
     r.call("oauth", token, "POST", token, auth=False, data={**form, "refresh_token": "bad"})
     emulator.expire_tokens()

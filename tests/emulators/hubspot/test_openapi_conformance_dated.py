@@ -43,7 +43,7 @@ import requests
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from emulators.hubspot.versions import DATE_VERSIONS
-from tests.emulators.hubspot.test_openapi_conformance import Checker, ClientSpec
+from tests.emulators.hubspot.test_openapi_conformance import Checker, ClientSpec, send_for_json
 
 SDK = "hubspot_sdk.types."
 # Response model per emulated operation (from the SDK's resources' `cast_to` / page types).
@@ -195,10 +195,7 @@ class Recorder:
         **kw: Any,
     ) -> requests.Response:
         headers = kw.pop("headers", None) or (self.emulator.auth_headers if auth else {})
-        response = requests.request(
-            method, self.emulator.url + path, headers=headers, timeout=30, **kw
-        )
-        assert response.headers["Content-Type"].startswith("application/json"), response.text
+        response = send_for_json(self.emulator, method, path, headers, **kw)
         self.exchanges.append(Exchange(operation, response))
         return response
 
