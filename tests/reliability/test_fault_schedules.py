@@ -31,14 +31,15 @@ from tests.reliability.conftest import (
     run_allowing_failure,
 )
 
-SEED = {"companies": 30, "contacts": 240, "seed": 21}
+SEED = {"companies": 30, "contacts": 640, "seed": 21}
 OBJECTS = "^/crm/objects/"
 RECORDS = "^/models/(account|user)/records"
 
 CRM = "^/crm/"
 # Rule i lets i requests pass before firing once; rules see only requests that earlier rules
 # let through, so faults alternate with successes (each retry succeeds) and all 8 fire within
-# the ~16 CRM requests of a small portal's discovery and first sync.
+# the CRM requests of a small portal's discovery and first sync (a sync given a catalog reads no
+# property definitions, so the portal has enough contacts for 7 list pages).
 HUBSPOT_SCHEDULE = [
     {"path": CRM, "status": 429, "retry_after": "0", "skip": 1},
     {"path": CRM, "status": 429, "skip": 2},  # no Retry-After: backoff
