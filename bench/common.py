@@ -60,7 +60,7 @@ class _TreeSampler(threading.Thread):
         self.classify = classify
         self.peaks: dict[str, float] = {}
         self._halt = threading.Event()
-        self._roles: dict[int, str | None] = {}
+        self._roles: dict[int, str] = {}
 
     def run(self) -> None:
         try:
@@ -74,11 +74,12 @@ class _TreeSampler(threading.Thread):
                 return
             for proc in procs:
                 try:
-                    if proc.pid not in self._roles:
-                        self._roles[proc.pid] = self.classify(proc, self.pid)
-                    role = self._roles[proc.pid]
+                    # A child seen between fork and exec still shows its parent's command
+                    # line: only a role found is kept, an unnamed process is asked again.
+                    role = self._roles.get(proc.pid) or self.classify(proc, self.pid)
                     if role is None:
                         continue
+                    self._roles[proc.pid] = role
                     rss = proc.memory_info().rss / MIB
                 except psutil.Error:
                     continue
