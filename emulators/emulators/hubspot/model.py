@@ -14,6 +14,14 @@ the legacy behaviour (the primary keeps its id) stays available.
 
 Every write is also reported to `Store.observer` as a `Change` (`emulators.hubspot.changes`):
 the webhooks journal listens there.
+
+Each property keeps its history of values (`propertiesWithHistory`,
+https://developers.hubspot.com/docs/api-reference/latest/crm/objects/contacts/guide): a value a
+record was created with is its first entry, at the creation moment (kept implicit, so seeding
+100,000 records stores no history); every later change appends an entry, a cleared value as "".
+EMULATOR CHOICES where HubSpot is silent: the source type is `CRM_UI` for values set through the
+emulator (a person editing the record) and `CALCULATED` for HubSpot's computed properties; the
+record a new-id merge creates starts the history of every value it holds at the merge.
 """
 
 from __future__ import annotations
@@ -33,6 +41,11 @@ from emulators.hubspot.properties import (
     build_properties,
 )
 from emulators.hubspot.timeutil import iso_ms, now_ms
+
+# One entry of a property's history: (timestamp ms, value, source type); "" is a cleared value.
+HistoryEntry = tuple[int, str, str]
+SOURCE_SET = "CRM_UI"  # a value set through the emulator (EMULATOR CHOICE, see above)
+SOURCE_COMPUTED = "CALCULATED"  # a value HubSpot computes (modified dates, primary company)
 
 
 class StoreError(Exception):
@@ -61,6 +74,9 @@ class Record:
     merged_ids: list[int] = field(default_factory=list)
     # Parsed property values for search, dropped on every write.
     parsed: dict[str, Any] = field(default_factory=dict)
+    # Property -> its values oldest first, kept from the first change after creation on
+    # (`Store.history` adds the implicit creation entry for the others).
+    history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
 
     @property
     def archived(self) -> bool:
@@ -116,9 +132,36 @@ class Table:
         records = self.records
         return (records[i] for i in self.active)
 
+    def history(self, record: Record, name: str) -> list[HistoryEntry]:
+        """A property's values, newest first (HubSpot's `propertiesWithHistory` order); [] for
+        a property that never held a value."""
+        kept = record.history.get(name)
+        if kept is not None:
+            return kept[::-1]
+        value = record.values.get(name)
+        if value is None:
+            return []
+        modified = name in (MODIFIED_PROPERTY[self.object_type], "hs_lastmodifieddate")
+        at = record.updated_ms if modified else record.created_ms
+        return [(at, value, SOURCE_COMPUTED if name in COMPUTED_PROPERTIES else SOURCE_SET)]
+
 
 def _unique_key(name: str, value: str) -> str:
     return value.lower() if name == "email" else value
+
+
+def _note_history(
+    record: Record, name: str, old: str | None, new: str | None, *, at: int, source: str
+) -> None:
+    """Append a changed value to a property's history (its creation value first, when the
+    history was still implicit)."""
+    if old == new:
+        return
+    entries = record.history.get(name)
+    if entries is None:
+        entries = [] if old is None else [(record.created_ms, old, source)]
+        record.history[name] = entries
+    entries.append((at, new or "", source))
 
 
 # HubSpot's contact-to-company association type ids: every associated company carries the
@@ -204,7 +247,7 @@ class Store:
         self._emit("CREATE", table, record.id, properties=initial, values=record.values)
         companies = list(company_ids)
         if primary_company_id is not None or companies:
-            self._set_companies(record, companies, primary_company_id)
+            self._set_companies(record, companies, primary_company_id, track=False)
         self.version += 1
         return record
 
@@ -214,8 +257,11 @@ class Store:
         record = self._active(table, record_id)
         clean = self._checked_values(table, values, record)
         changed = {name: text for name, text in clean.items() if record.values.get(name) != text}
+        before = {name: record.values.get(name) for name in changed}
         self._apply_values(table, record, clean)
         self._bump(table, record)
+        for name, text in changed.items():  # stamped like the modified date they moved
+            _note_history(record, name, before[name], text, at=record.updated_ms, source=SOURCE_SET)
         if changed:
             self._emit("UPDATE", table, record.id, properties=changed, values=record.values)
         return record
@@ -377,6 +423,8 @@ class Store:
             self.observer = observer
         record.written_ms = self.clock()
         self._apply_values(table, record, dict(values))
+        for name, text in values.items():
+            _note_history(record, name, None, text, at=record.written_ms, source=SOURCE_SET)
         if extra_emails:
             record.values["hs_additional_emails"] = ";".join(dict.fromkeys(extra_emails))
         record.merged_ids = merged_ids
@@ -469,6 +517,8 @@ class Store:
                 record.written_ms -= shift_ms
                 if record.archived_ms is not None:
                     record.archived_ms -= shift_ms
+                for entries in record.history.values():
+                    entries[:] = [(at - shift_ms, v, src) for at, v, src in entries]
                 record.created_iso = iso_ms(record.created_ms)
                 record.updated_iso = iso_ms(record.updated_ms)
                 record.values["createdate"] = record.created_iso
@@ -603,9 +653,12 @@ class Store:
         primary: int | None,
         *,
         auto_primary: bool = True,
+        track: bool = True,
     ) -> None:
         """Replace a contact's companies; without a primary the first one becomes primary
-        unless `auto_primary` is off (a deleted primary leaves the contact without one)."""
+        unless `auto_primary` is off (a deleted primary leaves the contact without one).
+        `track`: a changed primary company enters `associatedcompanyid`'s history (off while
+        the contact is created: its first value is the implicit creation entry)."""
         companies = self.tables["companies"]
         if primary is not None and primary not in company_ids:
             company_ids = [primary, *company_ids]
@@ -636,10 +689,21 @@ class Store:
         if not contact.archived:
             for company_id in contact.company_ids:
                 self.company_contacts.setdefault(company_id, set()).add(contact.id)
-        if primary is None:
+        linked = None if primary is None else str(primary)
+        old_link = contact.values.get("associatedcompanyid")
+        if track and old_link != linked:
+            _note_history(
+                contact,
+                "associatedcompanyid",
+                old_link,
+                linked,
+                at=self.clock(),
+                source=SOURCE_COMPUTED,
+            )
+        if linked is None:
             contact.values.pop("associatedcompanyid", None)
         else:
-            contact.values["associatedcompanyid"] = str(primary)
+            contact.values["associatedcompanyid"] = linked
         contact.parsed.clear()
 
     def _detach_company(self, company_id: int, replacement: int | None, *, bump: bool) -> None:

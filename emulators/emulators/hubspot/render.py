@@ -35,8 +35,19 @@ def select_properties(
 class Renderer:
     """Turns records into HubSpot's `SimplePublicObject` dicts for one request."""
 
-    def __init__(self, table: Table, names: list[str], config: EmulatorConfig) -> None:
+    def __init__(
+        self,
+        table: Table,
+        names: list[str],
+        config: EmulatorConfig,
+        *,
+        history: Sequence[str] = (),
+    ) -> None:
+        self.table = table
         self.names = names
+        # `propertiesWithHistory`: known properties only (unknown ones are ignored, as in
+        # `properties`).
+        self.history_names = [n for n in dict.fromkeys(history) if n in table.properties]
         share = config.epoch_ms_date_share
         types = set(config.epoch_ms_date_types)
         self.epoch_names: dict[str, int] = {}
@@ -75,6 +86,14 @@ class Renderer:
         }
         if record.archived_ms is not None:
             data["archivedAt"] = iso_ms(record.archived_ms)
+        if self.history_names:
+            data["propertiesWithHistory"] = {
+                name: [
+                    {"value": value, "timestamp": iso_ms(at), "sourceType": source}
+                    for at, value, source in self.table.history(record, name)
+                ]
+                for name in self.history_names
+            }
         if self.warnings:
             data["warnings"] = record_warnings(record)
         return data

@@ -212,8 +212,14 @@ def _crm(r: Recorder, version: str, contact: str, company: str) -> None:
         r.call("list", "GET", base, auth=False)
         r.call("get", "GET", f"{base}/{one}", params={"associations": other})
         r.call("get", "GET", f"{base}/987654321")
+        history = {"propertiesWithHistory": "city,hs_object_id", "limit": 50}
+        r.call("list", "GET", base, params=history)
+        r.call("list", "GET", base, params={**history, "limit": 100})  # 400: 50 with history
+        r.call("get", "GET", f"{base}/{one}", params=history)
         batch = f"{base}/batch/read"
         r.call("batch_read", "POST", batch, json={"inputs": [{"id": one}], "properties": ["city"]})
+        with_history = {"inputs": [{"id": one}], "propertiesWithHistory": ["city"]}
+        r.call("batch_read", "POST", batch, json={**with_history, "properties": []})
         r.call("batch_read", "POST", batch, json={"inputs": [{"id": one}, {"id": "1"}]})
         r.call("batch_read", "POST", batch, json={"inputs": [{"id": str(i)} for i in range(101)]})
         search = f"{base}/search"
