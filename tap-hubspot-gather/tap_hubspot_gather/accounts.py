@@ -9,6 +9,7 @@ that one property, 100 companies per call, cached for the rest of the run.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from hubspot_gather_common.ids import normalize_id
@@ -36,6 +37,8 @@ class AccountIndex:
         self._cache: dict[str, str | None] = {}
         self.batch_reads = 0
         self.complete = False  # every company's account ID is cached (a full list ran)
+        # Every cached value was read after this moment (the index is built on first use).
+        self.created_at = dt.datetime.now(dt.timezone.utc)
 
     @property
     def uses_company_id(self) -> bool:

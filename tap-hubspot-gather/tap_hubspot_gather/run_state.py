@@ -10,7 +10,9 @@ kept untouched)::
     {"bookmark": "<end of the last completed window>",
      "verified_at": "<end of the last complete or archived pass>",
      "listed_at": "<window end of the last run that listed every record>",
+     "links_at": "<contacts: every account link read after this moment>",
      "relink": ["<company id>", ...], "relink_all": false,   # companies -> contacts hand-off
+     "relinked": {"<company id>": "<account ID change already handed over>"},
      "journal": {"offset": "<uuid>", "pending": ["<id>", ...], "gone": {...}, "resync": "..."},
      "portal_id": 123,                                        # the portal, read once
      "run": {"strategy": "list"|"search"|"journal", "phase": "live"|"changes"|"relink"|"archived",
@@ -200,7 +202,18 @@ class JournalState:
 
 # The keys this module owns; anything else in a stream's STATE (singer-sdk's) is kept as is.
 OWNED_KEYS = frozenset(
-    {"bookmark", "verified_at", "listed_at", "relink", "relink_all", "journal", "run", "portal_id"}
+    {
+        "bookmark",
+        "verified_at",
+        "listed_at",
+        "links_at",
+        "relink",
+        "relink_all",
+        "relinked",
+        "journal",
+        "run",
+        "portal_id",
+    }
 )
 
 
@@ -211,8 +224,14 @@ class StreamState:
     bookmark: str | None = None
     verified_at: str | None = None  # the last complete or archived pass ended here
     listed_at: str | None = None  # window end of the last run listing every record (sweeps)
+    # Contacts: the last full listing read every account link after this moment (an account
+    # ID changed before it is in every contact emitted since; polling, `account_history`).
+    links_at: str | None = None
     relink: list[str] = field(default_factory=list)  # companies: noted for contacts
     relink_all: bool = False  # companies: too many noted, contacts re-list everything
+    # Companies: account-ID changes (company id -> the change's moment) already handed to the
+    # contacts since `links_at`, so a company modified again is not handed over twice.
+    relinked: dict[str, str] = field(default_factory=dict)
     journal: JournalState | None = None
     run: Run | None = None
     portal_id: int | None = None  # the portal read (kept so later runs need not read it)
@@ -236,8 +255,10 @@ class StreamState:
             bookmark=_text(raw.get("bookmark")),
             verified_at=_text(raw.get("verified_at")),
             listed_at=_text(raw.get("listed_at")),
+            links_at=_text(raw.get("links_at")),
             relink=[str(i) for i in raw.get("relink") or []],
             relink_all=bool(raw.get("relink_all")),
+            relinked={str(k): str(v) for k, v in (raw.get("relinked") or {}).items()},
             journal=JournalState.from_dict(journal) if isinstance(journal, Mapping) else None,
             run=parsed_run,
             portal_id=_portal(raw.get("portal_id")),
@@ -252,10 +273,14 @@ class StreamState:
             out["verified_at"] = self.verified_at
         if self.listed_at is not None:
             out["listed_at"] = self.listed_at
+        if self.links_at is not None:
+            out["links_at"] = self.links_at
         if self.relink:
             out["relink"] = list(self.relink)
         if self.relink_all:
             out["relink_all"] = True
+        if self.relinked:
+            out["relinked"] = dict(self.relinked)
         if self.journal is not None:
             out["journal"] = self.journal.to_dict()
         if self.run is not None:

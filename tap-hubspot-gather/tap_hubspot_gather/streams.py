@@ -26,6 +26,7 @@ from singer_sdk.helpers.types import Context, Record
 from singer_sdk.mapper import RemoveRecordTransform
 
 from hubspot_gather_common.ids import normalize_id
+from tap_hubspot_gather.account_history import NEVER
 from tap_hubspot_gather.accounts import AccountIndex
 from tap_hubspot_gather.batch_read import BatchReader
 from tap_hubspot_gather.client import HubSpotClient
@@ -291,8 +292,7 @@ class CRMStream(Stream):
         filters when most records qualify (list reads faster than search).
         """
         now = dt.datetime.now(dt.timezone.utc)
-        lag = dt.timedelta(seconds=int(self.config.get("search_lag_seconds", DEFAULT_SEARCH_LAG_S)))
-        window_end = now - lag
+        window_end = now - self.search_lag()
         feed = self.plugin.change_feed
         resync = feed.prepare(self, saved) if feed is not None else None
         if resync is None and feed is not None and feed.ready(self, saved):
@@ -329,6 +329,12 @@ class CRMStream(Stream):
             window_end=format_datetime(window_end),
             since=format_datetime(since) if since is not None else None,
         )
+
+    def search_lag(self) -> dt.timedelta:
+        """`search_lag_seconds`: how far behind now a window ends (also the allowance for
+        HubSpot's clock when our own moments are compared with its timestamps)."""
+        seconds = self.config.get("search_lag_seconds", DEFAULT_SEARCH_LAG_S)
+        return dt.timedelta(seconds=int(seconds))
 
     def complete_run(
         self, now: dt.datetime, window_end: dt.datetime, *, start: dt.datetime | None = None
@@ -855,8 +861,9 @@ class CompaniesStream(CRMStream):
     @override
     def start_run(self, saved: StreamState) -> None:
         """What this run notes: nothing on a first read (contacts are read whole too); else
-        companies archived, merged, or (an account ID other than the company id, polling)
-        modified after what the previous run is known to have read."""
+        companies archived or merged, and, polling with an account ID other than the company
+        id, those whose account ID changed since the contacts last read every link (or, before
+        any such read is known, every company modified after the previous run's read)."""
         run = saved.run
         assert run is not None
         self._relink_seen = set(saved.relink)
@@ -869,24 +876,70 @@ class CompaniesStream(CRMStream):
         self._by_modification = (
             not self.accounts.uses_company_id and run.strategy is not Strategy.JOURNAL
         )
+        linker = self.plugin.account_linker()
+        self._links_at = None if linker is None else linker.saved.links_at
+        if self._links_at is not None:
+            # Changes before the contacts' last full read are in every contact emitted since.
+            since = self._links_at
+            saved.relinked = {c: at for c, at in saved.relinked.items() if at >= since}
+        if linker is not None and linker.saved.run is None:
+            now = dt.datetime.now(dt.timezone.utc)
+            if linker.sweeps(linker.saved, now):
+                # The contacts list every record with its link right after: nothing to note.
+                self._by_modification = False
+        self._changed: dict[str, str] = {}  # this page's companies whose account ID moved
+
+    @override
+    def prepare_page(self, results: list[HubSpotObject]) -> None:
+        """Polling with an account ID other than the company id: read when the account ID of
+        this page's companies modified since `links_at` last changed (`account_history`, 50
+        companies per request), so only a real change hands a company's contacts over."""
+        self._changed = {}
+        if not (self._noting and self._by_modification and self._links_at is not None):
+            return
+        since = self._links_at
+        candidates = [
+            str(r["id"])
+            for r in results
+            if not r.get("archived")
+            and not _merged_ids(r)
+            and (_iso(r.get("updatedAt")) or since) >= since  # no date: ask
+        ]
+        if not candidates:
+            return
+        last = self.plugin.account_history.last_changes(candidates)
+        relinked = self.saved.relinked
+        for company_id in candidates:
+            when = last.get(company_id)
+            if when is None:
+                self._changed[company_id] = ""  # gone since it was listed: hand it over
+            elif when != NEVER and when >= since and relinked.get(company_id) != when:
+                self._changed[company_id] = when
 
     @override
     def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
         """Note a company whose contacts' account link may have moved: it was archived, it
         absorbed others in a merge (their contacts now point at it), or, polling with an
-        account ID other than the company id, it changed after the previous run's read (the
+        account ID other than the company id, its account ID changed (`prepare_page`; the
         journal says exactly which account IDs changed: `change_feed`)."""
         if not self._noting:
             return
+        company_id = str(record["id"])
         moved = bool(record["archived"] or record["merged_ids"])
         if not moved and self._by_modification:
-            updated = record.get("updatedAt")
-            moved = self._seen_through is None or (
-                updated is not None
-                and parse_datetime(str(updated)) > parse_datetime(self._seen_through)
-            )
+            if self._links_at is not None:
+                when = self._changed.get(company_id)
+                moved = when is not None
+                if when:
+                    self.saved.relinked[company_id] = when
+            else:
+                updated = record.get("updatedAt")
+                moved = self._seen_through is None or (
+                    updated is not None
+                    and parse_datetime(str(updated)) > parse_datetime(self._seen_through)
+                )
         if moved:
-            self.note_relink(str(record["id"]))
+            self.note_relink(company_id)
 
     def note_relink(self, company_id: str) -> None:
         """Hand a company to the linking stream: its contacts are re-read with their links
@@ -919,6 +972,11 @@ class ContactsStream(CRMStream):
         return fields
 
     @override
+    def start_run(self, saved: StreamState) -> None:
+        """Nothing listed in this process yet (`after_listing_all` says when it was)."""
+        self._listed_here = False
+
+    @override
     def prepare_page(self, results: list[HubSpotObject]) -> None:
         """Look up, in batches, the account IDs of this page's companies not yet known."""
         companies = (
@@ -945,6 +1003,15 @@ class ContactsStream(CRMStream):
         self.accounts.prime()
 
     @override
+    def after_listing_all(self, *, from_start: bool) -> None:
+        """Every contact was just read with its link: an account ID changed before the index
+        was built is in all of them (`links_at`, with the search lag's allowance for HubSpot's
+        clock). A listing resumed from an earlier process keeps the previous moment."""
+        self._listed_here = from_start
+        if from_start:
+            self.saved.links_at = format_datetime(self.accounts.created_at - self.search_lag())
+
+    @override
     def plan_relink(self, run: Run) -> None:
         """Take the companies the account-feeding stream noted (from its STATE, atomically
         with this stream's): search their contacts, or list every contact when there are
@@ -955,8 +1022,11 @@ class ContactsStream(CRMStream):
         noted = feeder.saved
         ids, relist = noted.relink, noted.relink_all
         noted.relink, noted.relink_all = [], False
-        if run.lists_everything or self.saved.bookmark is None:
-            return  # every contact was just read with its current link (or never was)
+        if (run.lists_everything and self._listed_here) or self.saved.bookmark is None:
+            # Every contact was just read with its current link (or never was). A listing
+            # resumed from a killed process read its first pages with older links: the noted
+            # companies' contacts are searched as after any incremental read.
+            return
         if relist:
             run.relink_list = True
         elif ids:

@@ -20,6 +20,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from hubspot_gather_common.capabilities import SHARED_CAPABILITIES
 from hubspot_gather_common.settings_types import NUMBER_OR_TEXT
+from tap_hubspot_gather.account_history import AccountIdHistory
 from tap_hubspot_gather.accounts import COMPANY_ID, AccountIndex
 from tap_hubspot_gather.auth import OAuthRefresher
 from tap_hubspot_gather.budget import DEFAULT_SEARCHES_PER_SECOND
@@ -558,6 +559,11 @@ class TapHubspotGather(Tap):
         return AccountIndex(self.client, key)
 
     @cached_property
+    def account_history(self) -> AccountIdHistory:
+        """When companies' account IDs last changed (polling reads it for modified companies)."""
+        return AccountIdHistory(self.client, self.accounts.account_id_property)
+
+    @cached_property
     def change_feed(self) -> ChangeFeed | None:
         """HubSpot's Webhooks Journal for this run, or None when polling (`change_capture`;
         why the journal is not used is logged once)."""
@@ -571,6 +577,10 @@ class TapHubspotGather(Tap):
         """The stream of the object that `feeds_accounts` (the companies -> contacts
         hand-off goes through it), if it is one of this tap's streams."""
         return next((s for s in self.crm_streams() if s.obj.feeds_accounts), None)
+
+    def account_linker(self) -> CRMStream | None:
+        """The stream of the object that `links_accounts` (it takes the hand-off), if any."""
+        return next((s for s in self.crm_streams() if s.obj.links_accounts), None)
 
     def discover_streams(self) -> list[Stream]:
         """One stream per declared object, in `OBJECTS` order (companies first: they feed
