@@ -50,10 +50,20 @@ SMOKE_TARGET_RECORDS = 300
 FULL_E2E = ((10_000, 1_000), (100_000, 10_000))
 SMOKE_E2E = ((100, 10), (300, 30))
 FULL_IDENTITY = identity_side.IdentitySizes(
-    contacts=100_000, companies=10_000, changes=1_000, companies_changed=(10, 100)
+    contacts=100_000,
+    companies=10_000,
+    changes=1_000,
+    companies_changed=(10, 100),
+    companies_renamed=100,
+    companies_rekeyed=10,
 )
 SMOKE_IDENTITY = identity_side.IdentitySizes(
-    contacts=300, companies=30, changes=20, companies_changed=(2, 5)
+    contacts=300,
+    companies=30,
+    changes=20,
+    companies_changed=(2, 5),
+    companies_renamed=5,
+    companies_rekeyed=1,
 )
 FULL_JOURNAL = journal_side.JournalSizes(
     contacts=100_000, companies=10_000, changes=1_000, companies_moved=10, hourly_changes=1_200
@@ -138,6 +148,7 @@ def run(smoke: bool, with_peer: bool, workdir: Path) -> dict[str, Any]:
     result["bars"] = {
         **hubspot_side.bars(scenarios),
         **gather_side.bars(scenarios),
+        **identity_side.bars(scenarios["s7"]),
         **journal_side.bars(scenarios["s8"]),
     }
     result["total_seconds"] = round(time.perf_counter() - started, 1)

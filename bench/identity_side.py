@@ -12,6 +12,12 @@ scheduled sync does:
 - **account-link propagation**: N companies get a new account ID while none of their contacts
   changes: the requests over the idle run (reading the N companies included) and the contacts
   re-read to follow the links (no lookback);
+- **between sweeps**: the shipped polling defaults (the relink sweep not due, reconcile auto)
+  with `lookback_seconds: 0` (the lookback's cost is the row above), after as many contact
+  changes as the reference plus `companies_renamed` companies modified without touching their
+  account ID and `companies_rekeyed` with a new one: each modified company's account-ID history
+  is read (50 per request) and only the re-keyed ones re-link their contacts. Bar: at most 2x
+  the reference's requests;
 - **relink sweep**: one sweep (listing every contact, so that a contact re-pointed without a
   new modified date is re-linked; `relink_sweep_interval: 0` forces it, the default interval
   runs it once a day) with nothing changed; and **the shipped defaults** (sweep interval,
@@ -41,6 +47,7 @@ from bench.common import (
     BIN,
     HUBSPOT_TOKEN,
     admin,
+    bar,
     hubspot_emulator,
     quiet_env,
     ratio,
@@ -62,6 +69,8 @@ class IdentitySizes:
     companies: int
     changes: int
     companies_changed: tuple[int, ...]
+    companies_renamed: int  # between sweeps: modified, account ID untouched
+    companies_rekeyed: int  # between sweeps: a new account ID
 
 
 class _Reader(threading.Thread):
@@ -146,6 +155,58 @@ def _change_contacts(url: str, ids: list[str]) -> None:
     time.sleep(0.01)  # the changes are strictly older than the next run's start
 
 
+def _between_sweeps(  # noqa: PLR0917 - the portal, sizes and lists of run_identity
+    url: str,
+    workdir: Path,
+    sizes: IdentitySizes,
+    companies: list[dict[str, Any]],
+    contacts: list[str],
+    state: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A polling run between two sweeps: the shipped defaults, the sweep not due (the first run
+    listed every contact moments ago), no lookback (its cost is measured on its own), after
+    `contacts` changed, `companies_renamed` companies renamed, `companies_rekeyed` re-keyed
+    (taken from the end of `companies`, which the link-propagation runs do not reach)."""
+    renamed = companies[-sizes.companies_renamed :]
+    rekeyed = companies[-(sizes.companies_renamed + sizes.companies_rekeyed) : -len(renamed)]
+    _change_contacts(url, contacts)
+    for company in renamed:
+        body = {"properties": {"name": f"{company['properties'].get('name')} (renamed)"}}
+        admin(url, "PATCH", f"/objects/companies/{company['id']}", body)
+    _rekey(url, rekeyed)
+    run = run_tap(url, workdir, "s7-between-sweeps", {"lookback_seconds": 0}, state)
+    run["companies_renamed"] = len(renamed)
+    run["companies_rekeyed"] = len(rekeyed)
+    run["contacts_linked"] = sum(len(c["contact_ids"]) for c in rekeyed)
+    run["contacts_of_renamed"] = sum(len(c["contact_ids"]) for c in renamed)
+    return run
+
+
+def _rekey(url: str, companies: list[dict[str, Any]]) -> None:
+    """A new account ID for each company (their contacts stay untouched)."""
+    for company in companies:
+        value = f"{company['properties']['gather_account_id']}-MOVED"
+        body = {"properties": {"gather_account_id": value}}
+        admin(url, "PATCH", f"/objects/companies/{company['id']}", body)
+    time.sleep(0.01)  # the changes are strictly older than the next run's start
+
+
+def bars(s7: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Scenario 7's bar: polling between two sweeps costs at most 2x a plain incremental run."""
+    between = s7["between_sweeps"]
+    return {
+        "7": [
+            bar(
+                "polling between sweeps (modified and re-keyed companies included): requests "
+                "<= 2x a plain incremental run",
+                between["requests_ratio"],
+                2.0,
+                "<=",
+            )
+        ]
+    }
+
+
 def _public(
     run: dict[str, Any], reference: dict[str, Any], over: dict[str, Any], changed: int
 ) -> dict[str, Any]:
@@ -173,8 +234,8 @@ def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
         ]
         first = run_tap(url, workdir, "s7-first", plain, None)
         out["first"] = {k: v for k, v in first.items() if k != "state"}
-        step = max(len(contacts) // (2 * sizes.changes), 1)
-        batches = [contacts[offset::step][: sizes.changes] for offset in (0, 1)]
+        step = max(len(contacts) // (3 * sizes.changes), 1)
+        batches = [contacts[offset::step][: sizes.changes] for offset in (0, 1, 2)]
 
         _change_contacts(url, batches[0])
         reference = run_tap(url, workdir, "s7-reference", plain, first["state"])
@@ -193,15 +254,7 @@ def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
         for n in sizes.companies_changed:
             chosen = companies[:n]
             companies = companies[n:]
-            for company in chosen:
-                value = f"{company['properties']['gather_account_id']}-MOVED"
-                admin(
-                    url,
-                    "PATCH",
-                    f"/objects/companies/{company['id']}",
-                    {"properties": {"gather_account_id": value}},
-                )
-            time.sleep(0.01)
+            _rekey(url, chosen)
             run = run_tap(url, workdir, f"s7-links-{n}", plain, state)
             state = run["state"]
             figures = _public(run, reference, idle, n)
@@ -209,6 +262,10 @@ def run_identity(sizes: IdentitySizes, workdir: Path) -> dict[str, Any]:
             figures["contacts_linked"] = sum(len(c["contact_ids"]) for c in chosen)
             figures["contacts_re_read"] = run["records"].get("contacts", 0)
             out["link_propagation"].append(figures)
+
+        between = _between_sweeps(url, workdir, sizes, companies, batches[2], state)
+        state = between.pop("state")
+        out["between_sweeps"] = _public(between, reference, reference, sizes.changes)
 
         # One sweep (interval 0 forces it now): what the default interval costs once a day.
         sweep = run_tap(
@@ -243,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = cli.SMOKE_IDENTITY if args.smoke else cli.FULL_IDENTITY
     with tempfile.TemporaryDirectory(prefix="bench-s7-") as tmp:
         result = run_identity(sizes, Path(tmp))
+    result["bars"] = bars(result)
     sys.stdout.write(json.dumps(result, indent=1) + "\n")
     return 0
 

@@ -427,6 +427,18 @@ def _identity_section(s7: dict[str, Any]) -> list[str]:
         )
         for run in s7["link_propagation"]
     )
+    between = s7.get("between_sweeps")
+    if between is not None:
+        lines.append(
+            _identity_row(
+                "polling between sweeps (defaults, `lookback_seconds: 0`)",
+                between,
+                f"{changed:,} contacts, {between['companies_renamed']} companies renamed "
+                f"({between['contacts_of_renamed']} contacts, not re-read), "
+                f"{between['companies_rekeyed']} re-keyed ({between['contacts_linked']} contacts "
+                "re-linked)",
+            )
+        )
     lines += [
         _identity_row(
             "one relink sweep (once per `relink_sweep_interval`)", s7["relink_sweep"], "nothing"
