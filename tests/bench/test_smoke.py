@@ -39,7 +39,7 @@ def smoke_result() -> dict[str, Any]:
 
 def test_every_scenario_reports_its_bars(smoke_result: dict[str, Any]) -> None:
     assert smoke_result["smoke"] is True
-    assert set(smoke_result["bars"]) == {"1", "2", "3", "4", "5", "6", "8"}
+    assert set(smoke_result["bars"]) == {"1", "2", "3", "4", "5", "6", "7", "8"}
     for items in smoke_result["bars"].values():
         assert items
         for item in items:
@@ -106,3 +106,16 @@ def test_journal_mode_reads_only_what_changed(smoke_result: dict[str, Any]) -> N
     assert changed["by_kind"]["files"] >= 1  # the journal named them
     assert s8["every_5_minutes"]["runs"] == 12
     assert s8["account_id_changes"]["records"]["contacts"] > 0  # re-linked, untouched
+
+
+def test_polling_between_sweeps_re_links_only_re_keyed_companies(
+    smoke_result: dict[str, Any],
+) -> None:
+    s7 = smoke_result["scenarios"]["s7"]
+    between, changed = s7["between_sweeps"], s7["reference"]["records_total"]
+    records = between["records"]
+    assert records["companies"] == between["companies_renamed"] + between["companies_rekeyed"]
+    assert between["contacts_of_renamed"] > 0
+    emitted = records["contacts"] + records.get("contacts_without_id", 0)
+    # The changed contacts and the re-keyed companies' contacts, none of the renamed ones'.
+    assert changed < emitted <= changed + between["contacts_linked"]
