@@ -34,6 +34,11 @@ def is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def integer_from(least: int) -> Callable[[Any], bool]:
+    """The check for a JSON integer >= `least`."""
+    return lambda value: is_integer(value) and value >= least
+
+
 def is_string_list(value: Any) -> bool:
     """A JSON array of strings."""
     return isinstance(value, list) and all(isinstance(item, str) for item in value)

@@ -5,16 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from emulators.common.settings import (
-    BOOLEAN,
-    Check,
-    Setting,
-    SettingsReader,
-    is_integer,
-    is_non_negative,
-    is_string_list,
-    settings_json,
-)
+from emulators.common import settings as typed
 from emulators.gather.validation import RecordRules
 
 
@@ -56,7 +47,7 @@ class EmulatorConfig:
 
     def to_json(self) -> dict[str, Any]:
         """The config as the admin API shows it."""
-        return settings_json(self)
+        return typed.settings_json(self)
 
     def updated(self, payload: Any) -> EmulatorConfig:
         """A copy with the keys of `payload` changed; other keys keep their values."""
@@ -64,31 +55,31 @@ class EmulatorConfig:
 
 
 def _model_ids(value: Any) -> bool:
-    return is_string_list(value) and all(value)
+    return typed.is_string_list(value) and all(value)
 
 
 # What each key accepts, in the order its problems are reported.
-READER = SettingsReader(
+READER = typed.SettingsReader(
     EmulatorConfig,
     {
-        "require_traits_on_update": BOOLEAN,
-        "strict_email": BOOLEAN,
-        "rate_limit_per_s": Setting(
+        "require_traits_on_update": typed.BOOLEAN,
+        "strict_email": typed.BOOLEAN,
+        "rate_limit_per_s": typed.Setting(
             (
-                Check(is_non_negative, "a number >= 0"),
-                Check(lambda v: v > 0, "> 0 (use null to disable the limit)"),
+                typed.Check(typed.is_non_negative, "a number >= 0"),
+                typed.Check(lambda v: v > 0, "> 0 (use null to disable the limit)"),
             ),
             nullable=True,
             convert=float,
         ),
-        "rate_limit_burst": Setting.of(
-            lambda v: is_integer(v) and v >= 1, "null or an integer >= 1", nullable=True
+        "rate_limit_burst": typed.Setting.of(
+            typed.integer_from(1), "null or an integer >= 1", nullable=True
         ),
-        "latency_s": Setting.of(is_non_negative, "a number >= 0", convert=float),
-        "known_models": Setting.of(
+        "latency_s": typed.Setting.of(typed.is_non_negative, "a number >= 0", convert=float),
+        "known_models": typed.Setting.of(
             _model_ids, "null or a list of model ids", nullable=True, convert=tuple
         ),
-        "permission_denied": BOOLEAN,
+        "permission_denied": typed.BOOLEAN,
     },
     ConfigError,
     not_an_object='send the config as a JSON object, e.g. {"rate_limit_per_s": 50}',

@@ -16,15 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulators.common.settings import (
-    BOOLEAN,
-    Setting,
-    SettingsReader,
-    is_integer,
-    is_non_negative,
-    is_string_list,
-    settings_json,
-)
+from emulators.common import settings as typed
 
 MS_PER_DAY = 86_400_000
 # Every HubSpot-side status the error switch may answer (5xx only: the switch is for outages).
@@ -75,7 +67,7 @@ class JournalSettings:
 
     def to_json(self) -> dict[str, Any]:
         """The settings as the admin API shows them."""
-        return settings_json(self)
+        return typed.settings_json(self)
 
     def update(self, changes: Any) -> None:
         """Apply a partial JSON object of settings, refusing unknown names and wrong types."""
@@ -87,30 +79,26 @@ class JournalSettings:
         READER.check(self.to_json())
 
 
-def _integer_from(least: int) -> Setting:
-    return Setting.of(lambda v: is_integer(v) and v >= least, f"an integer >= {least}")
-
-
-NON_NEGATIVE = Setting.of(is_non_negative, "a non-negative number")
+NON_NEGATIVE = typed.Setting.of(typed.is_non_negative, "a non-negative number")
 # What each setting accepts, in the order its problems are reported.
-READER = SettingsReader(
+READER = typed.SettingsReader(
     JournalSettings,
     {
         "retention_days": NON_NEGATIVE,
         "visibility_delay_s": NON_NEGATIVE,
         "url_lifetime_s": NON_NEGATIVE,
-        "duplicate_events": BOOLEAN,
-        "shuffle_events": BOOLEAN,
-        "merge_deletes": BOOLEAN,
-        "app_installed": BOOLEAN,
-        "file_max_events": _integer_from(1),
-        "shuffle_seed": _integer_from(0),
-        "error_status": Setting.of(
+        "duplicate_events": typed.BOOLEAN,
+        "shuffle_events": typed.BOOLEAN,
+        "merge_deletes": typed.BOOLEAN,
+        "app_installed": typed.BOOLEAN,
+        "file_max_events": typed.Setting.of(typed.integer_from(1), "an integer >= 1"),
+        "shuffle_seed": typed.Setting.of(typed.integer_from(0), "an integer >= 0"),
+        "error_status": typed.Setting.of(
             lambda v: v in ERROR_STATUSES,
             f"null or one of {', '.join(map(str, sorted(ERROR_STATUSES)))}",
             nullable=True,
         ),
-        "withheld_scopes": Setting.of(is_string_list, "a list of scope names"),
+        "withheld_scopes": typed.Setting.of(typed.is_string_list, "a list of scope names"),
     },
     JournalSettingsError,
     not_an_object="send a JSON object of journal settings",
