@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from emulators.gather.pytest_plugin import GatherEmulator, GatherEmulatorFactory
+from emulators.gather.pytest_plugin import GatherEmulator
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
 from hubspot_gather_orchestration.failures import FailureKind
 from hubspot_gather_orchestration.meltano_run import MeltanoSetup, run_tenant
-from hubspot_gather_orchestration.tenants import SecretRef, Tenant
 from tests.conftest import BIN, ROOT
+from tests.orchestration.conftest import demo_tenant, gather_with_workspaces, seeded_portal
 
 pytestmark = [pytest.mark.meltano]
 TOKEN = "pat-kinds-token"
@@ -27,40 +27,15 @@ GATHER_KEY = "gather-kinds-key"
 
 @pytest.fixture(scope="module")
 def portal() -> Iterator[HubSpotEmulator]:
-    hubspot = HubSpotEmulator.start()
-    try:
-        hubspot.unlimit()
-        hubspot.seed(companies=2, contacts=4, seed=5)
-        hubspot.add_credentials(tokens=[TOKEN])
+    with seeded_portal(TOKEN, companies=2, contacts=4, seed=5) as hubspot:
         yield hubspot
-    finally:
-        hubspot.stop()
 
 
 @pytest.fixture(scope="module")
 def gather(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatherEmulator]:
-    factory = GatherEmulatorFactory(tmp_path_factory.mktemp("gather"))
-    try:
-        yield factory.start(workspaces={"ws-kinds": [GATHER_KEY]})
-    finally:
-        factory.stop_all()
-
-
-def base_tenant(hubspot: HubSpotEmulator, gather: GatherEmulator) -> Tenant:
-    return Tenant(
-        id="kinds",
-        gather_workspace="ws-kinds",
-        account_id_property="gather_account_id",
-        user_id_property="gather_user_id",
-        schedule=None,
-        meltano_environment="demo",
-        secrets={
-            "tap-hubspot-gather": {"access_token": SecretRef(env="KINDS_TOKEN")},
-            "target-gather": {"api_key": SecretRef(env="KINDS_GATHER_KEY")},
-        },
-        tap_settings={"api_url": hubspot.url, "max_retries": 1},
-        target_settings={"api_url": gather.url, "max_retries": 1},
-    )
+    workspaces = {"ws-kinds": [GATHER_KEY]}
+    with gather_with_workspaces(tmp_path_factory.mktemp("gather"), workspaces) as emulator:
+        yield emulator
 
 
 CASES = [
@@ -81,20 +56,23 @@ def test_a_permanent_failure_is_classified_and_not_retryable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name, kind, evidence = case
-    monkeypatch.setenv("KINDS_TOKEN", TOKEN)
-    monkeypatch.setenv("KINDS_GATHER_KEY", GATHER_KEY)
-    tenant = base_tenant(portal, gather)
-    if name == "revoked token":
-        monkeypatch.setenv("KINDS_TOKEN", "pat-revoked-kinds-token")
-    elif name == "wrong Gather key":
-        monkeypatch.setenv("KINDS_GATHER_KEY", "gather-wrong-key")
-    elif name == "missing scope":
+    token = "pat-revoked-kinds-token" if name == "revoked token" else TOKEN
+    gather_key = "gather-wrong-key" if name == "wrong Gather key" else GATHER_KEY
+    tenant = demo_tenant(
+        monkeypatch,
+        "kinds",
+        "ws-kinds",
+        (token, gather_key),
+        tap_settings={"api_url": portal.url, "max_retries": 1},
+        target_settings={"api_url": gather.url, "max_retries": 1},
+    )
+    if name == "missing scope":
         portal.set_faults([{"status": 403, "times": None, "path": "/crm/.*"}])
     elif name == "invalid setting":
         tenant = replace(
             tenant, target_settings={**tenant.target_settings, "api_url": "ftp://gather.example"}
         )
-    else:
+    elif name == "unknown ID property":
         tenant = replace(tenant, account_id_property="no_such_property")
     setup = MeltanoSetup(ROOT, tmp_path, str(BIN / "meltano"))
     try:

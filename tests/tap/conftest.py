@@ -35,3 +35,17 @@ def config(hubspot: HubSpotEmulator) -> dict[str, Any]:
         # The emulator is unlimited here; HubSpot's 5 per second is tested with limits on.
         "searches_per_second": 100,
     }
+
+
+@pytest.fixture
+def oauth_config(hubspot: HubSpotEmulator, config: dict[str, Any]) -> dict[str, Any]:
+    """The tap settings with the emulator's OAuth app (install refresh token) instead of the
+    access token."""
+    app = hubspot.oauth_client
+    settings = {k: v for k, v in config.items() if k != "access_token"}
+    return {
+        **settings,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "refresh_token": app.refresh_token,
+    }

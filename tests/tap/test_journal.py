@@ -20,17 +20,9 @@ STREAMS = ("companies", "contacts")
 
 
 @pytest.fixture
-def journal_config(hubspot: HubSpotEmulator, config: dict[str, Any]) -> dict[str, Any]:
+def journal_config(oauth_config: dict[str, Any]) -> dict[str, Any]:
     """The OAuth app (install token for the CRM, client credentials for the journal)."""
-    client = hubspot.oauth_client
-    settings = {k: v for k, v in config.items() if k != "access_token"}
-    return {
-        **settings,
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": client.refresh_token,
-        "change_capture": "journal",
-    }
+    return {**oauth_config, "change_capture": "journal"}
 
 
 def routes(stats: dict[str, Any], *, containing: str) -> int:

@@ -101,18 +101,6 @@ def test_daily_limit_fails_at_once_with_an_explanation(
         run_tap(config)
 
 
-@pytest.fixture
-def oauth_config(hubspot: HubSpotEmulator, config: dict[str, Any]) -> dict[str, Any]:
-    client = hubspot.oauth_client
-    settings = {k: v for k, v in config.items() if k != "access_token"}
-    return {
-        **settings,
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "refresh_token": client.refresh_token,
-    }
-
-
 def test_oauth_token_is_refreshed_before_it_expires_during_a_sync(
     hubspot: HubSpotEmulator, oauth_config: dict[str, Any]
 ) -> None:

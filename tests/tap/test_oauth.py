@@ -26,19 +26,6 @@ CONNECT = "meltano invoke tap-hubspot-gather:connect"
 TOKEN_ROUTE = "POST /oauth/2026-03/token"
 
 
-@pytest.fixture
-def oauth_config(hubspot: HubSpotEmulator, config: dict[str, Any]) -> dict[str, Any]:
-    """The emulator's OAuth app, no access token."""
-    app = hubspot.oauth_client
-    settings = {k: v for k, v in config.items() if k != "access_token"}
-    return {
-        **settings,
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        "refresh_token": app.refresh_token,
-    }
-
-
 def token_routes(hubspot: HubSpotEmulator) -> dict[str, int]:
     """Calls per OAuth route template."""
     return {r: v["total"] for r, v in hubspot.stats()["routes"].items() if "/oauth/" in r}

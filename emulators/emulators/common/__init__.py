@@ -1,1 +1,2 @@
-"""Pieces both emulators share: serving, fault injection, request statistics."""
+"""Pieces both emulators share: serving, fault injection, request statistics, typed run-time
+settings."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from emulators.common import settings as typed
 from emulators.gather.validation import RecordRules
 
 
@@ -46,47 +47,41 @@ class EmulatorConfig:
 
     def to_json(self) -> dict[str, Any]:
         """The config as the admin API shows it."""
-        data = asdict(self)
-        if self.known_models is not None:
-            data["known_models"] = list(self.known_models)
-        return data
+        return typed.settings_json(self)
 
     def updated(self, payload: Any) -> EmulatorConfig:
         """A copy with the keys of `payload` changed; other keys keep their values."""
-        if not isinstance(payload, dict):
-            msg = 'send the config as a JSON object, e.g. {"rate_limit_per_s": 50}'
-            raise ConfigError(msg)
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(payload) - known)
-        if unknown:
-            msg = f"unknown config keys: {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-            raise ConfigError(msg)
-        changes = {name: _check(name, value) for name, value in payload.items()}
-        return replace(self, **changes)
+        return replace(self, **READER.changes(payload))
 
 
-def _check(name: str, value: Any) -> Any:  # noqa: PLR0911 (one branch per key type)
-    if name in ("require_traits_on_update", "strict_email", "permission_denied"):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be true or false")
-        return value
-    if name == "known_models":
-        if value is None:
-            return None
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ConfigError("known_models must be null or a list of model ids")
-        return tuple(value)
-    if name == "rate_limit_burst":
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError("rate_limit_burst must be null or an integer >= 1")
-        return value
-    # rate_limit_per_s, latency_s: non-negative numbers (rate may be null)
-    if value is None and name == "rate_limit_per_s":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{name} must be a number >= 0")
-    if name == "rate_limit_per_s" and value == 0:
-        raise ConfigError("rate_limit_per_s must be > 0 (use null to disable the limit)")
-    return float(value)
+def _model_ids(value: Any) -> bool:
+    return typed.is_string_list(value) and all(value)
+
+
+# What each key accepts, in the order its problems are reported.
+READER = typed.SettingsReader(
+    EmulatorConfig,
+    {
+        "require_traits_on_update": typed.BOOLEAN,
+        "strict_email": typed.BOOLEAN,
+        "rate_limit_per_s": typed.Setting(
+            (
+                typed.Check(typed.is_non_negative, "a number >= 0"),
+                typed.Check(lambda v: v > 0, "> 0 (use null to disable the limit)"),
+            ),
+            nullable=True,
+            convert=float,
+        ),
+        "rate_limit_burst": typed.Setting.of(
+            typed.integer_from(1), "null or an integer >= 1", nullable=True
+        ),
+        "latency_s": typed.Setting.of(typed.is_non_negative, "a number >= 0", convert=float),
+        "known_models": typed.Setting.of(
+            _model_ids, "null or a list of model ids", nullable=True, convert=tuple
+        ),
+        "permission_denied": typed.BOOLEAN,
+    },
+    ConfigError,
+    not_an_object='send the config as a JSON object, e.g. {"rate_limit_per_s": 50}',
+    unknown_keys="unknown config keys: {unknown} (known: {known})",
+)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
+
+from emulators.common import settings as typed
 
 MS_PER_DAY = 86_400_000
 # Every HubSpot-side status the error switch may answer (5xx only: the switch is for outages).
@@ -65,54 +67,43 @@ class JournalSettings:
 
     def to_json(self) -> dict[str, Any]:
         """The settings as the admin API shows them."""
-        return asdict(self)
+        return typed.settings_json(self)
 
     def update(self, changes: Any) -> None:
         """Apply a partial JSON object of settings, refusing unknown names and wrong types."""
-        if not isinstance(changes, dict):
-            msg = "send a JSON object of journal settings"
-            raise JournalSettingsError(msg)
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            msg = (
-                f"unknown journal settings: {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-            raise JournalSettingsError(msg)
-        staged = JournalSettings(**{**self.to_json(), **changes})
-        staged.validate()
-        for name in changes:
-            setattr(self, name, getattr(staged, name))
+        for name, value in READER.changes(changes).items():
+            setattr(self, name, value)
 
     def validate(self) -> None:
         """Refuse settings the journal cannot honour."""
-        problems: list[str] = []
-        for name in ("retention_days", "visibility_delay_s", "url_lifetime_s"):
-            value = getattr(self, name)
-            if not _number(value) or value < 0:
-                problems.append(f"{name} must be a non-negative number")
-        problems.extend(
-            f"{name} must be true or false"
-            for name in ("duplicate_events", "shuffle_events", "merge_deletes", "app_installed")
-            if not isinstance(getattr(self, name), bool)
-        )
-        for name, least in (("file_max_events", 1), ("shuffle_seed", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                problems.append(f"{name} must be an integer >= {least}")
-        if self.error_status is not None and self.error_status not in ERROR_STATUSES:
-            statuses = ", ".join(map(str, sorted(ERROR_STATUSES)))
-            problems.append(f"error_status must be null or one of {statuses}")
-        if not isinstance(self.withheld_scopes, list) or not all(
-            isinstance(s, str) for s in self.withheld_scopes
-        ):
-            problems.append("withheld_scopes must be a list of scope names")
-        if problems:
-            raise JournalSettingsError("; ".join(problems))
+        READER.check(self.to_json())
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+NON_NEGATIVE = typed.Setting.of(typed.is_non_negative, "a non-negative number")
+# What each setting accepts, in the order its problems are reported.
+READER = typed.SettingsReader(
+    JournalSettings,
+    {
+        "retention_days": NON_NEGATIVE,
+        "visibility_delay_s": NON_NEGATIVE,
+        "url_lifetime_s": NON_NEGATIVE,
+        "duplicate_events": typed.BOOLEAN,
+        "shuffle_events": typed.BOOLEAN,
+        "merge_deletes": typed.BOOLEAN,
+        "app_installed": typed.BOOLEAN,
+        "file_max_events": typed.Setting.of(typed.integer_from(1), "an integer >= 1"),
+        "shuffle_seed": typed.Setting.of(typed.integer_from(0), "an integer >= 0"),
+        "error_status": typed.Setting.of(
+            lambda v: v in ERROR_STATUSES,
+            f"null or one of {', '.join(map(str, sorted(ERROR_STATUSES)))}",
+            nullable=True,
+        ),
+        "withheld_scopes": typed.Setting.of(typed.is_string_list, "a list of scope names"),
+    },
+    JournalSettingsError,
+    not_an_object="send a JSON object of journal settings",
+    unknown_keys="unknown journal settings: {unknown}; known: {known}",
+)
 
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
