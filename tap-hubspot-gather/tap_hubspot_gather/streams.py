@@ -918,14 +918,38 @@ class CompaniesStream(CRMStream):
 
     @override
     def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
+        """Note the company if its contacts' account link may have moved (`_note_if_moved`)."""
+        self._note_if_moved(
+            str(record["id"]),
+            archived=bool(record["archived"]),
+            merged=bool(record["merged_ids"]),
+            updated=record.get("updatedAt"),
+        )
+
+    @override
+    def to_record(self, obj: HubSpotObject) -> Record | None:
+        """A company whose account ID is now empty is no record (it goes to
+        `companies_without_id`), but its contacts lose their account: note it too."""
+        record = super().to_record(obj)
+        if record is None:
+            self._note_if_moved(
+                str(obj["id"]),
+                archived=bool(obj.get("archived", False)),
+                merged=bool(_merged_ids(obj)),
+                updated=_iso(obj.get("updatedAt")),
+            )
+        return record
+
+    def _note_if_moved(
+        self, company_id: str, *, archived: bool, merged: bool, updated: str | None
+    ) -> None:
         """Note a company whose contacts' account link may have moved: it was archived, it
         absorbed others in a merge (their contacts now point at it), or, polling with an
         account ID other than the company id, its account ID changed (`prepare_page`; the
         journal says exactly which account IDs changed: `change_feed`)."""
         if not self._noting:
             return
-        company_id = str(record["id"])
-        moved = bool(record["archived"] or record["merged_ids"])
+        moved = archived or merged
         if not moved and self._by_modification:
             if self._links_at is not None:
                 when = self._changed.get(company_id)
@@ -933,10 +957,9 @@ class CompaniesStream(CRMStream):
                 if when:
                     self.saved.relinked[company_id] = when
             else:
-                updated = record.get("updatedAt")
                 moved = self._seen_through is None or (
                     updated is not None
-                    and parse_datetime(str(updated)) > parse_datetime(self._seen_through)
+                    and parse_datetime(updated) > parse_datetime(self._seen_through)
                 )
         if moved:
             self.note_relink(company_id)

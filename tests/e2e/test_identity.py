@@ -141,6 +141,42 @@ def test_identity_changes_between_runs(  # noqa: PLR0917 - pytest fixtures and p
 
 @pytest.mark.e2e
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_polling_between_sweeps_follows_every_account_id_change(
+    hubspot_emulator: Any, gather_emulator: Any, tmp_path: Path, mode: Mode
+) -> None:
+    """Polling with the shipped sweep interval (no sweep in the second run): account IDs
+    filled, changed and cleared, a company archived, two merged, one only renamed. The tap
+    reads the modified companies' account-ID history and re-links only what moved."""
+    ids = ("gather_account_id", "gather_user_id")
+    pipeline = identity_pipeline(hubspot_emulator, gather_emulator, tmp_path, mode, ids)
+    pipeline.extra_env["TAP_HUBSPOT_GATHER_CHANGE_CAPTURE"] = "poll"
+    hubspot = pipeline.hubspot
+    hubspot.seed(**SEED)
+    pipeline.run()
+    portal = Portal(hubspot, *ids)
+    changed, cleared, archived, merge_primary, merge_other, renamed = portal.take_companies(6)
+    (filled,) = portal.take_companies(1, with_account_id=False)
+    value = changed["properties"]["gather_account_id"]
+    hubspot.update("companies", changed["id"], {"gather_account_id": f"{value}-CHANGED"})
+    hubspot.update("companies", filled["id"], {"gather_account_id": f"A-FILLED-{filled['id']}"})
+    hubspot.update("companies", cleared["id"], {"gather_account_id": None})
+    hubspot.update("companies", renamed["id"], {"name": "Renamed, same account ID"})
+    hubspot.archive("companies", archived["id"])
+    hubspot.merge("companies", merge_primary["id"], merge_other["id"], new_id=True)
+    hubspot.reset_stats()
+
+    pipeline.run()
+
+    assert_gather_follows_hubspot(pipeline, mode)
+    stats = hubspot.stats()
+    assert route_total(stats, "POST", "/batch/read") >= 1  # the account-ID history was read
+    # No sweep: the contacts were searched (window, re-links), not listed.
+    assert route_total(stats, "GET", "/objects/{version}/{object_type}") <= 2  # archived passes
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_a_change_search_indexes_late_arrives_in_a_later_run_with_the_default_lookback(
     hubspot_emulator: Any, gather_emulator: Any, tmp_path: Path
 ) -> None:

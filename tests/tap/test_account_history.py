@@ -215,3 +215,20 @@ def test_no_history_is_read_when_the_contacts_sweep_this_run(
     accounts = _account(second)
     assert len(accounts) == len(hubspot.dump("contacts"))  # each contact once
     assert {accounts[c] for c in _linked(hubspot)[company]} == {"A-SWEEP"}
+
+
+def test_a_cleared_account_id_re_links_the_contacts_without_an_account(
+    hubspot: HubSpotEmulator, settings: dict[str, Any]
+) -> None:
+    """The company is no record any more (it goes to `companies_without_id`), but its
+    contacts must lose their account."""
+    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=13)
+    first = run_tap(settings)
+    company = sorted(_linked(hubspot))[0]
+    hubspot.update("companies", company, {ACCOUNT_ID: None})
+
+    second = run_tap(settings, state=first.last_state)
+
+    assert not second.records["companies"]
+    assert [r["id"] for r in second.records["companies_without_id"]] == [company]
+    assert _account(second) == dict.fromkeys(_linked(hubspot)[company])
