@@ -115,12 +115,11 @@ class Portal:
 Change = Callable[[Portal], None]
 
 
-def links_and_keys(portal: Portal) -> None:
+def account_links(portal: Portal) -> None:
     """Company account IDs filled, changed and cleared (contacts untouched), a company archived,
-    two companies merged into a new record, a contact re-pointed without being touched, a
-    contact's ID changed, another's cleared, two contacts merged into a new record."""
+    two companies merged into a new record."""
     hubspot = portal.hubspot
-    changed, cleared, archived, merge_primary, merge_other, elsewhere = portal.take_companies(6)
+    changed, cleared, archived, merge_primary, merge_other = portal.take_companies(5)
     (filled,) = portal.take_companies(1, with_account_id=False)
     value = changed["properties"]["gather_account_id"]
     hubspot.update("companies", changed["id"], {"gather_account_id": f"{value}-CHANGED"})
@@ -128,6 +127,14 @@ def links_and_keys(portal: Portal) -> None:
     hubspot.update("companies", cleared["id"], {"gather_account_id": None})
     hubspot.archive("companies", archived["id"])
     hubspot.merge("companies", merge_primary["id"], merge_other["id"], new_id=True)
+
+
+def links_and_keys(portal: Portal) -> None:
+    """`account_links`, then a contact re-pointed without being touched, a contact's ID
+    changed, another's cleared, two contacts merged into a new record."""
+    hubspot = portal.hubspot
+    account_links(portal)
+    (elsewhere,) = portal.take_companies(1)
     repointed, rekeyed, unkeyed, merge_first, merge_second = portal.take_contacts(5)
     hubspot.update("contacts", repointed["id"], primary_company_id=elsewhere["id"])
     portal.set_user_key(rekeyed, portal.new_user_key(rekeyed, "REKEYED"))

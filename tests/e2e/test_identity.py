@@ -21,7 +21,7 @@ import pytest
 
 from tests.e2e.conftest import Pipeline
 from tests.e2e.expected import Mode, gather_problems
-from tests.e2e.identity_changes import Portal, deletes_and_reuse, links_and_keys
+from tests.e2e.identity_changes import Portal, account_links, deletes_and_reuse, links_and_keys
 from tests.e2e.test_sync import route_total
 from tests.reliability.conftest import private_system_dir
 
@@ -155,15 +155,9 @@ def test_polling_between_sweeps_follows_every_account_id_change(
     hubspot.seed(**SEED)
     pipeline.run()
     portal = Portal(hubspot, *ids)
-    changed, cleared, archived, merge_primary, merge_other, renamed = portal.take_companies(6)
-    (filled,) = portal.take_companies(1, with_account_id=False)
-    value = changed["properties"]["gather_account_id"]
-    hubspot.update("companies", changed["id"], {"gather_account_id": f"{value}-CHANGED"})
-    hubspot.update("companies", filled["id"], {"gather_account_id": f"A-FILLED-{filled['id']}"})
-    hubspot.update("companies", cleared["id"], {"gather_account_id": None})
+    account_links(portal)
+    (renamed,) = portal.take_companies(1)
     hubspot.update("companies", renamed["id"], {"name": "Renamed, same account ID"})
-    hubspot.archive("companies", archived["id"])
-    hubspot.merge("companies", merge_primary["id"], merge_other["id"], new_id=True)
     hubspot.reset_stats()
 
     pipeline.run()

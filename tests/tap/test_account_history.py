@@ -35,6 +35,13 @@ def _linked(hubspot: HubSpotEmulator) -> dict[str, set[str]]:
     return out
 
 
+def _synced(hubspot: HubSpotEmulator, settings: dict[str, Any], seed: int) -> tuple[TapRun, str]:
+    """A first sync of a small portal, and a company with contacts to change."""
+    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=seed)
+    first = run_tap(settings)
+    return first, sorted(_linked(hubspot))[0]
+
+
 def _account(run: TapRun) -> dict[str, str | None]:
     return {r["id"]: r["primary_company_account_id"] for r in run.records["contacts"]}
 
@@ -67,9 +74,7 @@ def test_only_companies_whose_account_id_changed_hand_their_contacts_over(
 def test_a_change_handed_over_once_is_not_handed_over_again(
     hubspot: HubSpotEmulator, settings: dict[str, Any]
 ) -> None:
-    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=6)
-    first = run_tap(settings)
-    company = sorted(_linked(hubspot))[0]
+    first, company = _synced(hubspot, settings, seed=6)
     hubspot.update("companies", company, {ACCOUNT_ID: "A-ONCE"})
     second = run_tap(settings, state=first.last_state)
     assert set(_account(second).values()) == {"A-ONCE"}
@@ -92,9 +97,7 @@ def test_an_account_id_change_a_window_missed_is_handed_over_when_the_company_sh
 ) -> None:
     """The change falls before the window that finally reads the company (its next write moved
     its modified date past the window that should have read it): the contacts still follow."""
-    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=7)
-    first = run_tap(settings)
-    company = sorted(_linked(hubspot))[0]
+    first, company = _synced(hubspot, settings, seed=7)
     time.sleep(0.01)
     hubspot.update("companies", company, {ACCOUNT_ID: "A-LATE"})
     hubspot.set_config(search_index_lag_s=3600)  # the next window cannot see it
@@ -114,9 +117,7 @@ def test_an_account_id_change_a_window_missed_is_handed_over_when_the_company_sh
 def test_a_sweep_reads_every_link_and_forgets_the_changes_handed_over_before_it(
     hubspot: HubSpotEmulator, settings: dict[str, Any]
 ) -> None:
-    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=8)
-    first = run_tap(settings)
-    company = sorted(_linked(hubspot))[0]
+    first, company = _synced(hubspot, settings, seed=8)
     hubspot.update("companies", company, {ACCOUNT_ID: "A-SWEPT"})
     second = run_tap(settings, state=first.last_state)
     assert company in second.last_state["bookmarks"]["companies"]["relinked"]
@@ -141,11 +142,9 @@ def test_a_state_from_before_links_were_timed_re_links_every_modified_company(
 ) -> None:
     """Without `links_at` (a STATE written by an older tap) the tap cannot tell which changes
     the contacts already carry: every modified company's contacts follow, as before."""
-    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=9)
-    first = run_tap(settings)
+    first, company = _synced(hubspot, settings, seed=9)
     state = first.last_state
     del state["bookmarks"]["contacts"]["links_at"]
-    company = sorted(_linked(hubspot))[0]
     hubspot.update("companies", company, {"name": "Renamed only"})
     hubspot.reset_stats()
 
@@ -158,9 +157,7 @@ def test_a_state_from_before_links_were_timed_re_links_every_modified_company(
 def test_with_the_company_id_as_account_id_no_history_is_read(
     hubspot: HubSpotEmulator, config: dict[str, Any]
 ) -> None:
-    hubspot.seed(companies=6, contacts=60, seed=10)
-    first = run_tap(config)
-    company = sorted(_linked(hubspot))[0]
+    first, company = _synced(hubspot, config, seed=10)
     hubspot.update("companies", company, {"name": "Renamed"})
     hubspot.reset_stats()
 
@@ -176,9 +173,7 @@ def test_a_sweep_resumed_after_a_kill_still_re_links_what_its_first_pages_emitte
 ) -> None:
     """A killed sweep's first pages carry the links of the killed process; an account ID
     changed before the resumed run is searched for, although the sweep ends listing everything."""
-    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=11)
-    first = run_tap(settings)
-    company = sorted(_linked(hubspot))[0]
+    first, company = _synced(hubspot, settings, seed=11)
     linked = sorted(_linked(hubspot)[company], key=int)
     state = first.last_state
     contacts = state["bookmarks"]["contacts"]
@@ -202,10 +197,8 @@ def test_a_sweep_resumed_after_a_kill_still_re_links_what_its_first_pages_emitte
 def test_no_history_is_read_when_the_contacts_sweep_this_run(
     hubspot: HubSpotEmulator, settings: dict[str, Any]
 ) -> None:
-    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=12)
     sweeping = {**settings, "relink_sweep": True, "relink_sweep_interval": 0}
-    first = run_tap(sweeping)
-    company = sorted(_linked(hubspot))[0]
+    first, company = _synced(hubspot, sweeping, seed=12)
     hubspot.update("companies", company, {ACCOUNT_ID: "A-SWEEP"})
     hubspot.reset_stats()
 
@@ -222,9 +215,7 @@ def test_a_cleared_account_id_re_links_the_contacts_without_an_account(
 ) -> None:
     """The company is no record any more (it goes to `companies_without_id`), but its
     contacts must lose their account."""
-    hubspot.seed(companies=6, contacts=60, id_share=1.0, seed=13)
-    first = run_tap(settings)
-    company = sorted(_linked(hubspot))[0]
+    first, company = _synced(hubspot, settings, seed=13)
     hubspot.update("companies", company, {ACCOUNT_ID: None})
 
     second = run_tap(settings, state=first.last_state)
