@@ -82,6 +82,10 @@ SEARCH_RECORDS_PER_S = 850
 # RELINK_MAX_COMPANIES the contacts are re-listed instead (cheaper, bounded).
 RELINK_IN_SIZE = 100
 RELINK_MAX_COMPANIES = 1000
+# Account-ID changes remembered as handed over (`relinked`, ~40 bytes each in every STATE):
+# beyond this the oldest are forgotten, which costs at most one more re-link of those
+# companies' contacts if they are modified again before the next sweep.
+RELINKED_MAX_ENTRIES = 1000
 # `relink_sweep`: list every contact at most this often (the sweep re-reads every contact;
 # between sweeps incremental runs search their window).
 DEFAULT_RELINK_SWEEP_INTERVAL_S = 24 * 3600
@@ -881,7 +885,8 @@ class CompaniesStream(CRMStream):
         if self._links_at is not None:
             # Changes before the contacts' last full read are in every contact emitted since.
             since = self._links_at
-            saved.relinked = {c: at for c, at in saved.relinked.items() if at >= since}
+            kept = sorted(((at, c) for c, at in saved.relinked.items() if at >= since))
+            saved.relinked = {c: at for at, c in kept[-RELINKED_MAX_ENTRIES:]}
         if linker is not None and linker.saved.run is None:
             now = dt.datetime.now(dt.timezone.utc)
             if linker.sweeps(linker.saved, now):

@@ -8,12 +8,15 @@ and re-emits the contacts of those whose account ID changed since, once per chan
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
 import pytest
 
 from emulators.hubspot.pytest_plugin import HubSpotEmulator
+from tap_hubspot_gather.properties import format_datetime, parse_datetime
+from tap_hubspot_gather.streams import RELINKED_MAX_ENTRIES
 from tests.tap.harness import TapRun, run_tap
 from tests.tap.test_incremental import BATCH, SEARCH, route_total
 
@@ -223,3 +226,24 @@ def test_a_cleared_account_id_re_links_the_contacts_without_an_account(
     assert not second.records["companies"]
     assert [r["id"] for r in second.records["companies_without_id"]] == [company]
     assert _account(second) == dict.fromkeys(_linked(hubspot)[company])
+
+
+def test_the_changes_remembered_as_handed_over_are_bounded_newest_kept(
+    hubspot: HubSpotEmulator, settings: dict[str, Any]
+) -> None:
+    first, _ = _synced(hubspot, settings, seed=14)
+    state = first.last_state
+    links_at = parse_datetime(state["bookmarks"]["contacts"]["links_at"])
+    older = {
+        f"9{n:04d}": format_datetime(links_at + dt.timedelta(milliseconds=n))
+        for n in range(RELINKED_MAX_ENTRIES + 5)
+    }
+    stale = {"8": "2000-01-01T00:00:00.000Z"}  # before links_at: a sweep already carried it
+    state["bookmarks"]["companies"]["relinked"] = {**older, **stale}
+
+    second = run_tap(settings, state=state)
+
+    kept = second.last_state["bookmarks"]["companies"]["relinked"]
+    assert len(kept) == RELINKED_MAX_ENTRIES
+    assert "8" not in kept
+    assert min(kept.values()) >= sorted(older.values())[5]
