@@ -6,12 +6,14 @@ processes it starts (the tap and target under `meltano run`) is sampled with psu
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import psutil
 
@@ -282,3 +284,27 @@ def bar(name: str, value: float | None, threshold: float, op: str = ">=") -> dic
     else:
         met = value <= threshold
     return {"bar": name, "value": value, "threshold": threshold, "op": op, "met": met}
+
+
+Sizes = TypeVar("Sizes")
+
+
+def scenario_main(
+    argv: list[str] | None,
+    *,
+    module: str,
+    label: str,
+    sizes: Callable[[bool], Sizes],
+    run: Callable[[Sizes, Path], dict[str, Any]],
+    bars: Callable[[dict[str, Any]], dict[str, list[dict[str, Any]]]],
+) -> int:
+    """`python -m bench.<module> [--smoke]`: one scenario alone (`sizes(smoke)`), its JSON with
+    its bars on stdout."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{module}")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds long")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{label}-") as tmp:
+        result = run(sizes(args.smoke), Path(tmp))
+    result["bars"] = bars(result)
+    sys.stdout.write(json.dumps(result, indent=1) + "\n")
+    return 0

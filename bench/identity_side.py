@@ -32,11 +32,8 @@ run named in `over` (the reference for the lookback, the idle run otherwise).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -53,6 +50,7 @@ from bench.common import (
     ratio,
     route_counts,
     run_process,
+    scenario_main,
 )
 
 TAP = "tap-hubspot-gather"
@@ -294,15 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m bench.identity_side [--smoke]`: scenario 7 alone, its JSON on stdout."""
     from bench import cli  # here: cli imports this module
 
-    parser = argparse.ArgumentParser(prog="python -m bench.identity_side")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds long")
-    args = parser.parse_args(argv)
-    sizes = cli.SMOKE_IDENTITY if args.smoke else cli.FULL_IDENTITY
-    with tempfile.TemporaryDirectory(prefix="bench-s7-") as tmp:
-        result = run_identity(sizes, Path(tmp))
-    result["bars"] = bars(result)
-    sys.stdout.write(json.dumps(result, indent=1) + "\n")
-    return 0
+    return scenario_main(
+        argv,
+        module="identity_side",
+        label="s7",
+        sizes=lambda smoke: cli.SMOKE_IDENTITY if smoke else cli.FULL_IDENTITY,
+        run=run_identity,
+        bars=bars,
+    )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,7 @@ bars count every API request but files and tokens.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import HUBSPOT_TOKEN, admin, bar, ratio
+from bench.common import HUBSPOT_TOKEN, admin, bar, ratio, scenario_main
 from bench.hubspot_side import discover_catalog
 from bench.identity_side import run_tap
 from emulators.common.process import start_emulator as start_process
@@ -274,15 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m bench.journal_side [--smoke]`: scenario 8 alone, its JSON on stdout."""
     from bench import cli  # here: cli imports this module
 
-    parser = argparse.ArgumentParser(prog="python -m bench.journal_side")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds long")
-    args = parser.parse_args(argv)
-    sizes = cli.SMOKE_JOURNAL if args.smoke else cli.FULL_JOURNAL
-    with tempfile.TemporaryDirectory(prefix="bench-s8-") as tmp:
-        result = run_journal(sizes, Path(tmp))
-    result["bars"] = bars(result)
-    sys.stdout.write(json.dumps(result, indent=1) + "\n")
-    return 0
+    return scenario_main(
+        argv,
+        module="journal_side",
+        label="s8",
+        sizes=lambda smoke: cli.SMOKE_JOURNAL if smoke else cli.FULL_JOURNAL,
+        run=run_journal,
+        bars=bars,
+    )
 
 
 if __name__ == "__main__":
