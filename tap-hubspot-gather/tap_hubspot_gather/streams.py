@@ -516,10 +516,12 @@ class CRMStream(Stream):
         """Contacts of the companies `plan_relink` chose (100 companies per IN search), or
         every contact when there were too many."""
         if run.relink_list:
+            from_start = run.cursor is None
             lister = ListPager(
                 self.client, self.object_type, properties, max_url_length=self._max_url_length()
             )
             yield from self._paged(run, prefetched(lister.pages(run.cursor)))
+            self.after_listing_all(from_start=from_start)  # every link was just read too
             return
         ids = run.relink_ids
         while run.relink_at < len(ids):
@@ -585,8 +587,8 @@ class CRMStream(Stream):
         """Hook 3: a live phase is about to list every record."""
 
     def after_listing_all(self, *, from_start: bool) -> None:
-        """Hook 6: a live phase listed every record (`from_start`: in this process, so every
-        record passed through `to_record`)."""
+        """Hook 6: a phase listed every record (the live phase, or a relink phase listing every
+        contact; `from_start`: in this process, so every record passed through `to_record`)."""
 
     def plan_relink(self, run: Run) -> None:
         """Hook 7: choose what the relink phase reads (nothing by default)."""

@@ -247,3 +247,26 @@ def test_the_changes_remembered_as_handed_over_are_bounded_newest_kept(
     assert len(kept) == RELINKED_MAX_ENTRIES
     assert "8" not in kept
     assert min(kept.values()) >= sorted(older.values())[5]
+
+
+def test_re_listing_every_contact_for_many_companies_also_moves_links_at(
+    hubspot: HubSpotEmulator, settings: dict[str, Any]
+) -> None:
+    """Beyond 1,000 companies handed over, the relink phase lists every contact: every link
+    was read then, so the changes handed over before are forgotten, as after a sweep."""
+    first, company = _synced(hubspot, settings, seed=15)
+    state = first.last_state
+    companies = state["bookmarks"]["companies"]
+    links_at = state["bookmarks"]["contacts"]["links_at"]
+    companies["relink_all"] = True  # as a run handing over more than 1,000 companies leaves it
+    companies["relinked"] = {company: links_at}
+    time.sleep(0.01)
+
+    second = run_tap(settings, state=state)
+
+    assert len(second.records["contacts"]) + len(second.records["contacts_without_id"]) == len(
+        hubspot.dump("contacts")
+    )
+    assert second.last_state["bookmarks"]["contacts"]["links_at"] > links_at
+    third = run_tap(settings, state=second.last_state)
+    assert "relinked" not in third.last_state["bookmarks"]["companies"]
