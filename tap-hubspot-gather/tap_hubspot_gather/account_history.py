@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tap_hubspot_gather.batch_read import BatchReader
 from tap_hubspot_gather.client import HubSpotClient
 from tap_hubspot_gather.properties import normalize_datetime
 
@@ -26,35 +27,28 @@ class AccountIdHistory:
     """Reads when the account-ID property of companies last changed."""
 
     def __init__(self, client: HubSpotClient, account_id_property: str) -> None:
-        self.client = client
         self.account_id_property = account_id_property
-        self.requests = 0
+        self.reader = BatchReader(
+            client,
+            "companies",
+            [],
+            history=[account_id_property],
+            size=HISTORY_BATCH_SIZE,
+            kind="account_history",
+        )
 
     def last_changes(self, company_ids: Sequence[str]) -> dict[str, str]:
         """Company id -> when its account ID last changed (ISO, or `NEVER`). A company HubSpot
         did not answer for (archived or merged away since it was listed) is left out: the
         caller treats it as changed."""
-        prop = self.account_id_property
+        asked = set(company_ids)
         found: dict[str, str] = {}
-        for start in range(0, len(company_ids), HISTORY_BATCH_SIZE):
-            chunk = company_ids[start : start + HISTORY_BATCH_SIZE]
-            body = self.client.post(
-                self.client.paths.batch_read("companies"),
-                {
-                    "inputs": [{"id": c} for c in chunk],
-                    "properties": [],
-                    "propertiesWithHistory": [prop],
-                },
-                kind="account_history",
-            )
-            self.requests += 1
-            asked = set(chunk)
-            for company in body.get("results") or []:
-                company_id = str(company["id"])
-                if company_id not in asked:
-                    continue  # a survivor answering for a merged-away id: that one is "changed"
-                entries = (company.get("propertiesWithHistory") or {}).get(prop) or []
-                found[company_id] = _newest(entries)
+        for company in self.reader.read(company_ids):
+            company_id = str(company["id"])
+            if company_id not in asked:
+                continue  # a survivor answering for a merged-away id: that one is "changed"
+            history = company.get("propertiesWithHistory") or {}
+            found[company_id] = _newest(history.get(self.account_id_property) or [])
         return found
 
 

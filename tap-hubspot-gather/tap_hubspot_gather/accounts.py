@@ -13,8 +13,9 @@ import datetime as dt
 from collections.abc import Iterable
 
 from hubspot_gather_common.ids import normalize_id
+from tap_hubspot_gather.batch_read import BatchReader
 from tap_hubspot_gather.client import HubSpotClient
-from tap_hubspot_gather.paging import BATCH_READ_SIZE, ListPager
+from tap_hubspot_gather.paging import ListPager
 
 COMPANY_ID = "companyId"
 # Bound on cached companies (~100 bytes each); the oldest entries are dropped beyond it.
@@ -35,7 +36,10 @@ class AccountIndex:
         self.account_id_property = account_id_property
         self.max_entries = max_entries
         self._cache: dict[str, str | None] = {}
-        self.batch_reads = 0
+        # That one property of the companies contacts name, 100 per request.
+        self._reader = BatchReader(
+            client, "companies", [account_id_property], kind="account_lookup"
+        )
         self.complete = False  # every company's account ID is cached (a full list ran)
         # Every cached value was read after this moment (the index is built on first use).
         self.created_at = dt.datetime.now(dt.timezone.utc)
@@ -73,24 +77,17 @@ class AccountIndex:
         if self.uses_company_id:
             return
         missing = sorted({c for c in company_ids if c not in self._cache})
-        for start in range(0, len(missing), BATCH_READ_SIZE):
-            chunk = missing[start : start + BATCH_READ_SIZE]
-            body = self.client.post(
-                self.client.paths.batch_read("companies"),
-                {
-                    "inputs": [{"id": c} for c in chunk],
-                    "properties": [self.account_id_property],
-                    "propertiesWithHistory": [],
-                },
-                kind="account_lookup",
-            )
-            self.batch_reads += 1
-            found = {
-                str(item["id"]): (item.get("properties") or {}).get(self.account_id_property)
-                for item in body.get("results") or []
-            }
-            for company_id in chunk:  # companies HubSpot did not return have no account ID
-                self.remember(company_id, normalize_id(found.get(company_id)))
+        found = {
+            str(item["id"]): (item.get("properties") or {}).get(self.account_id_property)
+            for item in self._reader.read(missing)
+        }
+        for company_id in missing:  # companies HubSpot did not return have no account ID
+            self.remember(company_id, normalize_id(found.get(company_id)))
+
+    @property
+    def batch_reads(self) -> int:
+        """Batch requests `resolve` made."""
+        return self._reader.requests
 
     def account_id(self, company_id: str | None) -> str | None:
         """The company's account ID, if known (call `resolve` first)."""

@@ -15,28 +15,41 @@ from tap_hubspot_gather.paging import BATCH_READ_SIZE, HubSpotObject
 
 
 class BatchReader:
-    """Reads records of one object type by id, with the given properties."""
+    """Reads records of one object type by id, with the given properties (and, when asked,
+    the history of some: HubSpot then serves fewer records per request, `size`)."""
 
-    def __init__(self, client: HubSpotClient, object_type: str, properties: Sequence[str]) -> None:
+    def __init__(
+        self,
+        client: HubSpotClient,
+        object_type: str,
+        properties: Sequence[str],
+        *,
+        history: Sequence[str] = (),
+        size: int = BATCH_READ_SIZE,
+        kind: str = "batch_read",
+    ) -> None:
         self.client = client
         self.object_type = object_type
         self.properties = list(properties)
+        self.history = list(history)
+        self.size = size
+        self.kind = kind
         self.requests = 0
 
-    def read(self, ids: Sequence[str], *, archived: bool) -> list[HubSpotObject]:
-        """The records HubSpot has for `ids` (live, or archived), 100 per request."""
+    def read(self, ids: Sequence[str], *, archived: bool = False) -> list[HubSpotObject]:
+        """The records HubSpot has for `ids` (live, or archived), `size` per request."""
         found: list[HubSpotObject] = []  # nothing asked, nothing sent
-        for start in range(0, len(ids), BATCH_READ_SIZE):
-            chunk = ids[start : start + BATCH_READ_SIZE]
+        for start in range(0, len(ids), self.size):
+            chunk = ids[start : start + self.size]
             body = self.client.post(
                 self.client.paths.batch_read(self.object_type),
                 {
                     "inputs": [{"id": i} for i in chunk],
                     "properties": self.properties,
-                    "propertiesWithHistory": [],
+                    "propertiesWithHistory": self.history,
                 },
                 params={"archived": "true" if archived else "false"},
-                kind="batch_read",
+                kind=self.kind,
             )
             self.requests += 1
             found.extend(body.get("results") or [])
