@@ -924,39 +924,22 @@ class CompaniesStream(CRMStream):
                 self._changed[company_id] = when
 
     @override
-    def finish_record(self, record: dict[str, Any], properties: Mapping[str, Any]) -> None:
-        """Note the company if its contacts' account link may have moved (`_note_if_moved`)."""
-        self._note_if_moved(
-            str(record["id"]),
-            archived=bool(record["archived"]),
-            merged=bool(record["merged_ids"]),
-            updated=record.get("updatedAt"),
-        )
-
-    @override
     def to_record(self, obj: HubSpotObject) -> Record | None:
-        """A company whose account ID is now empty is no record (it goes to
-        `companies_without_id`), but its contacts lose their account: note it too."""
-        record = super().to_record(obj)
-        if record is None:
-            self._note_if_moved(
-                str(obj["id"]),
-                archived=bool(obj.get("archived", False)),
-                merged=bool(_merged_ids(obj)),
-                updated=_iso(obj.get("updatedAt")),
-            )
-        return record
+        """The record, after noting the company if its contacts' account link may have moved;
+        also when it is no record (an empty account ID sends it to `companies_without_id`,
+        and its contacts lose their account)."""
+        self._note_if_moved(obj)
+        return super().to_record(obj)
 
-    def _note_if_moved(
-        self, company_id: str, *, archived: bool, merged: bool, updated: str | None
-    ) -> None:
+    def _note_if_moved(self, obj: HubSpotObject) -> None:
         """Note a company whose contacts' account link may have moved: it was archived, it
         absorbed others in a merge (their contacts now point at it), or, polling with an
         account ID other than the company id, its account ID changed (`prepare_page`; the
         journal says exactly which account IDs changed: `change_feed`)."""
         if not self._noting:
             return
-        moved = archived or merged
+        company_id = str(obj["id"])
+        moved = bool(obj.get("archived", False)) or bool(_merged_ids(obj))
         if not moved and self._by_modification:
             if self._links_at is not None:
                 when = self._changed.get(company_id)
@@ -964,6 +947,7 @@ class CompaniesStream(CRMStream):
                 if when:
                     self.saved.relinked[company_id] = when
             else:
+                updated = _iso(obj.get("updatedAt"))
                 moved = self._seen_through is None or (
                     updated is not None
                     and parse_datetime(updated) > parse_datetime(self._seen_through)
