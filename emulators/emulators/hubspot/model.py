@@ -75,7 +75,7 @@ class Record:
     # Parsed property values for search, dropped on every write.
     parsed: dict[str, Any] = field(default_factory=dict)
     # Property -> its values oldest first, kept from the first change after creation on
-    # (`Store.history` adds the implicit creation entry for the others).
+    # (`Table.history` adds the implicit creation entry for the others).
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
 
     @property
